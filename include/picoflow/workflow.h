@@ -1,0 +1,175 @@
+/*
+ * The workflow model: what a workflow file means once loaded, with every
+ * default filled in.  The loader (common/workflow.c) builds it from YAML
+ * with libyaml, validates it completely (types, ranges, cron, DAG) and
+ * reports every problem with file:line:column.
+ */
+#ifndef PICOFLOW_WORKFLOW_H
+#define PICOFLOW_WORKFLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "picoflow/buf.h"
+#include "picoflow/err.h"
+
+#define WF_NAME_MAX		128	/* workflow name, bytes */
+#define WF_TASK_NAME_MAX	64	/* task name, bytes */
+#define WF_DEFAULT_MAX_BYTES	(1024 * 1024)
+#define WF_DEFAULT_MAX_TASKS	1000
+#define WF_DEFAULT_MAX_PARALLEL	4
+#define WF_DEFAULT_RETRY	3
+#define WF_DEFAULT_TIMEOUT	300
+#define WF_DEFAULT_HTTP_TIMEOUT	300
+
+enum task_type {
+	TASK_SHELL = 0,
+	TASK_SSH,
+	TASK_HTTP,
+};
+
+enum wf_overlap {
+	OVERLAP_SKIP = 0,	/* default */
+	OVERLAP_QUEUE,
+	OVERLAP_ALLOW,
+};
+
+enum wf_catchup {
+	CATCHUP_LATEST = 0,	/* default */
+	CATCHUP_NONE,
+	CATCHUP_ALL,
+};
+
+/* A position in the source file (1-based; 0 = unknown). */
+struct pf_pos {
+	unsigned	 line;
+	unsigned	 col;
+};
+
+struct pf_kv {
+	char		*key;
+	char		*value;
+};
+
+struct pf_kvlist {
+	struct pf_kv	*v;
+	size_t		 n;
+};
+
+/* Resource limits; -1 means "not set" (inherit the default or policy). */
+struct pf_limits {
+	int64_t		 memory;	/* bytes */
+	int64_t		 swap;		/* bytes */
+	int64_t		 cpu_milli;	/* thousandths of a core */
+	int64_t		 pids;
+	int64_t		 nofile;
+	int64_t		 output;	/* bytes of captured stdout+stderr */
+};
+
+struct pf_sandbox {
+	int		 network;	/* -1 unset, 0 no network, 1 allowed */
+	char		**read_only;
+	size_t		 nread_only;
+	char		**writable;
+	size_t		 nwritable;
+};
+
+struct pf_shell {
+	char		*command;	/* absolute path, execve'd directly */
+	char		**args;
+	size_t		 nargs;
+	char		*workdir;	/* NULL = inherit */
+	struct pf_kvlist env;
+};
+
+struct pf_ssh {
+	char		*host;
+	char		*user;
+	char		*command;
+	char		*key_path;	/* NULL = ~/.ssh/id_ed25519, id_rsa */
+	int		 port;		/* default 22 */
+	bool		 verify_host_key; /* default true */
+};
+
+struct pf_http {
+	char		*url;
+	char		*method;	/* upper case; default GET */
+	struct pf_kvlist headers;
+	char		*body;		/* NULL = none */
+	bool		 body_is_json;	/* mapping/list/number/bool encoded */
+	int		 timeout;	/* seconds, default 300 */
+	bool		 allow_private_ips;
+	char		*ca_file;
+	int		*success_status; /* NULL = any 2xx */
+	size_t		 nsuccess_status;
+};
+
+struct pf_task {
+	char		*name;
+	enum task_type	 type;
+	char		**depends_on;	/* names as written */
+	size_t		 ndepends_on;
+	size_t		*dep_idx;	/* resolved indices into wf->tasks */
+	unsigned	 retry;		/* retries after the first attempt */
+	unsigned	 timeout;	/* seconds, per attempt */
+	bool		 continue_on_failure;
+	struct pf_limits limits;	/* task's own, merged over config.limits */
+	char		*run_as;	/* NULL = the supervisor's user */
+	struct pf_sandbox sandbox;
+	union {
+		struct pf_shell	 shell;
+		struct pf_ssh	 ssh;
+		struct pf_http	 http;
+	} u;
+	struct pf_pos	 pos;		/* the task's mapping in the file */
+};
+
+struct pf_workflow {
+	char		*file;		/* path as given, or a caller's label */
+	char		*name;
+	char		*description;	/* NULL when absent */
+	char		*schedule;	/* NULL = on demand */
+	char		*timezone;	/* NULL = UTC / supervisor default */
+	enum wf_overlap	 overlap;
+	enum wf_catchup	 catchup;
+	uint32_t	 catchup_window;/* seconds, default 3600 */
+	uint32_t	 catchup_max;	/* default 1 */
+	struct pf_kvlist env;		/* inherited by every task */
+	unsigned	 max_parallel;
+	unsigned	 retry_default;
+	unsigned	 timeout_default;
+	struct pf_limits limits;	/* config.limits */
+	struct pf_task	*tasks;
+	size_t		 ntasks;
+	size_t		*order;		/* a topological order, ntasks long */
+	unsigned	*level;		/* level[i]: longest dependency chain */
+};
+
+struct wf_load_opts {
+	size_t		 max_bytes;	/* default WF_DEFAULT_MAX_BYTES */
+	size_t		 max_tasks;	/* default WF_DEFAULT_MAX_TASKS */
+	size_t		 max_depth;	/* YAML nesting depth, default 64 */
+	size_t		 max_nodes;	/* YAML nodes incl. alias expansion */
+};
+
+void	 workflow_load_opts_default(struct wf_load_opts *);
+
+/*
+ * Load and validate.  Returns NULL when the file has any error; every
+ * error and warning is added to diags (warnings also when it succeeds).
+ */
+struct pf_workflow *workflow_load_file(const char *path,
+	    const struct wf_load_opts *, struct pf_diags *);
+struct pf_workflow *workflow_load_buf(const char *label, const void *buf,
+	    size_t len, const struct wf_load_opts *, struct pf_diags *);
+void	 workflow_free(struct pf_workflow *);
+
+/* Normalized YAML with every default filled in; loads to the same model. */
+int	 workflow_print(const struct pf_workflow *, struct pf_buf *);
+
+const char *task_type_name(enum task_type);
+/* Index of the task named `name`, or -1. */
+long	 workflow_task_index(const struct pf_workflow *, const char *name);
+
+#endif

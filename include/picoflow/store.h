@@ -1,0 +1,247 @@
+/*
+ * The state store: one SQLite database (WAL) holding workflows, executions
+ * (one run of a workflow), task attempts and schedule state.  The layout
+ * keeps the Rust PicoFlow's tables and columns (workflows, executions,
+ * task_executions) and extends them, so an old picoflow.db opens and is
+ * migrated in place; see docs/state.md.
+ *
+ * Rules every function follows:
+ *  - Every write is one transaction, committed (synchronous=FULL) before the
+ *    function returns: once store_attempt_end() returned 0 for a success,
+ *    that success survives kill -9 and power loss.
+ *  - Every string is a bound parameter; nothing is formatted into SQL.
+ *  - Times are milliseconds since the Unix epoch (UTC), int64_t.
+ *  - Functions return 0 on success and -1 with err filled on failure
+ *    (err may be NULL).  A handle is used by one thread at a time and must
+ *    not be shared across fork().
+ *  - Statuses are lower-case words: running, success, failed, timeout,
+ *    skipped, cancelled.  Any other status given to a write is refused.
+ */
+#ifndef PICOFLOW_STORE_H
+#define PICOFLOW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "picoflow/err.h"
+
+/* PRAGMA user_version written by this code; older versions are migrated. */
+#define STORE_SCHEMA_VERSION	1
+#define STORE_BUSY_TIMEOUT_MS	5000
+#define STORE_DB_NAME		"picoflow.db"
+
+struct pf_store;
+
+enum store_mode {
+	STORE_RW,	/* creates and migrates; the one writer of a run */
+	STORE_RO,	/* never writes; for status/history/logs/stats */
+};
+
+/*
+ * Opens (STORE_RW: creates) the database at path.  RW creates missing
+ * parent directories with mode 0700 and the file with mode 0600, switches
+ * to WAL, sets busy_timeout and foreign_keys, and migrates an older schema
+ * (empty file, Rust PicoFlow's schema) to STORE_SCHEMA_VERSION in one
+ * transaction.  RO opens an existing file only; it fails when the file is
+ * missing (check first if that is not an error for you), when the schema
+ * predates this version ("run any write command to migrate it"), and for
+ * both modes when the file is not a PicoFlow database or was written by a
+ * newer PicoFlow.
+ */
+int	 store_open(const char *path, enum store_mode, struct pf_store **out,
+	    struct pf_err *);
+/* Finalizes cached statements and closes; NULL is a no-op. */
+void	 store_close(struct pf_store *);
+/* The schema version found in the file (after migration for RW). */
+int	 store_schema_version(struct pf_store *);
+/* 1 if status is one of the six words above, else 0. */
+int	 store_status_valid(const char *status);
+
+/* ---- writes ------------------------------------------------------------ */
+
+/*
+ * Inserts the workflow by name, or updates file/schedule/description of
+ * the existing row; *workflow_id gets its id either way.  schedule NULL =
+ * on demand; file and description may be NULL.
+ */
+int	 store_workflow_upsert(struct pf_store *, const char *name,
+	    const char *file, const char *schedule, const char *description,
+	    int64_t *workflow_id, struct pf_err *);
+
+/*
+ * A new execution with status running.  trigger is a short word such as
+ * "manual", "cron", "catchup", "api" (NULL = "manual").  The calling
+ * process's pid is recorded so a restarted supervisor can tell its own
+ * in-flight runs from another live process's.
+ */
+int	 store_run_begin(struct pf_store *, int64_t workflow_id,
+	    const char *trigger, int64_t started_ms, int64_t *run_id,
+	    struct pf_err *);
+/*
+ * Final status of an execution: success, failed, timeout or cancelled.
+ * error (NULL = none) says why it did not succeed.
+ */
+int	 store_run_end(struct pf_store *, int64_t run_id, const char *status,
+	    int64_t ended_ms, const char *error, struct pf_err *);
+
+/*
+ * The end of one task attempt.  Fields that are unknown: int64_t ones -1
+ * (stored as NULL), has_exit_code 0, signal 0, http_status 0, reason NULL.
+ * stdout/stderr are stored as BLOBs exactly as given (the worker already
+ * capped them); data may be NULL when len is 0.
+ */
+struct store_attempt_end {
+	const char	*status;	/* success failed timeout cancelled skipped */
+	int		 exit_code;
+	int		 has_exit_code;
+	int		 signal;	/* terminating signal, 0 = none */
+	int64_t		 ended_ms;
+	int64_t		 duration_ms;
+	int64_t		 max_rss_kb;
+	int64_t		 user_cpu_us;
+	int64_t		 sys_cpu_us;
+	int64_t		 bytes_captured;
+	int64_t		 bytes_dropped;
+	int		 truncated;	/* output hit the cap */
+	int		 http_status;
+	const char	*reason;	/* error or skip reason */
+	const void	*stdout_data;
+	size_t		 stdout_len;
+	const void	*stderr_data;
+	size_t		 stderr_len;
+};
+
+/* Initializes every field of *e to "unknown" (see above), status NULL. */
+void	 store_attempt_end_init(struct store_attempt_end *e);
+
+/* A new attempt row (status running); attempt is 1-based. */
+int	 store_attempt_begin(struct pf_store *, int64_t run_id,
+	    const char *task_name, unsigned attempt, int64_t started_ms,
+	    int64_t *attempt_id, struct pf_err *);
+/* Records the attempt's final status, resources and output. */
+int	 store_attempt_end(struct pf_store *, int64_t attempt_id,
+	    const struct store_attempt_end *, struct pf_err *);
+/* A task that never ran: one row, status skipped, attempt 0. */
+int	 store_task_skipped(struct pf_store *, int64_t run_id,
+	    const char *task_name, const char *reason, int64_t when_ms,
+	    struct pf_err *);
+
+/* Schedule state for the daemon: the last fire time of each workflow. */
+int	 store_schedule_set(struct pf_store *, const char *workflow,
+	    int64_t last_fire_ms, struct pf_err *);
+/* *found = 0 (and *last_fire_ms untouched) when nothing was recorded. */
+int	 store_schedule_get(struct pf_store *, const char *workflow,
+	    int64_t *last_fire_ms, int *found, struct pf_err *);
+
+/*
+ * Retention: deletes finished executions (and their attempts) that started
+ * before older_than_ms (0 = no age limit) or that are beyond the newest
+ * keep_per_workflow of their workflow (0 = no count limit).  Running
+ * executions are never deleted.  *deleted (may be NULL) gets the number of
+ * executions removed.  One transaction.
+ */
+int	 store_prune(struct pf_store *, int64_t older_than_ms,
+	    unsigned keep_per_workflow, int64_t *deleted, struct pf_err *);
+
+/* ---- reads -------------------------------------------------------------
+ * Results are arrays the caller frees with the matching *_free function.
+ * Strings are NUL-terminated copies (NULL when the column is NULL).
+ */
+
+struct store_run {
+	int64_t		 id;
+	int64_t		 workflow_id;
+	char		*workflow;	/* name */
+	char		*status;
+	char		*trigger;	/* NULL for rows the Rust version wrote */
+	int64_t		 started_ms;
+	int64_t		 ended_ms;	/* -1 while running */
+	char		*error;
+	int64_t		 pid;		/* writer's pid, -1 unknown */
+};
+
+struct store_attempt {
+	int64_t		 id;
+	int64_t		 run_id;
+	char		*task_name;
+	unsigned	 attempt;	/* 0 = skipped without running */
+	char		*status;
+	int64_t		 started_ms;
+	int64_t		 ended_ms;	/* -1 while running */
+	int		 has_exit_code;
+	int		 exit_code;
+	int		 signal;
+	int64_t		 duration_ms;	/* -1 unknown, likewise below */
+	int64_t		 max_rss_kb;
+	int64_t		 user_cpu_us;
+	int64_t		 sys_cpu_us;
+	int64_t		 bytes_captured;
+	int64_t		 bytes_dropped;
+	int		 truncated;
+	int		 http_status;	/* 0 = none */
+	char		*reason;
+	/* Only filled when asked for (with_output); NULL/0 otherwise. */
+	unsigned char	*stdout_data;
+	size_t		 stdout_len;
+	unsigned char	*stderr_data;
+	size_t		 stderr_len;
+};
+
+struct store_workflow {
+	int64_t		 id;
+	char		*name;
+	char		*file;
+	char		*schedule;	/* NULL = on demand */
+	char		*description;
+	int64_t		 total;		/* executions */
+	int64_t		 success;
+	int64_t		 failed;	/* failed + timeout */
+	int64_t		 last_started_ms; /* -1 = never run */
+	char		*last_status;	/* NULL = never run */
+};
+
+struct store_stats {
+	int64_t		 total;
+	int64_t		 success;
+	int64_t		 failed;	/* failed + timeout */
+	int64_t		 cancelled;
+	int64_t		 running;
+	int64_t		 avg_duration_ms; /* over finished runs; -1 = none */
+	int64_t		 day_total;	/* started in the 24 h before now_ms */
+	int64_t		 day_success;
+	int64_t		 day_failed;
+};
+
+/*
+ * Executions, newest first (by start time, then id).  workflow NULL = all
+ * workflows; status NULL = any; limit 0 = no limit.
+ */
+int	 store_runs_list(struct pf_store *, const char *workflow,
+	    const char *status, size_t limit, struct store_run **out,
+	    size_t *n, struct pf_err *);
+/* One execution by id; *found = 0 when there is none. */
+int	 store_run_get(struct pf_store *, int64_t run_id, struct store_run *out,
+	    int *found, struct pf_err *);
+void	 store_run_clear(struct store_run *);
+void	 store_runs_free(struct store_run *, size_t n);
+
+/*
+ * Attempts of one execution in the order they started (skipped rows by
+ * their time, ties by id).  task NULL = every task.  with_output copies
+ * stdout/stderr too.
+ */
+int	 store_attempts_list(struct pf_store *, int64_t run_id,
+	    const char *task, int with_output, struct store_attempt **out,
+	    size_t *n, struct pf_err *);
+void	 store_attempts_free(struct store_attempt *, size_t n);
+
+/* Every workflow with its totals, by name. */
+int	 store_workflows_list(struct pf_store *, struct store_workflow **out,
+	    size_t *n, struct pf_err *);
+void	 store_workflows_free(struct store_workflow *, size_t n);
+
+/* Totals for one workflow; all zeros (avg -1) for an unknown workflow. */
+int	 store_stats(struct pf_store *, const char *workflow, int64_t now_ms,
+	    struct store_stats *, struct pf_err *);
+
+#endif

@@ -79,7 +79,9 @@ int	 store_run_begin(struct pf_store *, int64_t workflow_id,
 	    struct pf_err *);
 /*
  * Final status of an execution: success, failed, timeout or cancelled.
- * error (NULL = none) says why it did not succeed.
+ * error (NULL = none) says why it did not succeed.  Only a running
+ * execution can end: ending one twice is an error, so a recorded outcome
+ * is never overwritten.
  */
 int	 store_run_end(struct pf_store *, int64_t run_id, const char *status,
 	    int64_t ended_ms, const char *error, struct pf_err *);
@@ -118,7 +120,10 @@ void	 store_attempt_end_init(struct store_attempt_end *e);
 int	 store_attempt_begin(struct pf_store *, int64_t run_id,
 	    const char *task_name, unsigned attempt, int64_t started_ms,
 	    int64_t *attempt_id, struct pf_err *);
-/* Records the attempt's final status, resources and output. */
+/*
+ * Records the attempt's final status, resources and output.  Only a
+ * running attempt can end (a recorded success is never overwritten).
+ */
 int	 store_attempt_end(struct pf_store *, int64_t attempt_id,
 	    const struct store_attempt_end *, struct pf_err *);
 /* A task that never ran: one row, status skipped, attempt 0. */
@@ -210,6 +215,7 @@ struct store_stats {
 	int64_t		 day_total;	/* started in the 24 h before now_ms */
 	int64_t		 day_success;
 	int64_t		 day_failed;
+	int64_t		 last_started_ms; /* -1 = never run */
 };
 
 /*

@@ -1,0 +1,175 @@
+/*
+ * State-directory resolution: the same rules for every binary (paths.h).
+ */
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "picoflow/alloc.h"
+#include "picoflow/err.h"
+#include "picoflow/paths.h"
+
+static const char *
+nonempty(const char *s)
+{
+	return (s != NULL && *s != '\0') ? s : NULL;
+}
+
+/*
+ * dir + "/" + name with redundant slashes at the joint removed; name NULL
+ * copies dir.  A relative dir is first prefixed with cwd.  Fails when the
+ * result would exceed PATHS_MAX.
+ */
+static char *
+paths_join(const char *cwd, const char *dir, const char *name,
+    struct pf_err *err)
+{
+	const char	*parts[3];
+	size_t		 lens[3], np = 0, total = 0, i;
+	char		*out, *p;
+
+	if (dir[0] != '/') {
+		if (cwd == NULL) {
+			pf_err_set(err, "relative path '%s' and no current "
+			    "directory to resolve it against", dir);
+			return NULL;
+		}
+		parts[np++] = cwd;
+	}
+	parts[np++] = dir;
+	if (name != NULL)
+		parts[np++] = name;
+	for (i = 0; i < np; i++) {
+		lens[i] = strlen(parts[i]);
+		/* Trim trailing slashes of every part but keep a lone "/". */
+		while (i + 1 < np && lens[i] > 1 && parts[i][lens[i] - 1] == '/')
+			lens[i]--;
+		if (lens[i] > PATHS_MAX) {
+			pf_err_set(err, "path too long (over %d bytes)",
+			    PATHS_MAX - 1);
+			return NULL;
+		}
+		total += lens[i] + 1;
+	}
+	if (total > PATHS_MAX) {
+		pf_err_set(err, "path too long (over %d bytes)", PATHS_MAX - 1);
+		return NULL;
+	}
+	if ((out = pf_malloc(total + 1)) == NULL) {
+		pf_err_set(err, "out of memory");
+		return NULL;
+	}
+	p = out;
+	for (i = 0; i < np; i++) {
+		const char	*s = parts[i];
+		size_t		 l = lens[i];
+
+		if (i > 0) {
+			/* Skip leading "./" and slashes of the later parts. */
+			while (l >= 2 && s[0] == '.' && s[1] == '/') {
+				s += 2;
+				l -= 2;
+			}
+			while (l > 0 && *s == '/') {
+				s++;
+				l--;
+			}
+			if (p > out && p[-1] != '/')
+				*p++ = '/';
+		}
+		memcpy(p, s, l);
+		p += l;
+	}
+	*p = '\0';
+	return out;
+}
+
+int
+paths_resolve_env(const struct paths_env *env, const char *state_dir_opt,
+    const char *db_path_opt, struct pf_paths *out, struct pf_err *err)
+{
+	const char	*sd, *db, *cwd = env->cwd;
+	char		 cwdbuf[PATHS_MAX];
+	int		 xdg = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (cwd == NULL)
+		cwd = getcwd(cwdbuf, sizeof(cwdbuf));
+
+	if ((sd = nonempty(state_dir_opt)) != NULL ||
+	    (sd = nonempty(env->state_dir)) != NULL) {
+		/* explicit */
+	} else if (env->is_root) {
+		sd = PATHS_ROOT_STATE_DIR;
+	} else if ((sd = nonempty(env->xdg_state_home)) != NULL &&
+	    sd[0] == '/') {
+		/* The XDG spec says relative values are to be ignored. */
+		xdg = 1;
+	} else if ((sd = nonempty(env->home)) != NULL && sd[0] == '/') {
+		xdg = 2;
+	} else {
+		pf_err_set(err, "cannot find a state directory: not root, "
+		    "$XDG_STATE_HOME and $HOME are unset or relative; use "
+		    "--state-dir or PICOFLOW_STATE_DIR");
+		return -1;
+	}
+
+	if (xdg == 1)
+		out->state_dir = paths_join(cwd, sd, "picoflow", err);
+	else if (xdg == 2)
+		out->state_dir = paths_join(cwd, sd, ".local/state/picoflow",
+		    err);
+	else
+		out->state_dir = paths_join(cwd, sd, NULL, err);
+	if (out->state_dir == NULL)
+		goto fail;
+
+	if ((db = nonempty(db_path_opt)) != NULL ||
+	    (db = nonempty(env->db)) != NULL)
+		out->db_path = paths_join(cwd, db, NULL, err);
+	else
+		out->db_path = paths_join(cwd, out->state_dir, PATHS_DB_NAME,
+		    err);
+	if (out->db_path == NULL)
+		goto fail;
+	if ((out->control_sock = paths_join(cwd, out->state_dir,
+	    PATHS_SOCK_NAME, err)) == NULL)
+		goto fail;
+	if ((out->pidfile = paths_join(cwd, out->state_dir, PATHS_PID_NAME,
+	    err)) == NULL)
+		goto fail;
+	return 0;
+fail:
+	paths_free(out);
+	return -1;
+}
+
+int
+paths_resolve(const char *state_dir_opt, const char *db_path_opt,
+    struct pf_paths *out, struct pf_err *err)
+{
+	struct paths_env env;
+	struct passwd	*pw;
+
+	memset(&env, 0, sizeof(env));
+	env.is_root = geteuid() == 0;
+	env.state_dir = getenv("PICOFLOW_STATE_DIR");
+	env.db = getenv("PICOFLOW_DB");
+	env.xdg_state_home = getenv("XDG_STATE_HOME");
+	env.home = getenv("HOME");
+	if ((env.home == NULL || env.home[0] != '/') && !env.is_root &&
+	    (pw = getpwuid(geteuid())) != NULL)
+		env.home = pw->pw_dir;
+	return paths_resolve_env(&env, state_dir_opt, db_path_opt, out, err);
+}
+
+void
+paths_free(struct pf_paths *p)
+{
+	pf_free(p->state_dir);
+	pf_free(p->db_path);
+	pf_free(p->control_sock);
+	pf_free(p->pidfile);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,57 @@
+/*
+ * Where PicoFlow keeps its state.  Every binary resolves the state
+ * directory, the database, the control socket and the pidfile the same
+ * way (docs/state.md):
+ *
+ *   state dir  --state-dir DIR, else $PICOFLOW_STATE_DIR, else
+ *              /var/lib/picoflow when running as root, else
+ *              $XDG_STATE_HOME/picoflow (only if absolute), else
+ *              $HOME/.local/state/picoflow (home from the password
+ *              database when $HOME is unset or relative)
+ *   database   --db-path PATH, else $PICOFLOW_DB, else STATE_DIR/picoflow.db
+ *   socket     STATE_DIR/control.sock
+ *   pidfile    STATE_DIR/pf-supervisor.pid
+ *
+ * Empty options and empty variables count as unset.  Relative paths are
+ * made absolute against the current directory, so a daemon that changes
+ * directory later still finds the same files.  Nothing is created here;
+ * store_open() creates the directories it needs.
+ */
+#ifndef PICOFLOW_PATHS_H
+#define PICOFLOW_PATHS_H
+
+#include "picoflow/err.h"
+
+#define PATHS_ROOT_STATE_DIR	"/var/lib/picoflow"
+#define PATHS_DB_NAME		"picoflow.db"
+#define PATHS_SOCK_NAME		"control.sock"
+#define PATHS_PID_NAME		"pf-supervisor.pid"
+#define PATHS_MAX		4096	/* bytes, including the NUL */
+
+struct pf_paths {
+	char	*state_dir;
+	char	*db_path;
+	char	*control_sock;
+	char	*pidfile;
+};
+
+/* Everything resolution depends on, so tests can vary it. */
+struct paths_env {
+	int		 is_root;	/* effective uid 0 */
+	const char	*state_dir;	/* $PICOFLOW_STATE_DIR */
+	const char	*db;		/* $PICOFLOW_DB */
+	const char	*xdg_state_home;/* $XDG_STATE_HOME */
+	const char	*home;		/* $HOME, else the passwd entry */
+	const char	*cwd;		/* for relative paths; NULL = getcwd() */
+};
+
+/* Resolves with the process's environment and effective uid. */
+int	 paths_resolve(const char *state_dir_opt, const char *db_path_opt,
+	    struct pf_paths *out, struct pf_err *);
+/* Same with an explicit environment. */
+int	 paths_resolve_env(const struct paths_env *, const char *state_dir_opt,
+	    const char *db_path_opt, struct pf_paths *out, struct pf_err *);
+/* Frees the strings; *p is zeroed.  Safe on a zeroed struct. */
+void	 paths_free(struct pf_paths *p);
+
+#endif

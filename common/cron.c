@@ -253,8 +253,7 @@ cron_item(struct cron_pctx *c)
 		return -1;
 	hi = lo;
 	if (c->p < c->end && *c->p == '-') {
-		const char *hb = ++c->p;
-
+		c->p++;
 		if (cron_value(c, &hi) == -1)
 			return -1;
 		/* SAT-SUN, 5-0: a range may end on Sunday written as 0. */
@@ -265,7 +264,6 @@ cron_item(struct cron_pctx *c)
 			    "start must not exceed the end; split it, e.g. "
 			    "%d-%d,%d-%d)", (int)(c->p - vb), vb, lo,
 			    c->kind == K_DOW ? 6 : f->max, f->min, hi);
-		(void)hb;
 		if (cron_step(c, &step) == -1)
 			return -1;
 		goto fill;
@@ -494,6 +492,12 @@ cron_parse(const char *expr, struct cron_expr *out, size_t *err_off,
 			if (strlen(cron_macros[i].name) == n &&
 			    strncasecmp(cron_macros[i].name, tb[0], n) == 0)
 				break;
+		if (i == sizeof(cron_macros) / sizeof(cron_macros[0]) &&
+		    n == 7 && strncasecmp(tb[0], "@reboot", 7) == 0) {
+			pf_err_set(err, "unknown macro '@reboot' (PicoFlow "
+			    "calls it @start)");
+			return -1;
+		}
 		if (i == sizeof(cron_macros) / sizeof(cron_macros[0])) {
 			pf_err_set(err, "unknown macro '%.*s' (expected "
 			    "@yearly, @annually, @monthly, @weekly, @daily, "

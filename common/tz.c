@@ -219,7 +219,7 @@ tz_read_file(const char *path, const char *name, uint8_t **out, size_t *outlen,
 {
 	struct stat	 st;
 	uint8_t		*data = NULL;
-	size_t		 len = 0;
+	size_t		 len = 0, cap;
 	ssize_t		 n;
 	int		 fd;
 
@@ -249,13 +249,14 @@ tz_read_file(const char *path, const char *name, uint8_t **out, size_t *outlen,
 		    name, path, TZ_FILE_MAX);
 		goto fail;
 	}
-	/* One byte more than the cap tells a file that grew meanwhile. */
-	if ((data = pf_malloc(TZ_FILE_MAX + 1)) == NULL) {
+	/* One byte more than fstat said tells a file that grew meanwhile. */
+	cap = (size_t)st.st_size + 1;
+	if ((data = pf_malloc(cap)) == NULL) {
 		pf_err_set(err, "time zone '%s': out of memory", name);
 		goto fail;
 	}
-	while (len < TZ_FILE_MAX + 1) {
-		n = read(fd, data + len, TZ_FILE_MAX + 1 - len);
+	while (len < cap) {
+		n = read(fd, data + len, cap - len);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -267,9 +268,9 @@ tz_read_file(const char *path, const char *name, uint8_t **out, size_t *outlen,
 			break;
 		len += (size_t)n;
 	}
-	if (len > TZ_FILE_MAX) {
-		pf_err_set(err, "time zone '%s': %s is larger than %d bytes",
-		    name, path, TZ_FILE_MAX);
+	if (len == cap) {
+		pf_err_set(err, "time zone '%s': %s changed while being read",
+		    name, path);
 		goto fail;
 	}
 	close(fd);
@@ -305,12 +306,13 @@ tzif_header(struct pf_rbuf *r, struct tzif_hdr *h, struct pf_err *err)
 {
 	const uint8_t	*p;
 
-	if (rbuf_get_ptr(r, &p, TZIF_HDR_LEN) == -1) {
-		pf_err_set(err, "truncated header");
+	/* Magic first, so a text file is named as such however short. */
+	if (rbuf_left(r) >= 4 && memcmp(r->p + r->off, "TZif", 4) != 0) {
+		pf_err_set(err, "not a TZif file (bad magic)");
 		return -1;
 	}
-	if (memcmp(p, "TZif", 4) != 0) {
-		pf_err_set(err, "not a TZif file (bad magic)");
+	if (rbuf_get_ptr(r, &p, TZIF_HDR_LEN) == -1) {
+		pf_err_set(err, "truncated header");
 		return -1;
 	}
 	h->version = p[4];

@@ -1,0 +1,332 @@
+/*
+ * picoflow run: one run of one workflow, now, in this process, through the
+ * same engine and worker path the supervisor uses.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "picoflow/alloc.h"
+#include "picoflow/buf.h"
+#include "picoflow/log.h"
+#include "picoflow/paths.h"
+#include "picoflow/store.h"
+#include "picoflow/workflow.h"
+#include "cli.h"
+#include "engine.h"
+#include "spawn.h"
+
+struct run_view {
+	int		 quiet;		/* --json: no progress lines */
+	int		 interrupted;
+	const char	*status;	/* the run's final status */
+	int64_t		 run_id;
+	struct engine	*eng;
+	size_t		 counts[6];	/* success failed timeout skipped cancelled other */
+	struct pf_buf	 json;		/* per-task results for --json */
+	size_t		 njson;
+	struct timespec	 t0;
+};
+
+static double
+elapsed(const struct run_view *v)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - v->t0.tv_sec) +
+	    (double)(t.tv_nsec - v->t0.tv_nsec) / 1e9;
+}
+
+static void
+on_task_started(void *arg, const struct pf_workflow *wf,
+    const struct pf_task *t, int64_t run_id, unsigned attempt)
+{
+	struct run_view	*v = arg;
+
+	(void)wf;
+	(void)run_id;
+	if (!v->quiet) {
+		printf("%8.3fs  %-9s %s (attempt %u)\n", elapsed(v), "start",
+		    t->name, attempt);
+		fflush(stdout);
+	}
+}
+
+static void
+count_status(struct run_view *v, const char *status)
+{
+	static const char *const names[] = {
+		"success", "failed", "timeout", "skipped", "cancelled",
+	};
+	size_t	 i;
+
+	for (i = 0; i < 5; i++)
+		if (strcmp(status, names[i]) == 0)
+			break;
+	v->counts[i]++;
+}
+
+static void
+on_task_ended(void *arg, const struct engine_task_report *r)
+{
+	struct run_view	*v = arg;
+
+	if (!r->will_retry) {
+		count_status(v, r->status);
+		buf_printf(&v->json, "%s{\"task\":", v->njson++ ? "," : "");
+		buf_add_json_str(&v->json, r->task->name,
+		    strlen(r->task->name));
+		buf_printf(&v->json, ",\"status\":\"%s\",\"attempts\":%u,"
+		    "\"duration_ms\":%" PRId64, r->status, r->attempt,
+		    r->duration_ms);
+		if (r->reason != NULL) {
+			buf_add_str(&v->json, ",\"reason\":");
+			buf_add_json_str(&v->json, r->reason,
+			    strlen(r->reason));
+		}
+		buf_add_str(&v->json, "}");
+	}
+	if (v->quiet)
+		return;
+	if (r->attempt == 0)
+		printf("%8.3fs  %-9s %s: %s\n", elapsed(v), r->status,
+		    r->task->name, r->reason ? r->reason : "");
+	else
+		printf("%8.3fs  %-9s %s (attempt %u, %" PRId64 ".%03" PRId64
+		    "s)%s%s\n", elapsed(v), r->status, r->task->name,
+		    r->attempt, r->duration_ms / 1000, r->duration_ms % 1000,
+		    r->reason ? ": " : "", r->reason ? r->reason : "");
+	if (r->will_retry)
+		printf("%8.3fs  %-9s %s: retry %u of %u in %.1fs\n",
+		    elapsed(v), "backoff", r->task->name, r->attempt,
+		    r->task->retry, (double)r->retry_in_ms / 1000.0);
+	fflush(stdout);
+}
+
+static void
+on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
+    const char *status)
+{
+	struct run_view	*v = arg;
+
+	(void)wf;
+	v->status = status;
+	v->run_id = run_id;
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct run_view	*v = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!v->interrupted && !v->quiet)
+		fprintf(stderr, "picoflow: %s: cancelling the run (running "
+		    "tasks get SIGTERM, then SIGKILL)\n", strsignal(w->signum));
+	v->interrupted = 1;
+	engine_cancel_all(v->eng, w->signum == SIGINT ? "interrupted" :
+	    "terminated");
+}
+
+static void
+run_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: picoflow run [--json] [--max-tasks N] [--grace SEC] "
+	    "[--backoff MS] [--jitter] FILE\n"
+	    "  --json         print one JSON summary instead of progress "
+	    "lines\n"
+	    "  --grace SEC    seconds between SIGTERM and SIGKILL on timeout "
+	    "or cancel (default 5)\n"
+	    "  --backoff MS   first retry delay, doubling up to 60 s "
+	    "(default 1000)\n"
+	    "  --jitter       randomise retry delays by up to 25%%\n"
+	    "  --max-tasks N  cap on tasks running at once, besides the "
+	    "workflow's max_parallel\n"
+	    "Exit status: 0 if the run succeeded, 1 if it failed or was "
+	    "cancelled.\n");
+}
+
+static int
+parse_uint(const char *opt, const char *s, unsigned long max,
+    unsigned *out)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '-' || *s == '\0' || *end != '\0' || errno != 0 ||
+	    v > max) {
+		fprintf(stderr, "picoflow: %s: '%s' is not a number in "
+		    "0..%lu\n", opt, s, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int
+cli_run(struct cli_ctx *ctx, int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json",	no_argument,	   NULL, 'j' },
+		{ "grace",	required_argument, NULL, 'g' },
+		{ "backoff",	required_argument, NULL, 'b' },
+		{ "jitter",	no_argument,	   NULL, 'J' },
+		{ "max-tasks",	required_argument, NULL, 'm' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct engine_opts	 opts;
+	struct engine_hooks	 hooks;
+	struct wf_load_opts	 lopts;
+	struct run_view		 v;
+	struct pf_paths		 paths;
+	struct pf_diags		 d;
+	struct pf_workflow	*wf = NULL;
+	struct pf_store		*store = NULL;
+	struct pf_err		 err;
+	struct ev_loop		*loop;
+	ev_signal		 sigint, sigterm;
+	char			 worker[PATH_MAX], line[PF_ERR_MAX + 256];
+	unsigned		 grace_s = ENGINE_DEFAULT_GRACE_MS / 1000;
+	size_t			 i;
+	int			 ch, rc = CLI_FAIL;
+
+	memset(&v, 0, sizeof(v));
+	memset(&paths, 0, sizeof(paths));
+	engine_opts_default(&opts);
+	v.quiet = ctx->json;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			v.quiet = 1;
+			break;
+		case 'g':
+			if (parse_uint("--grace", optarg, 3600, &grace_s) == -1)
+				return CLI_USAGE;
+			break;
+		case 'b':
+			if (parse_uint("--backoff", optarg, 3600000,
+			    &opts.backoff_ms) == -1)
+				return CLI_USAGE;
+			break;
+		case 'J':
+			opts.jitter = 1;
+			break;
+		case 'm':
+			if (parse_uint("--max-tasks", optarg, 100000,
+			    &opts.max_tasks) == -1)
+				return CLI_USAGE;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return CLI_OK;
+		default:
+			run_usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		run_usage(stderr);
+		return CLI_USAGE;
+	}
+	opts.grace_ms = grace_s * 1000;
+
+	workflow_load_opts_default(&lopts);
+	pf_diags_init(&d);
+	wf = workflow_load_file(argv[optind], &lopts, &d);
+	for (i = 0; i < d.n; i++) {
+		pf_diag_format(&d.v[i], line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+	pf_diags_free(&d);
+	if (wf == NULL)
+		return CLI_FAIL;
+
+	if (spawn_find_worker(worker, sizeof(worker), &err) == -1 ||
+	    paths_resolve(ctx->state_dir, ctx->db_path, &paths, &err) == -1 ||
+	    store_open(paths.db_path, STORE_RW, &store, &err) == -1) {
+		fprintf(stderr, "picoflow: %s\n", err.msg);
+		goto out;
+	}
+	opts.worker_path = worker;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		fprintf(stderr, "picoflow: cannot initialise the event loop\n");
+		goto out;
+	}
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.task_started = on_task_started;
+	hooks.task_ended = on_task_ended;
+	hooks.run_ended = on_run_ended;
+	hooks.arg = &v;
+	buf_init(&v.json, 0);
+	clock_gettime(CLOCK_MONOTONIC, &v.t0);
+	if ((v.eng = engine_new(loop, store, &opts, &hooks, &err)) == NULL) {
+		fprintf(stderr, "picoflow: %s\n", err.msg);
+		goto out;
+	}
+	ev_signal_init(&sigint, on_signal, SIGINT);
+	ev_signal_init(&sigterm, on_signal, SIGTERM);
+	sigint.data = sigterm.data = &v;
+	ev_signal_start(loop, &sigint);
+	ev_signal_start(loop, &sigterm);
+
+	if (!v.quiet)
+		printf("Run of '%s' (%zu task%s, max_parallel %u)\n", wf->name,
+		    wf->ntasks, wf->ntasks == 1 ? "" : "s", wf->max_parallel);
+	if (engine_start(v.eng, wf, &v.run_id, &err) == -1) {
+		fprintf(stderr, "picoflow: cannot start the run: %s\n",
+		    err.msg);
+		goto out_engine;
+	}
+	while (!engine_idle(v.eng))
+		ev_run(loop, EVRUN_ONCE);
+	ev_signal_stop(loop, &sigint);
+	ev_signal_stop(loop, &sigterm);
+
+	if (v.quiet) {
+		struct pf_buf	 o;
+
+		buf_init(&o, 0);
+		buf_printf(&o, "{\"run_id\":%" PRId64 ",\"workflow\":",
+		    v.run_id);
+		buf_add_json_str(&o, wf->name, strlen(wf->name));
+		buf_printf(&o, ",\"status\":\"%s\",\"tasks\":[",
+		    v.status ? v.status : "failed");
+		buf_add(&o, v.json.data, v.json.len);
+		buf_add_str(&o, "]}\n");
+		if (!o.failed)
+			fwrite(o.data, 1, o.len, stdout);
+		buf_free(&o);
+	} else
+		printf("Run %" PRId64 " of '%s': %s in %.3fs (%zu succeeded, "
+		    "%zu failed, %zu timed out, %zu skipped, %zu cancelled)\n",
+		    v.run_id, wf->name, v.status ? v.status : "failed",
+		    elapsed(&v), v.counts[0], v.counts[1], v.counts[2],
+		    v.counts[3], v.counts[4]);
+	rc = v.status != NULL && strcmp(v.status, "success") == 0 ?
+	    CLI_OK : CLI_FAIL;
+out_engine:
+	engine_free(v.eng);
+out:
+	buf_free(&v.json);
+	store_close(store);
+	paths_free(&paths);
+	workflow_free(wf);
+	return rc;
+}

@@ -1,0 +1,1243 @@
+/*
+ * The DAG engine.  See engine.h for the task state table; the transitions
+ * are in task_transitions[] below, and every state change goes through
+ * task_event().
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "picoflow/alloc.h"
+#include "picoflow/buf.h"
+#include "picoflow/dag.h"
+#include "picoflow/frame.h"
+#include "picoflow/log.h"
+#include "picoflow/proto.h"
+#include "engine.h"
+#include "spawn.h"
+
+/* A worker that stops talking after its process exited gets this long. */
+#define DRAIN_AFTER_EXIT_S	1.0
+/* After SIGKILL of a worker, how long until we stop waiting for it. */
+#define KILL_MARGIN_S		2.0
+
+enum tstate {
+	T_WAITING = 0,
+	T_READY,
+	T_RUNNING,
+	T_BACKOFF,
+	T_SUCCESS,
+	T_FAILED,
+	T_TIMEOUT,
+	T_SKIPPED,
+	T_CANCELLED,
+	T_NSTATES
+};
+
+enum tevent {
+	E_DEPS_MET = 0,	/* every dependency finished well */
+	E_DISPATCH,	/* a slot is free and the worker started */
+	E_OK,		/* the attempt succeeded */
+	E_RETRY,	/* the attempt failed, retries are left */
+	E_FAIL,		/* the attempt failed for good */
+	E_TIMEOUT,	/* the attempt timed out for good */
+	E_BACKOFF_DONE,	/* the retry delay passed */
+	E_SKIP,		/* a dependency failed for good */
+	E_CANCEL,	/* the run was cancelled */
+	E_NEVENTS
+};
+
+static const char *const tstate_names[T_NSTATES] = {
+	"waiting", "ready", "running", "backoff", "success", "failed",
+	"timeout", "skipped", "cancelled",
+};
+
+static const char *const tevent_names[E_NEVENTS] = {
+	"deps-met", "dispatch", "ok", "retry", "fail", "timeout",
+	"backoff-done", "skip", "cancel",
+};
+
+/* (state, event) -> next state; T_NSTATES marks an impossible pair. */
+#define X T_NSTATES
+static const unsigned char task_transitions[T_NSTATES][E_NEVENTS] = {
+	/*		deps	disp	ok	retry	fail	tmout	bkoff	skip	cancel */
+	[T_WAITING] = { T_READY, X,	X,	X,	X,	X,	X,	T_SKIPPED, T_CANCELLED },
+	[T_READY] =   { X,	T_RUNNING, X,	X,	X,	X,	X,	X,	T_CANCELLED },
+	[T_RUNNING] = { X,	X,	T_SUCCESS, T_BACKOFF, T_FAILED, T_TIMEOUT, X, X, T_CANCELLED },
+	[T_BACKOFF] = { X,	X,	X,	X,	X,	X,	T_READY, X,	T_CANCELLED },
+	[T_SUCCESS] = { X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_FAILED] =  { X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_TIMEOUT] = { X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_SKIPPED] = { X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_CANCELLED] = { X,	X,	X,	X,	X,	X,	X,	X,	X },
+};
+#undef X
+
+struct attempt;
+
+struct task_rt {
+	enum tstate	 state;
+	unsigned	 attempts;	/* attempts started so far */
+	struct attempt	*cur;
+	ev_timer	 backoff;
+	struct engine_run *run;
+	size_t		 idx;
+};
+
+struct engine_run {
+	struct engine		*eng;
+	const struct pf_workflow *wf;
+	int64_t			 run_id;
+	struct dag		 dag;
+	struct dag_run		 ready;
+	struct task_rt		*tasks;
+	size_t			*rq;		/* ready to dispatch, FIFO ring */
+	size_t			 rq_head, rq_len;
+	unsigned		 running;	/* attempts in flight */
+	size_t			 nfinal;	/* tasks in a final state */
+	int			 cancelled;
+	int			 failed;	/* a task failed for good */
+	struct engine_run	*next;
+};
+
+struct attempt {
+	struct engine_run	*run;
+	size_t			 task;
+	unsigned		 no;		/* 1-based */
+	int64_t			 id;		/* store row */
+	int64_t			 started_ms;	/* wall clock */
+	ev_tstamp		 started;	/* loop time */
+	pid_t			 pid;		/* pf-worker */
+	pid_t			 task_pid;	/* from STARTED, 0 = unknown */
+	int			 fd;
+	ev_io			 rio, wio;
+	ev_child		 child;
+	ev_timer		 timeout;	/* task timeout, then kill timer */
+	ev_timer		 drain;
+	struct frame_reader	 rd;
+	struct frame_asm	 fasm;
+	struct pf_buf		 wbuf;		/* frames to send */
+	struct pf_buf		 out[2];	/* stdout, stderr */
+	uint64_t		 cap;
+	uint64_t		 dropped;
+	int			 truncated;
+	int			 have_result;
+	struct proto_result	 result;
+	int			 exited;
+	int			 wstatus;
+	int			 eof;
+	int			 timed_out;
+	int			 cancelled;
+	int			 killed;	/* SIGKILL sent to the session */
+	char			*error;		/* protocol or engine error */
+};
+
+struct engine {
+	struct ev_loop		*loop;
+	struct pf_store		*store;
+	struct engine_opts	 opts;
+	struct engine_hooks	 hooks;
+	struct engine_run	*runs;
+	unsigned		 running;	/* attempts in flight, all runs */
+	int			 in_pump;
+	int			 pump_again;
+	uint64_t		 rng;
+};
+
+static void	 pump(struct engine *);
+static void	 attempt_finish(struct attempt *);
+
+void
+engine_opts_default(struct engine_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->grace_ms = ENGINE_DEFAULT_GRACE_MS;
+	o->output_cap = ENGINE_DEFAULT_OUTPUT_CAP;
+	o->backoff_ms = ENGINE_DEFAULT_BACKOFF_MS;
+	o->backoff_max_ms = ENGINE_DEFAULT_BACKOFF_MAX_MS;
+	o->trigger = "manual";
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Retry delay before attempt `next` (2, 3, ...): base doubling, capped.
+ * Computed by comparison, so it never overflows however many retries.
+ */
+static unsigned
+backoff_delay(const struct engine *eng, unsigned next)
+{
+	uint64_t	 d = eng->opts.backoff_ms;
+	unsigned	 i;
+
+	for (i = 2; i < next && d < eng->opts.backoff_max_ms; i++)
+		d *= 2;
+	if (d > eng->opts.backoff_max_ms)
+		d = eng->opts.backoff_max_ms;
+	return (unsigned)d;
+}
+
+static unsigned
+jitter(struct engine *eng, unsigned ms)
+{
+	uint64_t	 x;
+
+	if (!eng->opts.jitter || ms < 4)
+		return ms;
+	/* xorshift64: good enough to spread retries, not for secrets. */
+	x = eng->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	eng->rng = x;
+	return ms - ms / 4 + (unsigned)(x % (ms / 2 + 1));
+}
+
+static int
+is_final(enum tstate s)
+{
+	return s >= T_SUCCESS;
+}
+
+/*
+ * The one place a task changes state.  Returns -1 (and logs) for a pair
+ * the table does not allow: that is an engine bug, never user input.
+ */
+static int
+task_event(struct engine_run *run, size_t i, enum tevent ev)
+{
+	struct task_rt	*t = &run->tasks[i];
+	enum tstate	 next = task_transitions[t->state][ev];
+
+	if (next == T_NSTATES) {
+		log_warnx("engine: task '%s': event %s in state %s ignored",
+		    run->wf->tasks[i].name, tevent_names[ev],
+		    tstate_names[t->state]);
+		return -1;
+	}
+	log_trace("run %" PRId64 " task '%s': %s --%s--> %s", run->run_id,
+	    run->wf->tasks[i].name, tstate_names[t->state], tevent_names[ev],
+	    tstate_names[next]);
+	t->state = next;
+	if (is_final(next))
+		run->nfinal++;
+	return 0;
+}
+
+/* ---- task environment and SPEC ------------------------------------------ */
+
+struct envv {
+	char	**v;
+	size_t	 n, cap;
+};
+
+/* Sets KEY=VALUE; a later entry for the same key replaces the earlier. */
+static int
+env_add(struct envv *e, const char *k, const char *v)
+{
+	char	**nv, *s;
+	size_t	 i, klen = strlen(k), vlen = strlen(v);
+
+	if ((s = pf_malloc(klen + vlen + 2)) == NULL)
+		return -1;
+	memcpy(s, k, klen);
+	s[klen] = '=';
+	memcpy(s + klen + 1, v, vlen + 1);
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], k, klen) == 0 && e->v[i][klen] == '=') {
+			pf_free(e->v[i]);
+			e->v[i] = s;
+			return 0;
+		}
+	if (e->n == e->cap) {
+		size_t ncap = e->cap ? e->cap * 2 : 16;
+		if ((nv = pf_reallocarray(e->v, ncap, sizeof(*nv))) == NULL) {
+			pf_free(s);
+			return -1;
+		}
+		e->v = nv;
+		e->cap = ncap;
+	}
+	e->v[e->n++] = s;
+	return 0;
+}
+
+static void
+env_free(char **vec, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		pf_free(vec[i]);
+	pf_free(vec);
+}
+
+/*
+ * The task's whole environment: PATH, the PICOFLOW_* variables, then the
+ * workflow's env, then the task's own (later wins).
+ */
+static int
+build_env(const struct attempt *a, char ***out, size_t *nout)
+{
+	const struct pf_workflow *wf = a->run->wf;
+	const struct pf_task	*t = &wf->tasks[a->task];
+	struct envv		 e = { NULL, 0, 0 };
+	char			 runid[32], no[16];
+	size_t			 i;
+
+	snprintf(runid, sizeof(runid), "%" PRId64, a->run->run_id);
+	snprintf(no, sizeof(no), "%u", a->no);
+	if (env_add(&e, "PATH", "/usr/local/bin:/usr/bin:/bin") == -1 ||
+	    env_add(&e, "PICOFLOW_WORKFLOW", wf->name) == -1 ||
+	    env_add(&e, "PICOFLOW_TASK", t->name) == -1 ||
+	    env_add(&e, "PICOFLOW_RUN_ID", runid) == -1 ||
+	    env_add(&e, "PICOFLOW_ATTEMPT", no) == -1)
+		goto fail;
+	for (i = 0; i < wf->env.n; i++)
+		if (env_add(&e, wf->env.v[i].key, wf->env.v[i].value) == -1)
+			goto fail;
+	if (t->type == TASK_SHELL)
+		for (i = 0; i < t->u.shell.env.n; i++)
+			if (env_add(&e, t->u.shell.env.v[i].key,
+			    t->u.shell.env.v[i].value) == -1)
+				goto fail;
+	*out = e.v;
+	*nout = e.n;
+	return 0;
+fail:
+	env_free(e.v, e.n);
+	return -1;
+}
+
+static uint64_t
+attempt_cap(const struct attempt *a)
+{
+	const struct pf_task	*t = &a->run->wf->tasks[a->task];
+
+	if (t->limits.output >= 0)
+		return (uint64_t)t->limits.output;
+	if (a->run->wf->limits.output >= 0)
+		return (uint64_t)a->run->wf->limits.output;
+	return a->run->eng->opts.output_cap;
+}
+
+static int
+queue_spec(struct attempt *a, struct pf_err *err)
+{
+	const struct pf_workflow *wf = a->run->wf;
+	const struct pf_task	*t = &wf->tasks[a->task];
+	struct proto_spec	 s;
+	struct pf_buf		 msg;
+	char			 runid[32];
+	int			 rc = -1;
+
+	proto_spec_init(&s);
+	snprintf(runid, sizeof(runid), "%" PRId64, a->run->run_id);
+	s.attempt_id = (uint64_t)a->id;
+	s.run_id = runid;
+	s.task_name = t->name;
+	s.workflow = wf->name;
+	s.output_cap = a->cap;
+	s.kill_grace_ms = a->run->eng->opts.grace_ms;
+	s.limits.memory = t->limits.memory;
+	s.limits.swap = t->limits.swap;
+	s.limits.cpu_milli = t->limits.cpu_milli;
+	s.limits.pids = t->limits.pids;
+	s.limits.nofile = t->limits.nofile;
+	s.run_as = t->run_as;
+	s.network = t->sandbox.network;
+	s.read_only = t->sandbox.read_only;
+	s.nread_only = t->sandbox.nread_only;
+	s.writable = t->sandbox.writable;
+	s.nwritable = t->sandbox.nwritable;
+	switch (t->type) {
+	case TASK_SHELL:
+		s.executor = PROTO_EXEC_SHELL;
+		s.command = t->u.shell.command;
+		s.args = t->u.shell.args;
+		s.nargs = t->u.shell.nargs;
+		s.workdir = t->u.shell.workdir;
+		break;
+	case TASK_SSH:
+		s.executor = PROTO_EXEC_SSH;
+		s.ssh = t->u.ssh;
+		break;
+	case TASK_HTTP:
+		s.executor = PROTO_EXEC_HTTP;
+		s.http = t->u.http;
+		break;
+	}
+	if (build_env(a, &s.env, &s.nenv) == -1) {
+		pf_err_set(err, "out of memory building the environment");
+		return -1;
+	}
+	buf_init(&msg, 0);
+	if (proto_spec_encode(&s, &msg, err) == 0) {
+		if (buf_add(&a->wbuf, msg.data, msg.len) == -1)
+			pf_err_set(err, "out of memory queueing the spec");
+		else
+			rc = 0;
+	}
+	buf_free(&msg);
+	env_free(s.env, s.nenv);
+	return rc;
+}
+
+/* ---- attempts ------------------------------------------------------------ */
+
+static void
+attempt_free(struct attempt *a)
+{
+	struct ev_loop	*loop = a->run->eng->loop;
+
+	ev_io_stop(loop, &a->rio);
+	ev_io_stop(loop, &a->wio);
+	ev_child_stop(loop, &a->child);
+	ev_timer_stop(loop, &a->timeout);
+	ev_timer_stop(loop, &a->drain);
+	if (a->fd != -1)
+		close(a->fd);
+	frame_reader_free(&a->rd);
+	frame_asm_free(&a->fasm);
+	buf_free(&a->wbuf);
+	buf_free(&a->out[0]);
+	buf_free(&a->out[1]);
+	proto_result_free(&a->result);
+	pf_free(a->error);
+	pf_free(a);
+}
+
+/* Records the first engine-side error of an attempt. */
+static void
+attempt_error(struct attempt *a, const char *msg)
+{
+	/* On ENOMEM the reason is lost, but the status still says failed. */
+	if (a->error == NULL)
+		a->error = pf_strdup(msg);
+}
+
+/* Stops talking to the worker: it sees EOF and kills its task. */
+static void
+attempt_hangup(struct attempt *a)
+{
+	struct ev_loop	*loop = a->run->eng->loop;
+
+	ev_io_stop(loop, &a->rio);
+	ev_io_stop(loop, &a->wio);
+	if (a->fd != -1) {
+		close(a->fd);
+		a->fd = -1;
+	}
+	a->eof = 1;
+}
+
+static void
+attempt_sigkill(struct attempt *a)
+{
+	/* The worker leads its own session; the task has its own group. */
+	if (a->pid > 0 && !a->exited)
+		(void)kill(-a->pid, SIGKILL);
+	if (a->task_pid > 0)
+		(void)kill(-a->task_pid, SIGKILL);
+	a->killed = 1;
+}
+
+static void
+on_kill_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct attempt	*a = w->data;
+
+	(void)revents;
+	if (!a->killed) {
+		log_warnx("task '%s' attempt %u: still running %u ms after "
+		    "SIGTERM; killing it", a->run->wf->tasks[a->task].name,
+		    a->no, a->run->eng->opts.grace_ms);
+		attempt_sigkill(a);
+		ev_timer_set(w, KILL_MARGIN_S, 0.);
+		ev_timer_start(loop, w);
+	}
+	/* Otherwise the child watcher ends it; SIGKILL cannot be ignored. */
+}
+
+/*
+ * Asks the worker to stop its task: SIGTERM to the worker, which passes
+ * it on and escalates to SIGKILL after the grace period it was given.
+ * Our own SIGKILL follows if the worker does not finish in time.
+ */
+static void
+attempt_stop(struct attempt *a)
+{
+	struct ev_loop	*loop = a->run->eng->loop;
+	double		 grace = a->run->eng->opts.grace_ms / 1000.0;
+
+	if (a->exited)
+		return;
+	(void)kill(a->pid, SIGTERM);
+	ev_timer_stop(loop, &a->timeout);
+	ev_set_cb(&a->timeout, on_kill_timer);
+	ev_timer_set(&a->timeout, grace + KILL_MARGIN_S, 0.);
+	ev_timer_start(loop, &a->timeout);
+}
+
+static void
+on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct attempt	*a = w->data;
+
+	(void)loop;
+	(void)revents;
+	a->timed_out = 1;
+	log_info("task '%s' attempt %u: timed out after %u s",
+	    a->run->wf->tasks[a->task].name, a->no,
+	    a->run->wf->tasks[a->task].timeout);
+	attempt_stop(a);
+}
+
+static void
+attempt_maybe_finish(struct attempt *a)
+{
+	if (a->exited && a->eof)
+		attempt_finish(a);
+}
+
+static void
+on_drain(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct attempt	*a = w->data;
+
+	(void)loop;
+	(void)revents;
+	/* The worker is gone but its socket is held open: stop waiting. */
+	attempt_hangup(a);
+	attempt_maybe_finish(a);
+}
+
+static void
+on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct attempt	*a = w->data;
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	a->exited = 1;
+	a->wstatus = w->rstatus;
+	ev_timer_stop(loop, &a->timeout);
+	if (!a->eof) {
+		ev_timer_set(&a->drain, DRAIN_AFTER_EXIT_S, 0.);
+		ev_timer_start(loop, &a->drain);
+		return;
+	}
+	attempt_maybe_finish(a);
+}
+
+static void
+attempt_output(struct attempt *a, const struct proto_output *o)
+{
+	struct pf_buf	*b = &a->out[o->stream == PROTO_STDERR ? 1 : 0];
+	uint64_t	 used = a->out[0].len + a->out[1].len;
+	size_t		 take = o->len;
+
+	if (used >= a->cap)
+		take = 0;
+	else if (a->cap - used < take)
+		take = (size_t)(a->cap - used);
+	if (take > 0 && buf_add(b, o->data, take) == -1) {
+		take = 0;
+		b->failed = 0;	/* keep what we have; count the rest */
+	}
+	if (take < o->len) {
+		a->dropped += o->len - take;
+		a->truncated = 1;
+	}
+}
+
+/* Returns -1 when the worker broke the protocol (err says how). */
+static int
+attempt_frame(struct attempt *a, const struct frame *f, struct pf_err *err)
+{
+	struct proto_started	 st;
+	struct proto_output	 o;
+
+	if (a->have_result) {
+		pf_err_set(err, "%s frame after RESULT",
+		    proto_msg_name(f->type));
+		return -1;
+	}
+	switch (f->type) {
+	case PROTO_MSG_STARTED:
+		if (proto_started_decode(f, &st, err) == -1)
+			return -1;
+		if (st.pid > 1 && st.pid <= INT32_MAX)
+			a->task_pid = (pid_t)st.pid;
+		return 0;
+	case PROTO_MSG_OUTPUT:
+		if (proto_output_decode(f, &o, err) == -1)
+			return -1;
+		attempt_output(a, &o);
+		return 0;
+	case PROTO_MSG_RESULT:
+		if (proto_result_decode(f, &a->result, err) == -1)
+			return -1;
+		a->have_result = 1;
+		return 0;
+	default:
+		pf_err_set(err, "unexpected %s frame (type %u) from the worker",
+		    proto_msg_name(f->type), f->type);
+		return -1;
+	}
+}
+
+static void
+on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct attempt	*a = w->data;
+	struct frame	 f;
+	struct pf_err	 err;
+	ssize_t		 n;
+	int		 r, budget = 16;
+
+	(void)loop;
+	(void)revents;
+	/* A bounded number of reads per wakeup keeps other work moving. */
+	while (budget-- > 0) {
+		n = frame_reader_read(&a->rd, a->fd);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n == -1 && errno != ENOBUFS) {
+			pf_err_set(&err, "reading from the worker: %s",
+			    strerror(errno));
+			goto broken;
+		}
+		while ((r = frame_reader_next(&a->rd, &f, &err)) == 1)
+			if (attempt_frame(a, &f, &err) == -1)
+				goto broken;
+		if (r == -1)
+			goto broken;
+		if (frame_reader_done(&a->rd)) {
+			attempt_hangup(a);
+			attempt_maybe_finish(a);
+			return;
+		}
+	}
+	return;
+broken:
+	log_warnx("task '%s' attempt %u: worker protocol error: %s",
+	    a->run->wf->tasks[a->task].name, a->no, err.msg);
+	{
+		char msg[PF_ERR_MAX + 32];
+
+		snprintf(msg, sizeof(msg), "worker protocol error: %s",
+		    err.msg);
+		attempt_error(a, msg);
+	}
+	attempt_hangup(a);
+	/* A worker that ignores the hangup is killed after the margin. */
+	if (!a->exited) {
+		ev_timer_stop(a->run->eng->loop, &a->timeout);
+		ev_set_cb(&a->timeout, on_kill_timer);
+		ev_timer_set(&a->timeout, KILL_MARGIN_S, 0.);
+		ev_timer_start(a->run->eng->loop, &a->timeout);
+	}
+	attempt_maybe_finish(a);
+}
+
+static void
+on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct attempt	*a = w->data;
+	ssize_t		 n;
+
+	(void)revents;
+	while (a->wbuf.len > 0) {
+		n = send(a->fd, a->wbuf.data, a->wbuf.len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1) {
+			/* The worker is gone; its exit status tells why. */
+			buf_reset(&a->wbuf);
+			break;
+		}
+		buf_consume(&a->wbuf, (size_t)n);
+	}
+	ev_io_stop(loop, w);
+}
+
+/* ---- the outcome of an attempt -------------------------------------------- */
+
+static void
+describe_exit(const struct attempt *a, char *buf, size_t len)
+{
+	if (WIFEXITED(a->wstatus))
+		snprintf(buf, len, "pf-worker exited with status %d without "
+		    "a result", WEXITSTATUS(a->wstatus));
+	else if (WIFSIGNALED(a->wstatus))
+		snprintf(buf, len, "pf-worker was killed by signal %d (%s) "
+		    "without a result", WTERMSIG(a->wstatus),
+		    strsignal(WTERMSIG(a->wstatus)));
+	else
+		snprintf(buf, len, "pf-worker ended without a result");
+}
+
+/* Fills the store row and the report from what we know of the attempt. */
+static void
+attempt_outcome(struct attempt *a, struct store_attempt_end *e,
+    char *reason, size_t rlen)
+{
+	const struct proto_result *r = &a->result;
+
+	store_attempt_end_init(e);
+	e->reason = NULL;
+	reason[0] = '\0';
+	if (a->have_result) {
+		if (r->exit_code >= 0) {
+			e->exit_code = r->exit_code;
+			e->has_exit_code = 1;
+		}
+		e->signal = r->signal;
+		e->max_rss_kb = (int64_t)r->maxrss_kib;
+		e->user_cpu_us = (int64_t)r->utime_us;
+		e->sys_cpu_us = (int64_t)r->stime_us;
+		e->http_status = r->http_status;
+	}
+	if (a->have_result && r->status == PROTO_ST_OK && a->error == NULL) {
+		/* It finished well, even if a stop was on its way. */
+		e->status = "success";
+	} else if (a->cancelled) {
+		e->status = "cancelled";
+		snprintf(reason, rlen, "cancelled");
+	} else if (a->timed_out) {
+		e->status = "timeout";
+		snprintf(reason, rlen, "timed out after %u s",
+		    a->run->wf->tasks[a->task].timeout);
+	} else if (a->error != NULL) {
+		e->status = "failed";
+		snprintf(reason, rlen, "%s", a->error);
+	} else if (!a->have_result) {
+		e->status = "failed";
+		describe_exit(a, reason, rlen);
+	} else {
+		switch (r->status) {
+		case PROTO_ST_OK:
+			e->status = "success";
+			break;
+		case PROTO_ST_FAILED:
+			e->status = "failed";
+			snprintf(reason, rlen, "exit code %d", r->exit_code);
+			break;
+		case PROTO_ST_SIGNALED:
+			e->status = "failed";
+			snprintf(reason, rlen, "killed by signal %d (%s)",
+			    r->signal, strsignal(r->signal));
+			break;
+		default:
+			e->status = "failed";
+			snprintf(reason, rlen, "%s%s%s",
+			    proto_status_name(r->status),
+			    r->error ? ": " : "", r->error ? r->error : "");
+			break;
+		}
+	}
+	if (reason[0] != '\0')
+		e->reason = reason;
+	e->ended_ms = now_ms();
+	e->duration_ms = (int64_t)((ev_now(a->run->eng->loop) - a->started) *
+	    1000.0);
+	if (e->duration_ms < 0)
+		e->duration_ms = 0;
+	e->bytes_captured = (int64_t)(a->out[0].len + a->out[1].len);
+	e->bytes_dropped = (int64_t)(a->dropped > (a->have_result ?
+	    r->dropped : 0) ? a->dropped : r->dropped);
+	e->truncated = a->truncated || (a->have_result && r->truncated);
+	e->stdout_data = a->out[0].data;
+	e->stdout_len = a->out[0].len;
+	e->stderr_data = a->out[1].data;
+	e->stderr_len = a->out[1].len;
+}
+
+static void	 task_settle(struct engine_run *, size_t, enum tevent,
+		    const char *);
+
+static void
+on_backoff(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct task_rt	*t = w->data;
+	struct engine_run *run = t->run;
+
+	(void)loop;
+	(void)revents;
+	if (task_event(run, t->idx, E_BACKOFF_DONE) == 0)
+		run->rq[(run->rq_head + run->rq_len++) % run->wf->ntasks] =
+		    t->idx;
+	pump(run->eng);
+}
+
+static void
+attempt_finish(struct attempt *a)
+{
+	struct engine_run	*run = a->run;
+	struct engine		*eng = run->eng;
+	const struct pf_task	*task = &run->wf->tasks[a->task];
+	struct task_rt		*t = &run->tasks[a->task];
+	struct store_attempt_end e;
+	struct engine_task_report rep;
+	struct pf_err		 err;
+	char			 reason[PF_ERR_MAX + 64];
+	enum tevent		 ev;
+	unsigned		 delay = 0;
+
+	attempt_outcome(a, &e, reason, sizeof(reason));
+	if (store_attempt_end(eng->store, a->id, &e, &err) == -1)
+		log_warnx("run %" PRId64 " task '%s': cannot record the "
+		    "attempt: %s", run->run_id, task->name, err.msg);
+
+	if (strcmp(e.status, "success") == 0)
+		ev = E_OK;
+	else if (a->cancelled)
+		ev = E_CANCEL;
+	else if (t->attempts <= task->retry && !run->cancelled)
+		ev = E_RETRY;
+	else if (a->timed_out)
+		ev = E_TIMEOUT;
+	else
+		ev = E_FAIL;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.wf = run->wf;
+	rep.task = task;
+	rep.run_id = run->run_id;
+	rep.attempt = a->no;
+	rep.status = e.status;
+	rep.duration_ms = e.duration_ms;
+	rep.exit_code = e.exit_code;
+	rep.has_exit_code = e.has_exit_code;
+	rep.signal = e.signal;
+	rep.reason = e.reason;
+	if (ev == E_RETRY) {
+		delay = jitter(eng, backoff_delay(eng, a->no + 1));
+		rep.will_retry = 1;
+		rep.retry_in_ms = delay;
+	}
+	if (eng->hooks.task_ended != NULL)
+		eng->hooks.task_ended(eng->hooks.arg, &rep);
+
+	t->cur = NULL;
+	run->running--;
+	eng->running--;
+	attempt_free(a);
+
+	if (ev == E_RETRY) {
+		if (task_event(run, t->idx, E_RETRY) == 0) {
+			ev_timer_set(&t->backoff, delay / 1000.0, 0.);
+			ev_timer_start(eng->loop, &t->backoff);
+		}
+	} else
+		task_settle(run, t->idx, ev, reason);
+	pump(eng);
+}
+
+/* Moves newly ready tasks from the dependency tracker to the run queue. */
+static void
+collect_ready(struct engine_run *run)
+{
+	size_t	 i;
+
+	while (dag_ready_next(&run->ready, &i) == 0) {
+		if (run->cancelled)
+			continue;	/* task_cancel_all handles it */
+		if (task_event(run, i, E_DEPS_MET) == 0)
+			run->rq[(run->rq_head + run->rq_len++) %
+			    run->wf->ntasks] = i;
+	}
+}
+
+/*
+ * A task reached a final state (ev: E_OK, E_FAIL, E_TIMEOUT, E_CANCEL):
+ * release or skip its dependents.
+ */
+static void
+task_settle(struct engine_run *run, size_t i, enum tevent ev,
+    const char *reason)
+{
+	struct engine		*eng = run->eng;
+	const struct pf_task	*task = &run->wf->tasks[i];
+	const size_t		*skipped;
+	struct engine_task_report rep;
+	struct pf_err		 err;
+	char			 why[WF_TASK_NAME_MAX + 128];
+	long			 n, k;
+
+	(void)reason;
+	if (task_event(run, i, ev) == -1)
+		return;
+	if (ev == E_OK || (ev != E_CANCEL && task->continue_on_failure)) {
+		(void)dag_ready_done(&run->ready, i);
+		collect_ready(run);
+		return;
+	}
+	if (ev == E_CANCEL)
+		return;
+	run->failed = 1;
+	n = dag_ready_fail(&run->ready, i, &skipped);
+	snprintf(why, sizeof(why), "dependency '%s' %s", task->name,
+	    ev == E_TIMEOUT ? "timed out" : "failed");
+	for (k = 0; k < n; k++) {
+		size_t	 s = skipped[k];
+
+		if (run->tasks[s].state != T_WAITING)
+			continue;
+		if (task_event(run, s, E_SKIP) == -1)
+			continue;
+		if (store_task_skipped(eng->store, run->run_id,
+		    run->wf->tasks[s].name, why, now_ms(), &err) == -1)
+			log_warnx("run %" PRId64 ": cannot record skipped "
+			    "task '%s': %s", run->run_id,
+			    run->wf->tasks[s].name, err.msg);
+		if (eng->hooks.task_ended != NULL) {
+			memset(&rep, 0, sizeof(rep));
+			rep.wf = run->wf;
+			rep.task = &run->wf->tasks[s];
+			rep.run_id = run->run_id;
+			rep.status = "skipped";
+			rep.reason = why;
+			eng->hooks.task_ended(eng->hooks.arg, &rep);
+		}
+	}
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+/* Starts one attempt of task i; on failure the attempt fails at once. */
+static void
+dispatch(struct engine_run *run, size_t i)
+{
+	struct engine		*eng = run->eng;
+	const struct pf_task	*task = &run->wf->tasks[i];
+	struct task_rt		*t = &run->tasks[i];
+	struct spawn_worker	 sw;
+	struct attempt		*a;
+	struct pf_err		 err;
+	char			 msg[PF_ERR_MAX + 64];
+
+	if ((a = pf_calloc(1, sizeof(*a))) == NULL) {
+		/* Try again on the next event rather than lose the task. */
+		log_warnx("run %" PRId64 " task '%s': out of memory; will "
+		    "retry dispatch", run->run_id, task->name);
+		run->rq[(run->rq_head + run->rq_len++) % run->wf->ntasks] = i;
+		return;
+	}
+	a->run = run;
+	a->task = i;
+	a->no = ++t->attempts;
+	a->fd = -1;
+	a->started_ms = now_ms();
+	a->started = ev_now(eng->loop);
+	a->cap = attempt_cap(a);
+	frame_reader_init(&a->rd, FRAME_PAYLOAD_MAX);
+	frame_asm_init(&a->fasm, PROTO_SPEC_MAX);
+	buf_init(&a->wbuf, 0);
+	buf_init(&a->out[0], 0);
+	buf_init(&a->out[1], 0);
+	proto_result_init(&a->result);
+	ev_io_init(&a->rio, on_read, -1, EV_READ);
+	ev_io_init(&a->wio, on_write, -1, EV_WRITE);
+	ev_timer_init(&a->timeout, on_timeout, (double)task->timeout, 0.);
+	ev_timer_init(&a->drain, on_drain, DRAIN_AFTER_EXIT_S, 0.);
+	a->rio.data = a->wio.data = a->timeout.data = a->drain.data = a;
+	a->child.data = a;
+
+	t->cur = a;
+	run->running++;
+	eng->running++;
+	(void)task_event(run, i, E_DISPATCH);
+
+	if (store_attempt_begin(eng->store, run->run_id, task->name, a->no,
+	    a->started_ms, &a->id, &err) == -1) {
+		log_warnx("run %" PRId64 " task '%s': cannot record the "
+		    "attempt: %s", run->run_id, task->name, err.msg);
+		a->id = -1;
+	}
+	if (eng->hooks.task_started != NULL)
+		eng->hooks.task_started(eng->hooks.arg, run->wf, task,
+		    run->run_id, a->no);
+
+	if (queue_spec(a, &err) == -1 ||
+	    spawn_worker(eng->opts.worker_path, &sw, &err) == -1) {
+		snprintf(msg, sizeof(msg), "cannot start the task: %s",
+		    err.msg);
+		attempt_error(a, msg);
+		a->exited = a->eof = 1;
+		attempt_finish(a);
+		return;
+	}
+	a->pid = sw.pid;
+	a->fd = sw.fd;
+	ev_child_init(&a->child, on_child, a->pid, 0);
+	ev_child_start(eng->loop, &a->child);
+	ev_io_set(&a->rio, a->fd, EV_READ);
+	ev_io_set(&a->wio, a->fd, EV_WRITE);
+	ev_io_start(eng->loop, &a->rio);
+	ev_io_start(eng->loop, &a->wio);
+	ev_timer_start(eng->loop, &a->timeout);
+	log_debug("run %" PRId64 " task '%s' attempt %u: worker %ld",
+	    run->run_id, task->name, a->no, (long)a->pid);
+}
+
+static int
+run_has_slot(const struct engine_run *run)
+{
+	const struct engine	*eng = run->eng;
+
+	return run->running < run->wf->max_parallel &&
+	    (eng->opts.max_tasks == 0 || eng->running < eng->opts.max_tasks);
+}
+
+static void
+run_free(struct engine_run *run)
+{
+	size_t	 i;
+
+	if (run->tasks != NULL)
+		for (i = 0; i < run->wf->ntasks; i++) {
+			struct task_rt *t = &run->tasks[i];
+
+			ev_timer_stop(run->eng->loop, &t->backoff);
+			if (t->cur != NULL) {
+				/* Only when the engine is torn down early. */
+				attempt_sigkill(t->cur);
+				attempt_free(t->cur);
+			}
+		}
+	dag_ready_free(&run->ready);
+	dag_free(&run->dag);
+	pf_free(run->tasks);
+	pf_free(run->rq);
+	pf_free(run);
+}
+
+static void
+run_end(struct engine_run *run)
+{
+	struct engine	*eng = run->eng;
+	struct engine_run **pp;
+	struct pf_err	 err;
+	const char	*status;
+
+	status = run->cancelled ? "cancelled" : run->failed ? "failed" :
+	    "success";
+	if (store_run_end(eng->store, run->run_id, status, now_ms(),
+	    run->cancelled ? "cancelled" : run->failed ?
+	    "one or more tasks failed" : NULL, &err) == -1)
+		log_warnx("run %" PRId64 ": cannot record its end: %s",
+		    run->run_id, err.msg);
+	for (pp = &eng->runs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == run) {
+			*pp = run->next;
+			break;
+		}
+	if (eng->hooks.run_ended != NULL)
+		eng->hooks.run_ended(eng->hooks.arg, run->wf, run->run_id,
+		    status);
+	run_free(run);
+}
+
+/*
+ * Starts what can start and ends runs that are complete.  Re-entrant
+ * calls (a dispatch that fails at once finishes its attempt, which pumps)
+ * only ask the outer call to go round again, so the stack stays flat.
+ */
+static void
+pump(struct engine *eng)
+{
+	struct engine_run	*run, *next;
+	size_t			 i;
+
+	if (eng->in_pump) {
+		eng->pump_again = 1;
+		return;
+	}
+	eng->in_pump = 1;
+	do {
+		eng->pump_again = 0;
+		for (run = eng->runs; run != NULL; run = run->next) {
+			while (run->rq_len > 0 && !run->cancelled &&
+			    run_has_slot(run)) {
+				i = run->rq[run->rq_head];
+				run->rq_head = (run->rq_head + 1) %
+				    run->wf->ntasks;
+				run->rq_len--;
+				dispatch(run, i);
+			}
+		}
+		for (run = eng->runs; run != NULL; run = next) {
+			next = run->next;
+			if (run->nfinal == run->wf->ntasks &&
+			    run->running == 0)
+				run_end(run);
+		}
+	} while (eng->pump_again);
+	eng->in_pump = 0;
+}
+
+/* ---- runs ------------------------------------------------------------------- */
+
+int
+engine_start(struct engine *eng, const struct pf_workflow *wf,
+    int64_t *run_id_out, struct pf_err *err)
+{
+	struct engine_run	*run;
+	int64_t			 wfid;
+	size_t			 i, k;
+
+	if ((run = pf_calloc(1, sizeof(*run))) == NULL) {
+		pf_err_set(err, "out of memory");
+		return -1;
+	}
+	run->eng = eng;
+	run->wf = wf;
+	if (dag_init(&run->dag, wf->ntasks) == -1) {
+		pf_err_set(err, "workflow too large");
+		pf_free(run);
+		return -1;
+	}
+	for (i = 0; i < wf->ntasks; i++)
+		for (k = 0; k < wf->tasks[i].ndepends_on; k++)
+			if (dag_add_edge(&run->dag, i, wf->tasks[i].dep_idx[k],
+			    err) == -1)
+				goto fail;
+	if (dag_finish(&run->dag, err) == -1 ||
+	    dag_ready_init(&run->ready, &run->dag) == -1)
+		goto fail;
+	run->tasks = pf_calloc(wf->ntasks, sizeof(*run->tasks));
+	run->rq = pf_calloc(wf->ntasks, sizeof(*run->rq));
+	if (run->tasks == NULL || run->rq == NULL) {
+		pf_err_set(err, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < wf->ntasks; i++) {
+		run->tasks[i].run = run;
+		run->tasks[i].idx = i;
+		ev_timer_init(&run->tasks[i].backoff, on_backoff, 0., 0.);
+		run->tasks[i].backoff.data = &run->tasks[i];
+	}
+	if (store_workflow_upsert(eng->store, wf->name, wf->file,
+	    wf->schedule, wf->description, &wfid, err) == -1 ||
+	    store_run_begin(eng->store, wfid, eng->opts.trigger, now_ms(),
+	    &run->run_id, err) == -1)
+		goto fail;
+	if (run_id_out != NULL)
+		*run_id_out = run->run_id;
+	run->next = eng->runs;
+	eng->runs = run;
+	collect_ready(run);
+	pump(eng);
+	return 0;
+fail:
+	run_free(run);
+	return -1;
+}
+
+void
+engine_cancel_all(struct engine *eng, const char *why)
+{
+	struct engine_run	*run;
+	struct pf_err		 err;
+	size_t			 i;
+
+	for (run = eng->runs; run != NULL; run = run->next) {
+		if (run->cancelled)
+			continue;
+		run->cancelled = 1;
+		log_info("run %" PRId64 " of '%s': cancelling (%s)",
+		    run->run_id, run->wf->name, why);
+		run->rq_len = 0;
+		for (i = 0; i < run->wf->ntasks; i++) {
+			struct task_rt *t = &run->tasks[i];
+
+			switch (t->state) {
+			case T_RUNNING:
+				t->cur->cancelled = 1;
+				attempt_stop(t->cur);
+				break;
+			case T_WAITING:
+			case T_READY:
+			case T_BACKOFF:
+				ev_timer_stop(eng->loop, &t->backoff);
+				(void)task_event(run, i, E_CANCEL);
+				if (store_task_skipped(eng->store, run->run_id,
+				    run->wf->tasks[i].name, why, now_ms(),
+				    &err) == -1)
+					log_warnx("run %" PRId64 ": %s",
+					    run->run_id, err.msg);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	pump(eng);
+}
+
+int
+engine_idle(const struct engine *eng)
+{
+	return eng->runs == NULL;
+}
+
+struct engine *
+engine_new(struct ev_loop *loop, struct pf_store *store,
+    const struct engine_opts *opts, const struct engine_hooks *hooks,
+    struct pf_err *err)
+{
+	struct engine	*eng;
+
+	if (opts->worker_path == NULL) {
+		pf_err_set(err, "no pf-worker path");
+		return NULL;
+	}
+	if ((eng = pf_calloc(1, sizeof(*eng))) == NULL) {
+		pf_err_set(err, "out of memory");
+		return NULL;
+	}
+	eng->loop = loop;
+	eng->store = store;
+	eng->opts = *opts;
+	if (eng->opts.backoff_max_ms < eng->opts.backoff_ms)
+		eng->opts.backoff_max_ms = eng->opts.backoff_ms;
+	if (hooks != NULL)
+		eng->hooks = *hooks;
+	eng->rng = (uint64_t)getpid() << 32 ^ (uint64_t)now_ms() ^
+	    0x9e3779b97f4a7c15ULL;
+	return eng;
+}
+
+void
+engine_free(struct engine *eng)
+{
+	if (eng == NULL)
+		return;
+	while (eng->runs != NULL) {
+		struct engine_run *run = eng->runs;
+
+		eng->runs = run->next;
+		run_free(run);
+	}
+	pf_free(eng);
+}

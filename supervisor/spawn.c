@@ -1,0 +1,130 @@
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "picoflow/proto.h"
+#include "spawn.h"
+
+static int
+is_executable(const char *path)
+{
+	struct stat	 st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(path, X_OK) == 0;
+}
+
+int
+spawn_find_worker(char *out, size_t len, struct pf_err *err)
+{
+	const char	*env = getenv("PICOFLOW_WORKER");
+	char		 self[PATH_MAX];
+	ssize_t		 n;
+	char		*slash;
+
+	if (env != NULL && *env != '\0') {
+		if (!is_executable(env)) {
+			pf_err_set(err, "PICOFLOW_WORKER=%s is not an "
+			    "executable file", env);
+			return -1;
+		}
+		if ((size_t)snprintf(out, len, "%s", env) >= len)
+			goto toolong;
+		return 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			slash[1] = '\0';
+			if ((size_t)snprintf(out, len, "%spf-worker", self) >=
+			    len)
+				goto toolong;
+			if (is_executable(out))
+				return 0;
+		}
+	}
+	if ((size_t)snprintf(out, len, "%s/pf-worker", PF_LIBEXECDIR) >= len)
+		goto toolong;
+	if (is_executable(out))
+		return 0;
+	pf_err_set(err, "cannot find pf-worker next to this program or in %s; "
+	    "set PICOFLOW_WORKER to its path", PF_LIBEXECDIR);
+	return -1;
+toolong:
+	pf_err_set(err, "pf-worker path too long");
+	return -1;
+}
+
+int
+spawn_worker(const char *path, struct spawn_worker *w, struct pf_err *err)
+{
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
+	sigset_t			 none, all;
+	char				*argv[] = { (char *)"pf-worker", NULL };
+	char				*envp[] = { NULL };
+	int				 sv[2], child, rc, fl;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		pf_err_set(err, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	/* Our end only: the two ends are separate open file descriptions. */
+	if ((fl = fcntl(sv[0], F_GETFL)) == -1 ||
+	    fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) == -1) {
+		pf_err_set(err, "fcntl: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	/*
+	 * dup2 onto the same number would keep FD_CLOEXEC; make sure the
+	 * child's end is not already fd PF_WORKER_FD.
+	 */
+	child = sv[1];
+	if (child == PF_WORKER_FD) {
+		if ((child = fcntl(sv[1], F_DUPFD_CLOEXEC, PF_WORKER_FD + 1))
+		    == -1) {
+			pf_err_set(err, "fcntl: %s", strerror(errno));
+			close(sv[0]);
+			close(sv[1]);
+			return -1;
+		}
+		close(sv[1]);
+	}
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+	    O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, child, PF_WORKER_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, PF_WORKER_FD + 1);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+	rc = posix_spawn(&w->pid, path, &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(child);
+	if (rc != 0) {
+		pf_err_set(err, "cannot start %s: %s", path, strerror(rc));
+		close(sv[0]);
+		return -1;
+	}
+	w->fd = sv[0];
+	return 0;
+}

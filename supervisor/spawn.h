@@ -1,0 +1,28 @@
+/*
+ * Starting pf-worker: one fresh process per task attempt, spawned the vfork
+ * way (posix_spawn) with its end of a socketpair on fd 3, stdin on
+ * /dev/null, an empty environment, its own session, default signal
+ * dispositions and every other descriptor closed.
+ */
+#ifndef PICOFLOW_SPAWN_H
+#define PICOFLOW_SPAWN_H
+
+#include <sys/types.h>
+
+#include "picoflow/err.h"
+
+struct spawn_worker {
+	pid_t	 pid;		/* the worker, leader of its own session */
+	int	 fd;		/* our end of the socketpair, non-blocking */
+};
+
+/*
+ * Resolves the pf-worker binary: $PICOFLOW_WORKER, else pf-worker next to
+ * the running executable, else the installed libexec copy.  Returns a
+ * static-lifetime string owned by the caller's buffer `out`.
+ */
+int	 spawn_find_worker(char *out, size_t len, struct pf_err *);
+
+int	 spawn_worker(const char *path, struct spawn_worker *, struct pf_err *);
+
+#endif

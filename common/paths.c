@@ -42,8 +42,8 @@ paths_join(const char *cwd, const char *dir, const char *name,
 		parts[np++] = name;
 	for (i = 0; i < np; i++) {
 		lens[i] = strlen(parts[i]);
-		/* Trim trailing slashes of every part but keep a lone "/". */
-		while (i + 1 < np && lens[i] > 1 && parts[i][lens[i] - 1] == '/')
+		/* Trim trailing slashes but keep a lone "/". */
+		while (lens[i] > 1 && parts[i][lens[i] - 1] == '/')
 			lens[i]--;
 		if (lens[i] > PATHS_MAX) {
 			pf_err_set(err, "path too long (over %d bytes)",

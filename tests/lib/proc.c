@@ -1,0 +1,264 @@
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+extern char **environ;
+
+static double
+mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* extra, then environ; the strings are borrowed (getenv: first wins). */
+static char **
+merged_env(char *const extra[])
+{
+	size_t	 n = 0, m = 0, i;
+	char	**v;
+
+	while (environ[n] != NULL)
+		n++;
+	while (extra != NULL && extra[m] != NULL)
+		m++;
+	if ((v = calloc(n + m + 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < m; i++)
+		v[i] = extra[i];
+	for (i = 0; i < n; i++)
+		v[m + i] = environ[i];
+	return v;
+}
+
+static int
+append(char **buf, size_t *len, const char *p, size_t n)
+{
+	char	*nb;
+
+	if ((nb = realloc(*buf, *len + n + 1)) == NULL)
+		return -1;
+	memcpy(nb + *len, p, n);
+	*len += n;
+	nb[*len] = '\0';
+	*buf = nb;
+	return 0;
+}
+
+int
+proc_run(char *const argv[], char *const env[], double timeout_s,
+    struct proc_result *r)
+{
+	posix_spawn_file_actions_t	 fa;
+	int				 po[2], pe[2], open_fds = 2, rc, i;
+	char				**envp, chunk[65536];
+	pid_t				 pid;
+	double				 t0 = mono(), left;
+	struct pollfd			 pfd[2];
+	ssize_t				 n;
+
+	memset(r, 0, sizeof(*r));
+	r->out = calloc(1, 1);
+	r->err = calloc(1, 1);
+	if (pipe2(po, O_CLOEXEC) == -1)
+		return -1;
+	if (pipe2(pe, O_CLOEXEC) == -1) {
+		close(po[0]);
+		close(po[1]);
+		return -1;
+	}
+	if ((envp = merged_env(env)) == NULL)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	free(envp);
+	close(po[1]);
+	close(pe[1]);
+	if (rc != 0) {
+		close(po[0]);
+		close(pe[0]);
+		errno = rc;
+		return -1;
+	}
+	pfd[0].fd = po[0];
+	pfd[1].fd = pe[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (open_fds > 0) {
+		left = timeout_s - (mono() - t0);
+		if (left <= 0) {
+			r->timed_out = 1;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(pfd, 2, (int)(left * 1000) + 1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			n = read(pfd[i].fd, chunk, sizeof(chunk));
+			if (n <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (i == 0)
+				append(&r->out, &r->out_len, chunk, (size_t)n);
+			else
+				append(&r->err, &r->err_len, chunk, (size_t)n);
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	while (wait4(pid, &r->status, 0, &r->ru) == -1 && errno == EINTR)
+		;
+	r->exit_code = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
+	r->seconds = mono() - t0;
+	return 0;
+}
+
+void
+proc_result_free(struct proc_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+pid_t
+proc_spawn(char *const argv[], char *const env[], const char *out,
+    const char *err)
+{
+	posix_spawn_file_actions_t	 fa;
+	char				**envp;
+	pid_t				 pid;
+	int				 rc;
+
+	if ((envp = merged_env(env)) == NULL)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out ? out : "/dev/null",
+	    O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, err ? err : "/dev/null",
+	    O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	free(envp);
+	return rc == 0 ? pid : -1;
+}
+
+char *
+test_tmpdir(const char *tag)
+{
+	const char	*base = getenv("TMPDIR");
+	char		*p;
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	if (asprintf(&p, "%s/pf-%s-XXXXXX", base, tag) == -1)
+		return NULL;
+	if (mkdtemp(p) == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+test_rmrf(const char *dir)
+{
+	char			*argv[] = { (char *)"/bin/rm", (char *)"-rf",
+				    NULL, NULL };
+	struct proc_result	 r;
+
+	if (dir == NULL || dir[0] != '/' || strlen(dir) < 6)
+		return;
+	argv[2] = (char *)dir;
+	if (proc_run(argv, NULL, 30, &r) == 0)
+		proc_result_free(&r);
+}
+
+char *
+test_write(const char *dir, const char *name, const char *text)
+{
+	char	*p;
+	FILE	*fp;
+
+	if (asprintf(&p, "%s/%s", dir, name) == -1)
+		return NULL;
+	if ((fp = fopen(p, "w")) == NULL) {
+		free(p);
+		return NULL;
+	}
+	fputs(text, fp);
+	fclose(fp);
+	return p;
+}
+
+char *
+test_read(const char *path, size_t *len)
+{
+	char	*buf, chunk[8192];
+	size_t	 n = 0;
+	ssize_t	 k;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	buf = calloc(1, 1);
+	while ((k = read(fd, chunk, sizeof(chunk))) > 0)
+		append(&buf, &n, chunk, (size_t)k);
+	close(fd);
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+const char *
+test_bin(const char *name)
+{
+	static char	 path[4096];
+	const char	*dir = getenv("PF_BUILD_DIR");
+
+	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir :
+	    PF_BUILD_DIR, name);
+	return path;
+}
+
+int
+test_wait_file(const char *path, double timeout_s)
+{
+	struct stat	 st;
+	double		 t0 = mono();
+
+	while (mono() - t0 < timeout_s) {
+		if (stat(path, &st) == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}

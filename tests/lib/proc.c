@@ -191,15 +191,18 @@ test_tmpdir(const char *tag)
 void
 test_rmrf(const char *dir)
 {
-	char			*argv[] = { (char *)"/bin/rm", (char *)"-rf",
-				    NULL, NULL };
+	char			 rm[] = "/bin/rm", rf[] = "-rf", *copy;
+	char			*argv[] = { rm, rf, NULL, NULL };
 	struct proc_result	 r;
 
 	if (dir == NULL || dir[0] != '/' || strlen(dir) < 6)
 		return;
-	argv[2] = (char *)dir;
+	if ((copy = strdup(dir)) == NULL)
+		return;
+	argv[2] = copy;
 	if (proc_run(argv, NULL, 30, &r) == 0)
 		proc_result_free(&r);
+	free(copy);
 }
 
 char *

@@ -89,6 +89,9 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 		buf_printf(&v->json, ",\"status\":\"%s\",\"attempts\":%u,"
 		    "\"duration_ms\":%" PRId64, r->status, r->attempt,
 		    r->duration_ms);
+		if (r->start_latency_us >= 0)
+			buf_printf(&v->json, ",\"start_latency_us\":%" PRId64,
+			    r->start_latency_us);
 		if (r->reason != NULL) {
 			buf_add_str(&v->json, ",\"reason\":");
 			buf_add_json_str(&v->json, r->reason,
@@ -137,6 +140,23 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	v->interrupted = 1;
 	engine_cancel_all(v->eng, w->signum == SIGINT ? "interrupted" :
 	    "terminated");
+}
+
+/* This process's peak resident set (VmHWM), in KiB; -1 if unknown. */
+static long
+peak_rss_kb(void)
+{
+	char	 line[256];
+	long	 kb = -1;
+	FILE	*fp;
+
+	if ((fp = fopen("/proc/self/status", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return kb;
 }
 
 static void
@@ -309,7 +329,8 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 		buf_printf(&o, ",\"status\":\"%s\",\"tasks\":[",
 		    v.status ? v.status : "failed");
 		buf_add(&o, v.json.data, v.json.len);
-		buf_add_str(&o, "]}\n");
+		buf_printf(&o, "],\"seconds\":%.3f,\"peak_rss_kb\":%ld}\n",
+		    elapsed(&v), peak_rss_kb());
 		if (!o.failed)
 			fwrite(o.data, 1, o.len, stdout);
 		buf_free(&o);

@@ -118,6 +118,8 @@ struct attempt {
 	ev_tstamp		 started;	/* loop time */
 	pid_t			 pid;		/* pf-worker */
 	pid_t			 task_pid;	/* from STARTED, 0 = unknown */
+	ev_tstamp		 dispatched;	/* ev_time() at dispatch */
+	int64_t			 start_latency_us; /* to STARTED; -1 none */
 	int			 fd;
 	ev_io			 rio, wio;
 	ev_child		 child;
@@ -585,6 +587,9 @@ attempt_frame(struct attempt *a, const struct frame *f, struct pf_err *err)
 			return -1;
 		if (st.pid > 1 && st.pid <= INT32_MAX)
 			a->task_pid = (pid_t)st.pid;
+		if (a->start_latency_us < 0)
+			a->start_latency_us = (int64_t)((ev_time() -
+			    a->dispatched) * 1e6);
 		return 0;
 	case PROTO_MSG_OUTPUT:
 		if (proto_output_decode(f, &o, err) == -1)
@@ -830,6 +835,7 @@ attempt_finish(struct attempt *a)
 	rep.has_exit_code = e.has_exit_code;
 	rep.signal = e.signal;
 	rep.reason = e.reason;
+	rep.start_latency_us = a->start_latency_us;
 	if (ev == E_RETRY) {
 		delay = jitter(eng, backoff_delay(eng, a->no + 1));
 		rep.will_retry = 1;
@@ -917,6 +923,7 @@ task_settle(struct engine_run *run, size_t i, enum tevent ev,
 			rep.run_id = run->run_id;
 			rep.status = "skipped";
 			rep.reason = why;
+			rep.start_latency_us = -1;
 			eng->hooks.task_ended(eng->hooks.arg, &rep);
 		}
 	}
@@ -949,6 +956,8 @@ dispatch(struct engine_run *run, size_t i)
 	a->fd = -1;
 	a->started_ms = now_ms();
 	a->started = ev_now(eng->loop);
+	a->dispatched = ev_time();
+	a->start_latency_us = -1;
 	a->cap = attempt_cap(a);
 	frame_reader_init(&a->rd, FRAME_PAYLOAD_MAX);
 	frame_asm_init(&a->fasm, PROTO_SPEC_MAX);

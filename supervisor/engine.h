@@ -49,6 +49,8 @@ struct engine_task_report {
 	int			 will_retry;
 	int64_t			 retry_in_ms;
 	const char		*reason;	/* NULL or why */
+	int64_t			 start_latency_us; /* dispatch to the task's
+						    exec, -1 unknown */
 };
 
 /* Optional callbacks, e.g. for the CLI's progress lines. */

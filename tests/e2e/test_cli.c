@@ -1,0 +1,314 @@
+/*
+ * End-to-end: the picoflow commands that read files (validate, graph,
+ * next, template) and the global option handling, through the binary.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../lib/proc.h"
+
+static char	*dir;
+
+static void
+setup(void)
+{
+	dir = test_tmpdir("cli");
+	cr_assert_not_null(dir);
+}
+
+static void
+teardown(void)
+{
+	test_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Runs picoflow with up to 8 arguments (NULL-terminated list). */
+static void
+pf(struct proc_result *r, const char *a0, const char *a1, const char *a2,
+    const char *a3, const char *a4, const char *a5, const char *a6,
+    const char *a7)
+{
+	char	*argv[10];
+	const char *in[8] = { a0, a1, a2, a3, a4, a5, a6, a7 };
+	int	 n = 0, i;
+
+	argv[n++] = strdup(test_bin("picoflow"));
+	for (i = 0; i < 8 && in[i] != NULL; i++)
+		argv[n++] = (char *)in[i];
+	argv[n] = NULL;
+	cr_assert_eq(proc_run(argv, NULL, 30, r), 0);
+	cr_assert(!r->timed_out);
+	free(argv[0]);
+}
+
+#define PF(r, ...)	pf((r), __VA_ARGS__, NULL, NULL, NULL, NULL, NULL, \
+			    NULL, NULL, NULL)
+
+Test(cli, version_and_usage_errors)
+{
+	struct proc_result	 r;
+
+	PF(&r, "--version");
+	cr_assert_eq(r.exit_code, 0);
+	cr_assert(strncmp(r.out, "picoflow ", 9) == 0);
+	proc_result_free(&r);
+
+	PF(&r, "no-such-command");
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "unknown command 'no-such-command'") != NULL);
+	proc_result_free(&r);
+
+	PF(&r, "validate");
+	cr_assert_eq(r.exit_code, 2, "a missing FILE is a usage error");
+	proc_result_free(&r);
+
+	PF(&r, "--log-level", "loud", "validate", "x");
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "unknown log level 'loud'") != NULL);
+	proc_result_free(&r);
+
+	PF(&r, "run", "--bogus", "x.yaml");
+	cr_assert_eq(r.exit_code, 2);
+	proc_result_free(&r);
+}
+
+Test(cli, every_command_has_help)
+{
+	static const char *cmds[] = {
+		"run", "validate", "graph", "next", "template", "status",
+		"history", "logs", "stats", "workflow",
+	};
+	struct proc_result	 r;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		PF(&r, cmds[i], "--help");
+		cr_assert_eq(r.exit_code, 0, "%s --help", cmds[i]);
+		cr_assert(strstr(r.out, "usage: picoflow") != NULL,
+		    "%s --help: %s", cmds[i], r.out);
+		proc_result_free(&r);
+	}
+}
+
+Test(cli, validate_prints_name_tasks_and_order)
+{
+	struct proc_result	 r;
+	char			*f;
+
+	f = test_write(dir, "ok.yaml",
+	    "name: demo\n"
+	    "tasks:\n"
+	    "  - {name: load, type: shell, depends_on: [fetch, clean], config: {command: /bin/true}}\n"
+	    "  - {name: fetch, type: shell, config: {command: /bin/true}}\n"
+	    "  - {name: clean, type: shell, depends_on: [fetch], config: {command: /bin/true}}\n");
+	PF(&r, "validate", f);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "Workflow 'demo' is valid\nTasks: 3\n"
+	    "Execution order: fetch -> clean -> load\n");
+	proc_result_free(&r);
+
+	PF(&r, "validate", "--json", f);
+	cr_assert_eq(r.exit_code, 0);
+	cr_assert(strstr(r.out, "\"valid\":true,\"name\":\"demo\",\"tasks\":3,"
+	    "\"order\":[\"fetch\",\"clean\",\"load\"]") != NULL, "%s", r.out);
+	proc_result_free(&r);
+	free(f);
+}
+
+Test(cli, validate_reports_every_error_with_location)
+{
+	struct proc_result	 r;
+	char			*f, want[4300];
+
+	f = test_write(dir, "bad.yaml",
+	    "name: bad\n"
+	    "tasks:\n"
+	    "  - name: a\n"
+	    "    type: shell\n"
+	    "    retry: 101\n"
+	    "    config: {command: /bin/true}\n"
+	    "  - name: b\n"
+	    "    type: shell\n"
+	    "    config: {command: relative/path}\n");
+	PF(&r, "validate", f);
+	cr_assert_eq(r.exit_code, 1);
+	snprintf(want, sizeof(want), "%s:5:12: error: ", f);
+	cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
+	snprintf(want, sizeof(want), "%s:9:23: error: ", f);
+	cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
+	cr_assert(strstr(r.err, "invalid: 2 errors") != NULL, "%s", r.err);
+	cr_assert_str_eq(r.out, "");
+	proc_result_free(&r);
+	free(f);
+}
+
+Test(cli, validate_print_round_trips)
+{
+	struct proc_result	 r, r2;
+	char			*f, *g;
+
+	f = test_write(dir, "in.yaml",
+	    "name: rt\n"
+	    "schedule: \"*/5 * * * *\"\n"
+	    "tasks:\n"
+	    "  - {name: a, type: shell, config: {command: /bin/echo, args: [x, 1]}}\n"
+	    "  - {name: b, type: http, depends_on: [a], config: {url: 'https://example.org/', body: {k: [1, true]}}}\n");
+	PF(&r, "validate", "--print", f);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	g = test_write(dir, "printed.yaml", r.out);
+	PF(&r2, "validate", "--print", g);
+	cr_assert_eq(r2.exit_code, 0, "%s", r2.err);
+	cr_assert_str_eq(r.out, r2.out, "printing is not a fixed point");
+	cr_assert(strstr(r.out, "retry: 3") != NULL, "defaults filled: %s",
+	    r.out);
+	proc_result_free(&r);
+	proc_result_free(&r2);
+	free(f);
+	free(g);
+}
+
+Test(cli, graph_is_dot)
+{
+	struct proc_result	 r;
+	char			*f;
+
+	f = test_write(dir, "g.yaml",
+	    "name: g\n"
+	    "tasks:\n"
+	    "  - {name: a, type: shell, config: {command: /bin/true}}\n"
+	    "  - {name: b, type: http, depends_on: [a], config: {url: 'http://x.org/'}}\n");
+	PF(&r, "graph", f);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out,
+	    "digraph \"g\" {\n"
+	    "\trankdir=LR;\n"
+	    "\tnode [shape=box];\n"
+	    "\t\"a\" [label=\"a\\nshell\"];\n"
+	    "\t\"b\" [label=\"b\\nhttp\"];\n"
+	    "\t\"a\" -> \"b\";\n"
+	    "}\n");
+	proc_result_free(&r);
+	free(f);
+}
+
+Test(cli, next_fire_times)
+{
+	struct proc_result	 r;
+	char			*f;
+
+	PF(&r, "next", "--cron", "0 30 2 * * *", "--tz", "Europe/Berlin",
+	    "--from", "2026-03-28T00:00:00Z", "-n", "2");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out,
+	    "2026-03-28T02:30:00+01:00  (UTC 2026-03-28T01:30:00+00:00)\n"
+	    "2026-03-29T03:00:00+02:00  (UTC 2026-03-29T01:00:00+00:00)\n");
+	proc_result_free(&r);
+
+	f = test_write(dir, "s.yaml",
+	    "name: s\nschedule: '*/15 * * * *'\ntasks: []\n");
+	PF(&r, "next", "-n", "3", "--from", "1767225600", f);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out,
+	    "2026-01-01T00:15:00+00:00  (UTC 2026-01-01T00:15:00+00:00)\n"
+	    "2026-01-01T00:30:00+00:00  (UTC 2026-01-01T00:30:00+00:00)\n"
+	    "2026-01-01T00:45:00+00:00  (UTC 2026-01-01T00:45:00+00:00)\n");
+	proc_result_free(&r);
+	free(f);
+
+	PF(&r, "next", "--cron", "0 0 30 2 *");
+	cr_assert_eq(r.exit_code, 1);
+	cr_assert(strstr(r.err, "never fires") != NULL, "%s", r.err);
+	proc_result_free(&r);
+
+	PF(&r, "next", "--cron", "61 * * * *");
+	cr_assert_eq(r.exit_code, 1);
+	cr_assert(strstr(r.err, "column 1") != NULL, "%s", r.err);
+	proc_result_free(&r);
+}
+
+Test(cli, templates_are_valid_and_never_overwrite)
+{
+	static const char *names[] = { "minimal", "shell", "ssh", "http",
+	    "full" };
+	struct proc_result	 r;
+	char			 path[4300];
+	size_t			 i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/%s.yaml", dir, names[i]);
+		PF(&r, "template", "-t", names[i], "-o", path);
+		cr_assert_eq(r.exit_code, 0, "%s: %s", names[i], r.err);
+		proc_result_free(&r);
+		PF(&r, "validate", path);
+		cr_assert_eq(r.exit_code, 0, "template %s is invalid: %s",
+		    names[i], r.err);
+		proc_result_free(&r);
+		PF(&r, "template", "-t", names[i], "-o", path);
+		cr_assert_eq(r.exit_code, 1);
+		cr_assert(strstr(r.err, "already exists") != NULL);
+		proc_result_free(&r);
+	}
+	PF(&r, "template", "-t", "nope");
+	cr_assert_eq(r.exit_code, 2);
+	proc_result_free(&r);
+}
+
+/* Every example we ship must validate. */
+Test(cli, examples_validate)
+{
+	static const char *dirs[] = { PF_SRC_DIR "/examples",
+	    PF_SRC_DIR "/examples/workflows" };
+	struct proc_result	 r;
+	struct dirent		*de;
+	char			 path[4300];
+	size_t			 i, count = 0;
+	DIR			*d;
+
+	for (i = 0; i < 2; i++) {
+		cr_assert_not_null(d = opendir(dirs[i]));
+		while ((de = readdir(d)) != NULL) {
+			size_t len = strlen(de->d_name);
+			if (len < 6 || strcmp(de->d_name + len - 5, ".yaml"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[i],
+			    de->d_name);
+			PF(&r, "validate", path);
+			cr_assert_eq(r.exit_code, 0, "%s: %s", path, r.err);
+			cr_assert_str_eq(r.err, "", "%s warns: %s", path,
+			    r.err);
+			proc_result_free(&r);
+			count++;
+		}
+		closedir(d);
+	}
+	cr_assert_geq(count, 4);
+}
+
+/* The runnable examples run and succeed (make run does the same). */
+Test(cli, runnable_examples_succeed, .timeout = 120)
+{
+	static const char *files[] = { "hello.yaml", "fan-out.yaml",
+	    "flaky.yaml" };
+	struct proc_result	 r;
+	char			 path[4300], db[4300];
+	size_t			 i;
+
+	snprintf(db, sizeof(db), "%s/db", dir);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/examples/workflows/%s",
+		    PF_SRC_DIR, files[i]);
+		PF(&r, "--db-path", db, "run", "--grace", "1", "--backoff",
+		    "100", path);
+		cr_assert_eq(r.exit_code, 0, "%s:\n%s\n%s", files[i], r.out,
+		    r.err);
+		proc_result_free(&r);
+	}
+}

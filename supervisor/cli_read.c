@@ -31,6 +31,11 @@
 #define LIMIT_DEFAULT	10
 #define LIMIT_MAX	1000000
 
+#define OPT_LIMIT	0x01
+#define OPT_STATUS	0x02
+#define OPT_EXEC	0x04
+#define OPT_TASK	0x08
+
 /* ---- output helpers ---------------------------------------------------- */
 
 /* Text: bytes as they are, except control characters (not \n, \t). */
@@ -379,6 +384,7 @@ struct ropts {
 	size_t		 limit;
 	int		 json;
 	int		 want_wf;	/* 0 none, 1 optional, 2 required */
+	unsigned	 allow;		/* OPT_* this command takes */
 	int		 positional_list; /* "workflow list" */
 };
 
@@ -445,7 +451,7 @@ parse_opts(struct cli_ctx *ctx, struct ropts *o, int argc, char *argv[])
 			o->workflow = optarg;
 			break;
 		case 'n':
-			if (strstr(o->usage, "--limit") == NULL)
+			if ((o->allow & OPT_LIMIT) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--limit");
 			if (parse_num(optarg, 1, LIMIT_MAX, &v) == -1)
@@ -454,7 +460,7 @@ parse_opts(struct cli_ctx *ctx, struct ropts *o, int argc, char *argv[])
 			o->limit = (size_t)v;
 			break;
 		case 's':
-			if (strstr(o->usage, "--status") == NULL)
+			if ((o->allow & OPT_STATUS) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--status");
 			if (!store_status_valid(optarg))
@@ -464,7 +470,7 @@ parse_opts(struct cli_ctx *ctx, struct ropts *o, int argc, char *argv[])
 			o->status = optarg;
 			break;
 		case 'e':
-			if (strstr(o->usage, "--execution-id") == NULL)
+			if ((o->allow & OPT_EXEC) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--execution-id");
 			if (parse_num(optarg, 1, INT64_MAX, &v) == -1)
@@ -473,7 +479,7 @@ parse_opts(struct cli_ctx *ctx, struct ropts *o, int argc, char *argv[])
 			o->exec_id = v;
 			break;
 		case 't':
-			if (strstr(o->usage, "--task") == NULL)
+			if ((o->allow & OPT_TASK) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--task");
 			if (*optarg == '\0')
@@ -688,6 +694,7 @@ cli_status(struct cli_ctx *ctx, int argc, char *argv[])
 		    "(default 10)\n"
 		    "      --json           one JSON document\n",
 		.want_wf = 1,
+		.allow = OPT_LIMIT,
 	};
 	struct pf_store		*st;
 	struct store_run	*runs = NULL;
@@ -801,6 +808,7 @@ cli_history(struct cli_ctx *ctx, int argc, char *argv[])
 		    "(default 10)\n"
 		    "      --json           one JSON document\n",
 		.want_wf = 2,
+		.allow = OPT_LIMIT | OPT_STATUS,
 	};
 	static const char *const hdr[7] = { "ID", "STARTED", "ENDED",
 	    "STATUS", "DURATION", "TRIGGER", "ERROR" };
@@ -1056,6 +1064,7 @@ cli_logs(struct cli_ctx *ctx, int argc, char *argv[])
 		    "  -t, --task NAME          only this task\n"
 		    "      --json               one JSON document\n",
 		.want_wf = 2,
+		.allow = OPT_EXEC | OPT_TASK,
 	};
 	struct pf_store		*st;
 	struct store_run	*runs = NULL, run;

@@ -1,0 +1,594 @@
+/*
+ * The shell executor.  The command is spawned the vfork way
+ * (posix_spawn: glibc uses CLONE_VM|CLONE_VFORK; fork() costs ~1.5 ms
+ * more per task on small hosts), never through a shell, in a session
+ * (and so a process group) of its own, with exactly the SPEC's
+ * environment, stdin from /dev/null, stdout and stderr on two pipes and
+ * no other descriptor.  glibc's posix_spawn reports a failed exec as its
+ * return value, which keeps "could not execute" apart from "exited 127".
+ *
+ * One poll loop then watches the two pipes, the supervisor socket (EOF
+ * means the supervisor is gone) and the signalfd (SIGCHLD, and SIGTERM
+ * from the supervisor to stop the task).  This file is the only reaper.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "picoflow/alloc.h"
+#include "picoflow/log.h"
+#include "picoflow/proto.h"
+#include "exec_shell.h"
+#include "proctree.h"
+#include "worker.h"
+
+/* How long processes may survive SIGKILL before the worker gives up. */
+#define SHELL_REAP_MAX_MS	5000
+/* Poll step while waiting for killed processes to disappear. */
+#define SHELL_REAP_STEP_MS	20
+
+struct shell {
+	struct worker		*w;
+	const struct proto_spec	*spec;
+	struct proto_result	*res;
+	pid_t			 pid;
+	int			 fd[2];		/* stdout, stderr; -1 closed */
+	uint8_t			*chunk;		/* one OUTPUT payload */
+	uint64_t		 captured;	/* stdout + stderr */
+	int			 reaped;
+	int			 wstatus;
+	int64_t			 t_start;
+	int64_t			 t_end;
+	int64_t			 drain_at;	/* -1: not draining */
+	int64_t			 kill_at;	/* -1: no SIGKILL scheduled */
+	int			 stop_sig;	/* stop request while running */
+	int			 hard;		/* SIGKILL was sent */
+	int			 internal;	/* the worker failed */
+};
+
+static void
+shell_error(struct shell *sh, uint8_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+shell_error(struct shell *sh, uint8_t status, const char *fmt, ...)
+{
+	char	 msg[PROTO_ERROR_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sh->res->status = status;
+	pf_free(sh->res->error);
+	sh->res->error = pf_strdup(msg);
+}
+
+static const char *
+sig_name(int sig)
+{
+	const char	*s = sigabbrev_np(sig);
+
+	return s != NULL ? s : "?";
+}
+
+/*
+ * posix_spawn failed with e.  The file actions (chdir) run before the
+ * exec, so a workdir that cannot be entered is checked first; the rest
+ * is told apart by errno, and EACCES by looking at the file.
+ */
+static void
+shell_spawn_failed(struct shell *sh, int e)
+{
+	const char	*cmd = sh->spec->command, *wd = sh->spec->workdir;
+	struct stat	 st;
+	int		 we = 0;
+
+	if (wd != NULL) {
+		if (stat(wd, &st) == -1)
+			we = errno;
+		else if (!S_ISDIR(st.st_mode))
+			we = ENOTDIR;
+		else if (access(wd, X_OK) == -1)
+			we = errno;
+		if (we != 0) {
+			shell_error(sh, PROTO_ST_SPAWN_ERROR, "cannot change to "
+			    "workdir %s: %s", wd, strerror(we));
+			return;
+		}
+	}
+	switch (e) {
+	case ENOENT:
+		shell_error(sh, PROTO_ST_EXEC_ERROR, "command not found: %s",
+		    cmd);
+		break;
+	case ENOTDIR:
+		shell_error(sh, PROTO_ST_EXEC_ERROR, "command not found: %s "
+		    "(a path component is not a directory)", cmd);
+		break;
+	case EACCES:
+		if (stat(cmd, &st) == 0 && S_ISDIR(st.st_mode))
+			shell_error(sh, PROTO_ST_EXEC_ERROR, "permission "
+			    "denied: %s (a directory)", cmd);
+		else if (stat(cmd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(cmd, X_OK) == -1)
+			shell_error(sh, PROTO_ST_EXEC_ERROR, "permission "
+			    "denied: %s (not executable)", cmd);
+		else
+			shell_error(sh, PROTO_ST_EXEC_ERROR, "permission "
+			    "denied: %s", cmd);
+		break;
+	case ENOEXEC:
+		shell_error(sh, PROTO_ST_EXEC_ERROR, "not an executable "
+		    "format: %s (a script needs a #! line)", cmd);
+		break;
+	case E2BIG:
+		shell_error(sh, PROTO_ST_EXEC_ERROR, "argument list too long "
+		    "for %s", cmd);
+		break;
+	case EISDIR:
+	case ELIBBAD:
+	case ELOOP:
+	case ENAMETOOLONG:
+	case EPERM:
+	case ETXTBSY:
+		shell_error(sh, PROTO_ST_EXEC_ERROR, "cannot execute %s: %s",
+		    cmd, strerror(e));
+		break;
+	default:
+		/* EAGAIN, ENOMEM, EMFILE...: resources, maybe temporary. */
+		shell_error(sh, PROTO_ST_SPAWN_ERROR, "cannot start %s: %s",
+		    cmd, strerror(e));
+		break;
+	}
+}
+
+/* argv: the command, then the SPEC's args. */
+static char **
+shell_argv(const struct proto_spec *spec)
+{
+	char	**argv;
+	size_t	 i;
+
+	if ((argv = pf_reallocarray(NULL, spec->nargs + 2, sizeof(*argv))) ==
+	    NULL)
+		return NULL;
+	argv[0] = spec->command;
+	for (i = 0; i < spec->nargs; i++)
+		argv[i + 1] = spec->args[i];
+	argv[spec->nargs + 1] = NULL;
+	return argv;
+}
+
+/* envp: exactly the SPEC's entries, plus a minimal PATH if it has none. */
+static char **
+shell_envp(const struct proto_spec *spec)
+{
+	char	**envp;
+	size_t	 i, n = 0;
+	int	 have_path = 0;
+
+	if ((envp = pf_reallocarray(NULL, spec->nenv + 2, sizeof(*envp))) ==
+	    NULL)
+		return NULL;
+	for (i = 0; i < spec->nenv; i++) {
+		if (strncmp(spec->env[i], "PATH=", 5) == 0)
+			have_path = 1;
+		envp[n++] = spec->env[i];
+	}
+	if (!have_path)
+		envp[n++] = (char *)(uintptr_t)PROTO_DEFAULT_PATH;
+	envp[n] = NULL;
+	return envp;
+}
+
+static int
+shell_spawn(struct shell *sh)
+{
+	const struct proto_spec	*spec = sh->spec;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t	 attr;
+	sigset_t		 none, all;
+	char			**argv, **envp;
+	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int			 rc, i;
+
+	argv = shell_argv(spec);
+	envp = shell_envp(spec);
+	if (argv == NULL || envp == NULL) {
+		pf_free(argv);
+		pf_free(envp);
+		sh->internal = 1;
+		shell_error(sh, PROTO_ST_INTERNAL_ERROR, "out of memory");
+		return -1;
+	}
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
+		rc = errno;
+		shell_error(sh, PROTO_ST_SPAWN_ERROR, "cannot create the "
+		    "output pipes: %s", strerror(rc));
+		goto close;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		goto fail;
+	if ((rc = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto fail;
+	}
+	/*
+	 * dup2() clears close-on-exec on 1 and 2; closefrom(3) drops the
+	 * pipe originals, the supervisor socket and anything inherited.
+	 * A session of its own is a process group of its own, and no
+	 * controlling terminal.  Every signal back to default and
+	 * unblocked: ignored signals and our blocked mask are inherited
+	 * through exec otherwise.
+	 */
+	if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	    O_RDONLY, 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) == 0 &&
+	    (spec->workdir == NULL ||
+	    (rc = posix_spawn_file_actions_addchdir_np(&fa,
+	    spec->workdir)) == 0) &&
+	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
+	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
+	    (rc = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
+	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) == 0) {
+		sh->t_start = worker_mono_ms();
+		rc = posix_spawn(&sh->pid, spec->command, &fa, &attr, argv,
+		    envp);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		shell_spawn_failed(sh, rc);
+		goto close;
+	}
+	close(out[1]);
+	close(err[1]);
+	sh->fd[0] = out[0];
+	sh->fd[1] = err[0];
+	for (i = 0; i < 2; i++)
+		(void)fcntl(sh->fd[i], F_SETFL, O_NONBLOCK);
+	pf_free(argv);
+	pf_free(envp);
+	return 0;
+fail:
+	shell_error(sh, PROTO_ST_SPAWN_ERROR, "cannot prepare the spawn: %s",
+	    strerror(rc));
+close:
+	for (i = 0; i < 2; i++) {
+		if (out[i] != -1)
+			close(out[i]);
+		if (err[i] != -1)
+			close(err[i]);
+	}
+	pf_free(argv);
+	pf_free(envp);
+	return -1;
+}
+
+/*
+ * Reaps every exited child (the task, and descendants re-parented to the
+ * subreaper).  Returns 1 while children remain, 0 when there are none.
+ */
+static int
+shell_reap(struct shell *sh)
+{
+	pid_t	 p;
+	int	 st;
+
+	for (;;) {
+		p = waitpid(-1, &st, WNOHANG);
+		if (p == 0)
+			return 1;
+		if (p == -1)
+			return errno == EINTR ? 1 : 0;	/* ECHILD */
+		if (p != sh->pid || sh->reaped)
+			continue;
+		sh->reaped = 1;
+		sh->wstatus = st;
+		sh->t_end = worker_mono_ms();
+		/* Output may still be in the pipes, or held by a grandchild. */
+		sh->drain_at = sh->t_end + sh->spec->drain_ms;
+	}
+}
+
+static void
+shell_kill_hard(struct shell *sh)
+{
+	sh->hard = 1;
+	sh->kill_at = -1;
+	if (proctree_signal(sh->pid, SIGKILL) == -1)
+		log_warn("listing the task's processes");
+}
+
+/* The supervisor asked to stop (timeout or cancel): TERM, grace, KILL. */
+static void
+shell_stop(struct shell *sh, int sig)
+{
+	int64_t	 now = worker_mono_ms();
+
+	if (sh->reaped) {
+		/* Finished on its own already: stop draining and report. */
+		sh->drain_at = now;
+		return;
+	}
+	if (sh->stop_sig != 0) {
+		/* Asked again: no more grace. */
+		if (!sh->hard)
+			sh->kill_at = now;
+		return;
+	}
+	sh->stop_sig = sig;
+	log_info("SIG%s: stopping the task, %u ms grace", sig_name(sig),
+	    sh->spec->kill_grace_ms);
+	if (proctree_signal(sh->pid, SIGTERM) == -1)
+		log_warn("listing the task's processes");
+	/* A stopped process would not act on SIGTERM until continued. */
+	(void)proctree_signal(sh->pid, SIGCONT);
+	sh->kill_at = now + sh->spec->kill_grace_ms;
+}
+
+static void
+shell_signals(struct shell *sh)
+{
+	struct signalfd_siginfo	 si;
+
+	while (read(sh->w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo != SIGCHLD)
+			shell_stop(sh, (int)si.ssi_signo);
+	(void)shell_reap(sh);
+}
+
+/* One read from a task pipe; captured bytes go out as one OUTPUT frame. */
+static int
+shell_read_pipe(struct shell *sh, int i)
+{
+	ssize_t		 n;
+	uint64_t	 room, keep;
+
+	n = read(sh->fd[i], sh->chunk, PROTO_OUTPUT_CHUNK_MAX);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		if (n == -1)
+			log_warn("reading the task's %s",
+			    i == 0 ? "stdout" : "stderr");
+		close(sh->fd[i]);
+		sh->fd[i] = -1;
+		return 0;
+	}
+	room = sh->spec->output_cap - sh->captured;
+	keep = (uint64_t)n < room ? (uint64_t)n : room;
+	if (keep > 0) {
+		if (worker_send_output(sh->w, i == 0 ? PROTO_STDOUT :
+		    PROTO_STDERR, sh->chunk, (size_t)keep) == -1)
+			return -1;
+		sh->captured += keep;
+		if (i == 0)
+			sh->res->stdout_bytes += keep;
+		else
+			sh->res->stderr_bytes += keep;
+	}
+	if ((uint64_t)n > keep) {
+		/* Read and counted, never kept: memory stays bounded. */
+		sh->res->dropped += (uint64_t)n - keep;
+		sh->res->truncated = true;
+	}
+	return 0;
+}
+
+static int
+poll_timeout(int64_t now, int64_t a, int64_t b)
+{
+	int64_t	 next = a < 0 ? b : b < 0 ? a : a < b ? a : b;
+
+	if (next < 0)
+		return -1;
+	if (next <= now)
+		return 0;
+	return next - now > INT_MAX ? INT_MAX : (int)(next - now);
+}
+
+/*
+ * Runs until the task was reaped and its pipes are closed (or the drain
+ * time ran out).  Returns 0, or -1 when the supervisor went away.
+ */
+static int
+shell_loop(struct shell *sh)
+{
+	struct pollfd	 pfd[4];
+	int		 idx[2], nfd, sock_i, sig_i, i;
+	int64_t		 now;
+
+	for (;;) {
+		if (sh->reaped && sh->fd[0] == -1 && sh->fd[1] == -1)
+			return 0;
+		now = worker_mono_ms();
+		if (sh->kill_at >= 0 && now >= sh->kill_at)
+			shell_kill_hard(sh);
+		if (sh->drain_at >= 0 && now >= sh->drain_at) {
+			if (sh->fd[0] != -1 || sh->fd[1] != -1)
+				log_info("the task exited; a process it left "
+				    "behind still holds its output open");
+			return 0;
+		}
+		nfd = 0;
+		for (i = 0; i < 2; i++) {
+			idx[i] = -1;
+			if (sh->fd[i] == -1)
+				continue;
+			idx[i] = nfd;
+			pfd[nfd].fd = sh->fd[i];
+			pfd[nfd++].events = POLLIN;
+		}
+		sock_i = nfd;
+		pfd[nfd].fd = sh->w->sock;
+		pfd[nfd++].events = POLLIN;
+		sig_i = nfd;
+		pfd[nfd].fd = sh->w->sigfd;
+		pfd[nfd++].events = POLLIN;
+		if (poll(pfd, (nfds_t)nfd, poll_timeout(now, sh->kill_at,
+		    sh->drain_at)) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			sh->internal = 1;
+			shell_error(sh, PROTO_ST_INTERNAL_ERROR, "poll: %s",
+			    strerror(errno));
+			return 0;
+		}
+		for (i = 0; i < 2; i++)
+			if (idx[i] != -1 && pfd[idx[i]].revents &&
+			    shell_read_pipe(sh, i) == -1)
+				return -1;
+		if (pfd[sock_i].revents && worker_sock_readable(sh->w) == -1)
+			return -1;
+		if (pfd[sig_i].revents)
+			shell_signals(sh);
+	}
+}
+
+/*
+ * SIGKILL everything that is left, the task included if it still runs,
+ * and reap until the worker has no child at all.  As a subreaper that
+ * means no descendant is left either.
+ */
+static void
+shell_kill_all(struct shell *sh)
+{
+	struct pollfd	 p;
+	int64_t		 deadline = worker_mono_ms() + SHELL_REAP_MAX_MS;
+	long		 n;
+
+	while (shell_reap(sh)) {
+		if ((n = proctree_signal(sh->pid, SIGKILL)) == -1)
+			log_warn("listing the task's processes");
+		else if (n > 0)
+			log_debug("killed %ld leftover processes", n);
+		if (worker_mono_ms() > deadline) {
+			log_warnx("processes of the task survive SIGKILL "
+			    "(uninterruptible sleep?); giving up on them");
+			return;
+		}
+		/* Wait for SIGCHLD (or a short step) before looking again. */
+		p.fd = sh->w->sigfd;
+		p.events = POLLIN;
+		if (poll(&p, 1, SHELL_REAP_STEP_MS) == 1) {
+			struct signalfd_siginfo	 si;
+
+			while (read(sh->w->sigfd, &si, sizeof(si)) ==
+			    (ssize_t)sizeof(si))
+				;
+		}
+	}
+}
+
+static void
+shell_result(struct shell *sh)
+{
+	struct proto_result	*res = sh->res;
+	struct rusage		 ru;
+	int			 st = sh->wstatus;
+	char			 how[128];
+
+	if (!sh->reaped)
+		sh->t_end = worker_mono_ms();
+	res->duration_ms = (uint64_t)(sh->t_end - sh->t_start);
+	/* Everything reaped so far: the task and all it left behind. */
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+		res->maxrss_kib = (uint64_t)ru.ru_maxrss;
+		res->utime_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 +
+		    (uint64_t)ru.ru_utime.tv_usec;
+		res->stime_us = (uint64_t)ru.ru_stime.tv_sec * 1000000 +
+		    (uint64_t)ru.ru_stime.tv_usec;
+	}
+	if (sh->reaped && WIFEXITED(st))
+		res->exit_code = WEXITSTATUS(st);
+	if (sh->reaped && WIFSIGNALED(st))
+		res->signal = WTERMSIG(st);
+	if (sh->internal)
+		return;
+	if (!sh->reaped) {
+		sh->internal = 1;
+		shell_error(sh, PROTO_ST_INTERNAL_ERROR, "the task (pid %ld) "
+		    "could not be reaped", (long)sh->pid);
+		return;
+	}
+	if (WIFEXITED(st))
+		snprintf(how, sizeof(how), "exited with status %d",
+		    WEXITSTATUS(st));
+	else if (sh->hard && WTERMSIG(st) == SIGKILL)
+		snprintf(how, sizeof(how), "was killed with SIGKILL after the "
+		    "%u ms grace period", sh->spec->kill_grace_ms);
+	else
+		snprintf(how, sizeof(how), "died from SIG%s",
+		    sig_name(WTERMSIG(st)));
+	if (sh->stop_sig != 0)
+		shell_error(sh, PROTO_ST_KILLED, "stopped on request "
+		    "(SIG%s to the worker): the task %s",
+		    sig_name(sh->stop_sig), how);
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		res->status = PROTO_ST_OK;
+	else if (WIFEXITED(st))
+		shell_error(sh, PROTO_ST_FAILED, "the task %s", how);
+	else
+		shell_error(sh, PROTO_ST_SIGNALED, "the task %s", how);
+}
+
+int
+exec_shell_run(struct worker *w, const struct proto_spec *spec,
+    struct proto_result *res)
+{
+	struct shell	 sh;
+	int		 rc = 0, i;
+
+	memset(&sh, 0, sizeof(sh));
+	sh.w = w;
+	sh.spec = spec;
+	sh.res = res;
+	sh.pid = -1;
+	sh.fd[0] = sh.fd[1] = -1;
+	sh.drain_at = sh.kill_at = -1;
+	if ((sh.chunk = pf_malloc(PROTO_OUTPUT_CHUNK_MAX)) == NULL) {
+		shell_error(&sh, PROTO_ST_INTERNAL_ERROR, "out of memory");
+		return 0;
+	}
+	if (!spec->command || spec->command[0] != '/') {
+		/* proto_spec_decode guarantees it; never run a relative path. */
+		shell_error(&sh, PROTO_ST_EXEC_ERROR, "command must be an "
+		    "absolute path");
+		goto out;
+	}
+	if (shell_spawn(&sh) == -1)
+		goto out;
+	log_debug("task pid %ld: %s", (long)sh.pid, spec->command);
+	if (worker_send_started(w, sh.pid, worker_unix_ms()) == -1)
+		rc = -1;
+	else
+		rc = shell_loop(&sh);
+	for (i = 0; i < 2; i++)
+		if (sh.fd[i] != -1)
+			close(sh.fd[i]);
+	if (rc == -1)
+		log_warnx("the supervisor is gone: killing the task");
+	shell_kill_all(&sh);
+	shell_result(&sh);
+out:
+	pf_free(sh.chunk);
+	return rc;
+}

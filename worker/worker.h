@@ -1,0 +1,51 @@
+/*
+ * pf-worker's core: the supervisor channel and one task attempt.  The
+ * contract with the supervisor (fd 3, signals, frames) is in
+ * docs/protocol.md, "The worker process".
+ */
+#ifndef PICOFLOW_WORKER_H
+#define PICOFLOW_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "picoflow/buf.h"
+#include "picoflow/proto.h"
+
+/* Exit codes of pf-worker. */
+#define WORKER_EXIT_OK		0	/* RESULT sent, whatever its status */
+#define WORKER_EXIT_FAIL	1	/* protocol error, lost supervisor, ... */
+#define WORKER_EXIT_USAGE	2
+
+struct worker {
+	int		 sock;		/* the supervisor's socket */
+	int		 sigfd;		/* signalfd: CHLD, TERM, INT, HUP */
+	struct pf_buf	 frame;		/* one outgoing frame */
+	int		 lost;		/* the supervisor went away */
+	int		 extra_warned;	/* bytes after the SPEC were logged */
+};
+
+/*
+ * Runs one attempt on socket fd: reads the SPEC, runs its executor,
+ * sends STARTED/OUTPUT/RESULT.  Returns a WORKER_EXIT_* code.
+ */
+int	 worker_run(int fd);
+
+/* Sends one encoded frame, whole; -1 when the supervisor is gone. */
+int	 worker_send(struct worker *, const struct pf_buf *);
+int	 worker_send_started(struct worker *, pid_t, uint64_t time_ms);
+int	 worker_send_output(struct worker *, uint8_t stream, const void *,
+	    size_t);
+/*
+ * Called when the supervisor socket is readable after the SPEC: nothing
+ * more is expected, so bytes are read and dropped.  Returns -1 at EOF or
+ * on an error (the supervisor is gone), else 0.
+ */
+int	 worker_sock_readable(struct worker *);
+
+/* Milliseconds: CLOCK_MONOTONIC for durations, CLOCK_REALTIME for dates. */
+int64_t	 worker_mono_ms(void);
+uint64_t worker_unix_ms(void);
+
+#endif

@@ -903,6 +903,23 @@ store_close(struct pf_store *st)
 }
 
 int
+store_set_sync(struct pf_store *st, enum store_sync mode, struct pf_err *err)
+{
+	if (check_writable(st, err) == -1)
+		return -1;
+	switch (mode) {
+	case STORE_SYNC_FULL:
+		return exec_sql(st, "PRAGMA synchronous = FULL",
+		    "setting synchronous", err);
+	case STORE_SYNC_NORMAL:
+		return exec_sql(st, "PRAGMA synchronous = NORMAL",
+		    "setting synchronous", err);
+	}
+	pf_err_set(err, "invalid durability mode");
+	return -1;
+}
+
+int
 store_schema_version(struct pf_store *st)
 {
 	return st->version;

@@ -1287,3 +1287,23 @@ Test(store, allocation_failures_are_clean)
 	store_close(st);
 	check_integrity(dbpath);
 }
+
+Test(store, durability_modes)
+{
+	struct pf_store	*st = open_rw(), *ro;
+	struct pf_err	 err;
+	sqlite3		*db;
+
+	cr_assert_eq(store_set_sync(st, STORE_SYNC_NORMAL, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(store_set_sync(st, STORE_SYNC_FULL, &err), 0);
+	cr_assert_eq(store_set_sync(st, (enum store_sync)7, &err), -1);
+	cr_assert_str_eq(err.msg, "invalid durability mode");
+	store_close(st);
+	cr_assert_eq(store_open(dbpath, STORE_RO, &ro, &err), 0);
+	cr_assert_eq(store_set_sync(ro, STORE_SYNC_NORMAL, &err), -1);
+	store_close(ro);
+	db = raw_open(dbpath);
+	cr_assert_str_eq(raw_str(db, "PRAGMA journal_mode"), "wal");
+	sqlite3_close(db);
+}

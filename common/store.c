@@ -737,7 +737,8 @@ create_file(const char *path, struct pf_err *err)
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd == -1) {
-		pf_err_set(err, "cannot create %s: %s", path, strerror(errno));
+		pf_err_set(err, "cannot open %s for writing: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	(void)close(fd);

@@ -173,17 +173,53 @@ buf_printf(struct pf_buf *b, const char *fmt, ...)
 	return 0;
 }
 
+size_t
+utf8_seq_len(const void *vp, size_t left)
+{
+	const uint8_t	*p = vp;
+	size_t		 n, i;
+	uint32_t	 cp;
+
+	if (left == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
 int
 buf_add_json_str(struct pf_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t		 i;
+	size_t		 i = 0, k;
 	unsigned char	 c;
 	char		 esc[6];
 
 	if (buf_add_u8(b, '"') == -1)
 		return -1;
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		c = (unsigned char)s[i];
 		switch (c) {
 		case '"':
@@ -207,9 +243,16 @@ buf_add_json_str(struct pf_buf *b, const char *s, size_t n)
 				esc[4] = hex[c >> 4];
 				esc[5] = hex[c & 0xf];
 				buf_add(b, esc, 6);
-			} else
+			} else if (c < 0x80)
 				buf_add_u8(b, c);
+			else if ((k = utf8_seq_len(s + i, n - i)) != 0) {
+				buf_add(b, s + i, k);
+				i += k;
+				continue;
+			} else	/* JSON must be UTF-8: mark the bad byte */
+				buf_add(b, "\\ufffd", 6);
 		}
+		i++;
 	}
 	return buf_add_u8(b, '"');
 }

@@ -67,66 +67,11 @@ txt_str(struct pf_buf *b, const char *s)
 		txt_add(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *p, size_t left)
-{
-	size_t		 n, i;
-	uint32_t	 cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /* A JSON string from arbitrary bytes; invalid UTF-8 becomes U+FFFD. */
 static void
 json_bytes(struct pf_buf *b, const void *p, size_t len)
 {
-	const unsigned char	*s = p;
-	size_t			 i = 0, start, n;
-
-	buf_add_u8(b, '"');
-	while (i < len) {
-		start = i;
-		while (i < len && (n = utf8_len(s + i, len - i)) != 0)
-			i += n;
-		if (i > start) {
-			/* buf_add_json_str adds quotes: strip them. */
-			size_t	 before = b->len;
-
-			buf_add_json_str(b, (const char *)s + start, i - start);
-			if (!b->failed) {
-				memmove(b->data + before,
-				    b->data + before + 1, b->len - before - 2);
-				b->len -= 2;
-			}
-		}
-		if (i < len) {
-			buf_add_str(b, "\\ufffd");
-			i++;
-		}
-	}
-	buf_add_u8(b, '"');
+	buf_add_json_str(b, p, len);
 }
 
 static void

@@ -164,7 +164,8 @@ run_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: picoflow run [--json] [--max-tasks N] [--grace SEC] "
-	    "[--backoff MS] [--jitter] FILE\n"
+	    "[--backoff MS] [--jitter]\n"
+	    "                    [--sync full|normal] FILE\n"
 	    "  --json         print one JSON summary instead of progress "
 	    "lines\n"
 	    "  --grace SEC    seconds between SIGTERM and SIGKILL on timeout "
@@ -172,6 +173,10 @@ run_usage(FILE *fp)
 	    "  --backoff MS   first retry delay, doubling up to 60 s "
 	    "(default 1000)\n"
 	    "  --jitter       randomise retry delays by up to 25%%\n"
+	    "  --sync MODE    full (default): every state change is fsynced; "
+	    "normal: survives\n"
+	    "                 a crash of picoflow, a power cut may lose the "
+	    "last changes\n"
 	    "  --max-tasks N  cap on tasks running at once, besides the "
 	    "workflow's max_parallel\n"
 	    "Exit status: 0 if the run succeeded, 1 if it failed or was "
@@ -206,6 +211,7 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 		{ "backoff",	required_argument, NULL, 'b' },
 		{ "jitter",	no_argument,	   NULL, 'J' },
 		{ "max-tasks",	required_argument, NULL, 'm' },
+		{ "sync",	required_argument, NULL, 's' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -222,6 +228,7 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 	ev_signal		 sigint, sigterm;
 	char			 worker[PATH_MAX], line[PF_ERR_MAX + 256];
 	unsigned		 grace_s = ENGINE_DEFAULT_GRACE_MS / 1000;
+	enum store_sync		 sync = STORE_SYNC_FULL;
 	size_t			 i;
 	int			 ch, rc = CLI_FAIL;
 
@@ -245,6 +252,17 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 			break;
 		case 'J':
 			opts.jitter = 1;
+			break;
+		case 's':
+			if (strcmp(optarg, "full") == 0)
+				sync = STORE_SYNC_FULL;
+			else if (strcmp(optarg, "normal") == 0)
+				sync = STORE_SYNC_NORMAL;
+			else {
+				fprintf(stderr, "picoflow: --sync: '%s' is not "
+				    "full or normal\n", optarg);
+				return CLI_USAGE;
+			}
 			break;
 		case 'm':
 			if (parse_uint("--max-tasks", optarg, 100000,
@@ -278,7 +296,8 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 
 	if (spawn_find_worker(worker, sizeof(worker), &err) == -1 ||
 	    paths_resolve(ctx->state_dir, ctx->db_path, &paths, &err) == -1 ||
-	    store_open(paths.db_path, STORE_RW, &store, &err) == -1) {
+	    store_open(paths.db_path, STORE_RW, &store, &err) == -1 ||
+	    store_set_sync(store, sync, &err) == -1) {
 		fprintf(stderr, "picoflow: %s\n", err.msg);
 		goto out;
 	}

@@ -807,13 +807,28 @@ attempt_finish(struct attempt *a)
 	char			 reason[PF_ERR_MAX + 64];
 	enum tevent		 ev;
 	unsigned		 delay = 0;
+	int			 store_failed = 0;
 
 	attempt_outcome(a, &e, reason, sizeof(reason));
-	if (store_attempt_end(eng->store, a->id, &e, &err) == -1)
-		log_warnx("run %" PRId64 " task '%s': cannot record the "
-		    "attempt: %s", run->run_id, task->name, err.msg);
+	/*
+	 * Nothing is acted on before it is recorded: an outcome that cannot
+	 * be stored fails the task for good (no retry, dependents skipped),
+	 * so a restart never finds work done that the database denies.
+	 */
+	if (a->id < 0 || store_attempt_end(eng->store, a->id, &e,
+	    &err) == -1) {
+		if (a->id >= 0)
+			log_error("run %" PRId64 " task '%s': cannot record "
+			    "the attempt: %s", run->run_id, task->name,
+			    err.msg);
+		store_failed = 1;
+		e.status = "failed";
+		e.reason = "the state database could not record the attempt";
+	}
 
-	if (strcmp(e.status, "success") == 0)
+	if (store_failed)
+		ev = E_FAIL;
+	else if (strcmp(e.status, "success") == 0)
 		ev = E_OK;
 	else if (a->cancelled)
 		ev = E_CANCEL;
@@ -979,9 +994,13 @@ dispatch(struct engine_run *run, size_t i)
 
 	if (store_attempt_begin(eng->store, run->run_id, task->name, a->no,
 	    a->started_ms, &a->id, &err) == -1) {
-		log_warnx("run %" PRId64 " task '%s': cannot record the "
-		    "attempt: %s", run->run_id, task->name, err.msg);
+		log_error("run %" PRId64 " task '%s': cannot record the "
+		    "attempt; not starting it: %s", run->run_id, task->name,
+		    err.msg);
 		a->id = -1;
+		a->exited = a->eof = 1;
+		attempt_finish(a);
+		return;
 	}
 	if (eng->hooks.task_started != NULL)
 		eng->hooks.task_started(eng->hooks.arg, run->wf, task,

@@ -85,3 +85,20 @@ Test(buf, allocation_failure_is_reported)
 	pf_alloc_fail_after(-1);
 	buf_free(&b);
 }
+
+Test(buf, json_replaces_invalid_utf8)
+{
+	struct pf_buf	 b;
+
+	buf_init(&b, 0);
+	/* valid 2-byte é, a lone continuation byte, an overlong '/', a
+	 * truncated 3-byte sequence at the end */
+	buf_add_json_str(&b, "\xc3\xa9\x80\xc0\xaf" "a\xe2\x82", 8);
+	cr_assert_str_eq(buf_cstr(&b),
+	    "\"\xc3\xa9\\ufffd\\ufffd\\ufffda\\ufffd\\ufffd\"");
+	buf_free(&b);
+	cr_assert_eq(utf8_seq_len("\xf0\x9f\x98\x80", 4), 4);
+	cr_assert_eq(utf8_seq_len("\xed\xa0\x80", 3), 0, "surrogate");
+	cr_assert_eq(utf8_seq_len("\xf4\x90\x80\x80", 4), 0, "> U+10FFFF");
+	cr_assert_eq(utf8_seq_len("\xf0\x9f\x98", 3), 0, "truncated");
+}

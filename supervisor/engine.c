@@ -624,7 +624,10 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 		n = frame_reader_read(&a->rd, a->fd);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
-		if (n == -1 && errno != ENOBUFS) {
+		if (n == -1 && errno == ECONNRESET) {
+			/* It exited with our data unread: an end of stream. */
+			frame_reader_feed_eof(&a->rd);
+		} else if (n == -1 && errno != ENOBUFS) {
 			pf_err_set(&err, "reading from the worker: %s",
 			    strerror(errno));
 			goto broken;

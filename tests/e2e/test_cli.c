@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,27 +31,28 @@ teardown(void)
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
 
-/* Runs picoflow with up to 8 arguments (NULL-terminated list). */
+/* Runs picoflow with the arguments given, up to a NULL. */
 static void
-pf(struct proc_result *r, const char *a0, const char *a1, const char *a2,
-    const char *a3, const char *a4, const char *a5, const char *a6,
-    const char *a7)
+pf(struct proc_result *r, ...)
 {
-	char	*argv[10];
-	const char *in[8] = { a0, a1, a2, a3, a4, a5, a6, a7 };
-	int	 n = 0, i;
+	char		*argv[24];
+	const char	*arg;
+	va_list		 ap;
+	int		 n = 0, i;
 
 	argv[n++] = strdup(test_bin("picoflow"));
-	for (i = 0; i < 8 && in[i] != NULL; i++)
-		argv[n++] = (char *)in[i];
+	va_start(ap, r);
+	while ((arg = va_arg(ap, const char *)) != NULL && n < 23)
+		argv[n++] = strdup(arg);
+	va_end(ap);
 	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, NULL, 30, r), 0);
+	cr_assert_eq(proc_run(argv, NULL, 60, r), 0);
 	cr_assert(!r->timed_out);
-	free(argv[0]);
+	for (i = 0; i < n; i++)
+		free(argv[i]);
 }
 
-#define PF(r, ...)	pf((r), __VA_ARGS__, NULL, NULL, NULL, NULL, NULL, \
-			    NULL, NULL, NULL)
+#define PF(r, ...)	pf((r), __VA_ARGS__, (const char *)NULL)
 
 Test(cli, version_and_usage_errors)
 {

@@ -57,7 +57,7 @@ write_wf(const char *fmt, ...)
 
 /* build/picoflow --db-path DB run [extra...] FILE */
 static void
-pf_run(const char *file, const char *extra, char *const env[],
+pf_run(char *file, const char *extra, char *const env[],
     struct proc_result *r)
 {
 	char	*argv[16], *copy = NULL, *tok, *save;
@@ -73,7 +73,7 @@ pf_run(const char *file, const char *extra, char *const env[],
 		    tok = strtok_r(NULL, " ", &save))
 			argv[n++] = tok;
 	}
-	argv[n++] = (char *)file;
+	argv[n++] = file;
 	argv[n] = NULL;
 	cr_assert_eq(proc_run(argv, env, 100, r), 0);
 	cr_assert(!r->timed_out, "picoflow run did not finish:\n%s\n%s",

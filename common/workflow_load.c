@@ -1942,8 +1942,10 @@ load_shell(struct ld *ld, struct pf_task *t, const struct ynode *cfg,
 	else if (rc == 1 && sh->command[0] != '/')
 		ld_err(ld, v[SH_COMMAND], "%scommand: '%s' is not an absolute "
 		    "path; commands run directly, without a shell or PATH "
-		    "search (write e.g. /bin/%s)", pfx, shown(ld,
-		    v[SH_COMMAND]), shown(ld, v[SH_COMMAND]));
+		    "search (write the full path%s%s)", pfx,
+		    shown(ld, v[SH_COMMAND]),
+		    strchr(sh->command, '/') ? "" : ", e.g. /usr/bin/",
+		    strchr(sh->command, '/') ? "" : shown(ld, v[SH_COMMAND]));
 	else if (rc == 1 && has_control(sh->command, strlen(sh->command)))
 		ld_err(ld, v[SH_COMMAND], "%scommand: contains a control "
 		    "character", pfx);

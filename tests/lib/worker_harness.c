@@ -1,6 +1,7 @@
 /*
  * Drives build/pf-worker like the supervisor does; see worker_harness.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -124,6 +125,43 @@ wh_start(struct wh *h, char *const env[])
 		return -1;
 	}
 	return 0;
+}
+
+int
+wh_wait_ready(struct wh *h, double timeout_s)
+{
+	double	 end = wh_now() + timeout_s;
+	char	 dir[64], path[384], link[128];
+	DIR	*d;
+	struct dirent *de;
+	ssize_t	 n;
+	int	 found = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)h->pid);
+	while (!found && wh_now() < end) {
+		if ((d = opendir(dir)) == NULL)
+			return -1;
+		while (!found && (de = readdir(d)) != NULL) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n > 0) {
+				link[n] = '\0';
+				found = strstr(link, "signalfd") != NULL;
+			}
+		}
+		closedir(d);
+		if (!found)
+			usleep(5000);
+	}
+	return found ? 0 : -1;
+}
+
+int
+wh_under_valgrind(void)
+{
+	const char	*s = getenv("PF_TEST_WORKER_WRAPPER");
+
+	return s != NULL && strstr(s, "valgrind") != NULL;
 }
 
 int

@@ -46,6 +46,11 @@ struct wh {
  * NULL for an empty one, as the supervisor gives it).  Returns 0.
  */
 int	 wh_start(struct wh *, char *const env[]);
+/*
+ * Waits until the worker has its signalfd, i.e. SIGTERM is an event for
+ * it rather than the default action.  0 when it does.
+ */
+int	 wh_wait_ready(struct wh *, double timeout_s);
 /* Sends raw bytes; -1 if the worker is gone. */
 int	 wh_send(struct wh *, const void *, size_t);
 int	 wh_send_spec(struct wh *, const struct proto_spec *);
@@ -76,6 +81,12 @@ void	 wh_shell_spec(struct proto_spec *, const char *command,
 
 /* The output of one stream as a NUL-terminated string. */
 const char *wh_out(struct wh *, int stream);
+/*
+ * True when the worker runs under valgrind: its posix_spawn turns into a
+ * fork without shared memory, so exec failures come back as exit 127,
+ * and its memory is valgrind's.
+ */
+int	 wh_under_valgrind(void);
 /* Seconds on the monotonic clock. */
 double	 wh_now(void);
 

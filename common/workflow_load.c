@@ -545,8 +545,11 @@ tree_build(struct ld *ld, const unsigned char *buf, size_t len)
 		ld->oom = 1;
 		return -1;
 	}
+	/*
+	 * UTF-16 was refused before; libyaml then reads UTF-8 and skips a
+	 * UTF-8 byte order mark.
+	 */
 	yaml_parser_set_input_string(&p, buf, len);
-	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
 	if ((stack = pf_reallocarray(NULL, ld->opts.max_depth + 1,
 	    sizeof(*stack))) == NULL) {
 		ld->oom = 1;
@@ -2559,15 +2562,15 @@ load_root(struct ld *ld)
 	long long	 x;
 	int		 w;
 
-	if (root == NULL) {
+	/* Nothing, or a document with nothing in it ("---"). */
+	if (root == NULL || is_null(root)) {
 		ld_diag(ld, PF_SEV_ERROR, 1, 1, "the file is empty; a workflow "
 		    "needs at least 'name' and 'tasks'");
 		return;
 	}
 	if (root->kind != YN_MAP) {
 		ld_err(ld, root, "the top level must be a mapping with 'name' "
-		    "and 'tasks', not %s", is_null(root) ? "empty" :
-		    kind_name(root));
+		    "and 'tasks', not %s", kind_name(root));
 		return;
 	}
 	map_collect(ld, root, wf_keys, WK_N, "the workflow", vals, keys);

@@ -448,8 +448,10 @@ read_verdicts(struct verdict *v, size_t max)
 			v[n].count = atoi(p + 2);
 			*p = '\0';
 		}
-		snprintf(v[n].pattern, sizeof(v[n].pattern), "%s", c1);
-		snprintf(v[n].expect, sizeof(v[n].expect), "%s", c2);
+		snprintf(v[n].pattern, sizeof(v[n].pattern), "%.*s",
+		    (int)sizeof(v[n].pattern) - 1, c1);
+		snprintf(v[n].expect, sizeof(v[n].expect), "%.*s",
+		    (int)sizeof(v[n].expect) - 1, c2);
 		n++;
 	}
 	fclose(f);

@@ -51,6 +51,12 @@ spawn_find_worker(char *out, size_t len, struct pf_err *err)
 				goto toolong;
 			if (is_executable(out))
 				return 0;
+			/* An installed tree, wherever it was moved: bin/.. */
+			if ((size_t)snprintf(out, len,
+			    "%s../libexec/picoflow/pf-worker", self) >= len)
+				goto toolong;
+			if (is_executable(out))
+				return 0;
 		}
 	}
 	if ((size_t)snprintf(out, len, "%s/pf-worker", PF_LIBEXECDIR) >= len)

@@ -17,9 +17,10 @@ struct spawn_worker {
 };
 
 /*
- * Resolves the pf-worker binary: $PICOFLOW_WORKER, else pf-worker next to
- * the running executable, else the installed libexec copy.  Returns a
- * static-lifetime string owned by the caller's buffer `out`.
+ * Resolves the pf-worker binary into out: $PICOFLOW_WORKER, else pf-worker
+ * next to the running executable (a build tree), else
+ * ../libexec/picoflow/pf-worker relative to it (an installed tree, even
+ * moved), else the libexec directory chosen at build time.
  */
 int	 spawn_find_worker(char *out, size_t len, struct pf_err *);
 

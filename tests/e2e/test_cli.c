@@ -314,3 +314,31 @@ Test(cli, runnable_examples_succeed, .timeout = 120)
 		proc_result_free(&r);
 	}
 }
+
+/* An installed tree finds its worker in ../libexec/picoflow, wherever. */
+Test(cli, installed_tree_finds_its_worker)
+{
+	struct proc_result	 r;
+	char			 cmd[8192], bin[4300], db[4300], *f;
+	char			*argv[8];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p %1$s/inst/bin "
+	    "%1$s/inst/libexec/picoflow && cp %2$s/picoflow %1$s/inst/bin/ && "
+	    "cp %2$s/pf-worker %1$s/inst/libexec/picoflow/", dir,
+	    getenv("PF_BUILD_DIR") ? getenv("PF_BUILD_DIR") : PF_BUILD_DIR);
+	cr_assert_eq(system(cmd), 0);
+	f = test_write(dir, "one.yaml", "name: one\ntasks:\n"
+	    "  - {name: a, type: shell, config: {command: /bin/true}}\n");
+	snprintf(bin, sizeof(bin), "%s/inst/bin/picoflow", dir);
+	snprintf(db, sizeof(db), "%s/db", dir);
+	argv[0] = bin;
+	argv[1] = (char *)"--db-path";
+	argv[2] = db;
+	argv[3] = (char *)"run";
+	argv[4] = f;
+	argv[5] = NULL;
+	cr_assert_eq(proc_run(argv, NULL, 60, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
+	proc_result_free(&r);
+	free(f);
+}

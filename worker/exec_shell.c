@@ -307,12 +307,23 @@ shell_reap(struct shell *sh)
 	}
 }
 
+/*
+ * The task's process group, while it is safe to signal: until the task
+ * is reaped its pid (and so the group id) cannot be reused.  After that
+ * every member is still found as a descendant.
+ */
+static pid_t
+shell_pgid(const struct shell *sh)
+{
+	return sh->reaped ? 0 : sh->pid;
+}
+
 static void
 shell_kill_hard(struct shell *sh)
 {
 	sh->hard = 1;
 	sh->kill_at = -1;
-	if (proctree_signal(sh->pid, SIGKILL) == -1)
+	if (proctree_signal(shell_pgid(sh), SIGKILL) == -1)
 		log_warn("listing the task's processes");
 }
 
@@ -336,10 +347,10 @@ shell_stop(struct shell *sh, int sig)
 	sh->stop_sig = sig;
 	log_info("SIG%s: stopping the task, %u ms grace", sig_name(sig),
 	    sh->spec->kill_grace_ms);
-	if (proctree_signal(sh->pid, SIGTERM) == -1)
+	if (proctree_signal(shell_pgid(sh), SIGTERM) == -1)
 		log_warn("listing the task's processes");
 	/* A stopped process would not act on SIGTERM until continued. */
-	(void)proctree_signal(sh->pid, SIGCONT);
+	(void)proctree_signal(shell_pgid(sh), SIGCONT);
 	sh->kill_at = now + sh->spec->kill_grace_ms;
 }
 
@@ -476,7 +487,7 @@ shell_kill_all(struct shell *sh)
 	long		 n;
 
 	while (shell_reap(sh)) {
-		if ((n = proctree_signal(sh->pid, SIGKILL)) == -1)
+		if ((n = proctree_signal(shell_pgid(sh), SIGKILL)) == -1)
 			log_warn("listing the task's processes");
 		else if (n > 0)
 			log_debug("killed %ld leftover processes", n);

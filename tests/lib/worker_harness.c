@@ -381,7 +381,7 @@ wh_reap(struct wh *h, double timeout_s)
 			rc = -1;
 			break;
 		}
-		usleep(5000);
+		usleep(1000);
 	}
 	h->reaped = 1;
 	len = lseek(h->logfd, 0, SEEK_END);

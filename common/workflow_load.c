@@ -2690,11 +2690,17 @@ workflow_load_buf(const char *label, const void *buf, size_t len,
 {
 	struct ld	 ld;
 	struct pf_workflow *wf = NULL;
+	struct pf_diags	 none;
 	const unsigned char *b = buf;
 	const unsigned char *nul;
 	unsigned	 line, col;
-	size_t		 n0 = diags->n;
+	size_t		 n0;
 
+	/* A caller that only wants yes or no may pass no diags. */
+	pf_diags_init(&none);
+	if (diags == NULL)
+		diags = &none;
+	n0 = diags->n;
 	memset(&ld, 0, sizeof(ld));
 	ld.file = label != NULL ? label : "<input>";
 	ld.diags = diags;
@@ -2750,6 +2756,7 @@ out:
 		wf = NULL;
 	}
 	diags_sort(diags, n0);
+	pf_diags_free(&none);
 	return wf;
 }
 
@@ -2759,6 +2766,7 @@ workflow_load_file(const char *path, const struct wf_load_opts *opts,
 {
 	struct wf_load_opts o;
 	struct pf_workflow *wf;
+	struct pf_diags	 none;
 	struct stat	 st;
 	unsigned char	*buf = NULL, *nb;
 	size_t		 cap, len = 0;
@@ -2766,31 +2774,31 @@ workflow_load_file(const char *path, const struct wf_load_opts *opts,
 	int		 fd;
 
 	opts_fill(&o, opts);
+	pf_diags_init(&none);
+	if (diags == NULL)
+		diags = &none;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
 	    -1) {
 		pf_diags_add(diags, PF_SEV_ERROR, path, 0, 0, "cannot open: %s",
 		    strerror(errno));
-		return NULL;
+		goto fail;
 	}
 	if (fstat(fd, &st) == -1) {
 		pf_diags_add(diags, PF_SEV_ERROR, path, 0, 0, "cannot stat: %s",
 		    strerror(errno));
-		close(fd);
-		return NULL;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		pf_diags_add(diags, PF_SEV_ERROR, path, 0, 0, "%s",
 		    S_ISDIR(st.st_mode) ? "is a directory, not a workflow file" :
 		    "is not a regular file");
-		close(fd);
-		return NULL;
+		goto fail;
 	}
 	if (st.st_size < 0 || (unsigned long long)st.st_size > o.max_bytes) {
 		pf_diags_add(diags, PF_SEV_ERROR, path, 1, 1, "the file is %lld "
 		    "bytes; the limit is %zu bytes", (long long)st.st_size,
 		    o.max_bytes);
-		close(fd);
-		return NULL;
+		goto fail;
 	}
 	/* Read to the end even if the file grew, never past the limit. */
 	cap = (size_t)st.st_size + 1;
@@ -2826,9 +2834,12 @@ workflow_load_file(const char *path, const struct wf_load_opts *opts,
 	close(fd);
 	wf = workflow_load_buf(path, buf, len, &o, diags);
 	pf_free(buf);
+	pf_diags_free(&none);
 	return wf;
 fail:
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	pf_free(buf);
+	pf_diags_free(&none);
 	return NULL;
 }

@@ -789,6 +789,18 @@ Test(workflow, file_errors)
 	rmdir(dir);
 }
 
+Test(workflow, diagnostics_are_optional)
+{
+	struct pf_workflow *wf;
+
+	wf = workflow_load_file(VALID("config_timeout.yaml"), NULL, NULL);
+	cr_assert_not_null(wf, "warnings go nowhere");
+	workflow_free(wf);
+	cr_assert_null(workflow_load_file(INVALID("cycle_3.yaml"), NULL, NULL));
+	cr_assert_null(workflow_load_file("/nonexistent", NULL, NULL));
+	cr_assert_null(workflow_load_buf(NULL, "x: [", 4, NULL, NULL));
+}
+
 Test(workflow, options_default_and_zero_means_default)
 {
 	struct wf_load_opts o;

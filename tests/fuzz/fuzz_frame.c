@@ -1,0 +1,13 @@
+/* libFuzzer harness: make fuzz. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "picoflow/proto.h"
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	return frame_fuzz_one(data, len);
+}

@@ -1,0 +1,19 @@
+/*
+ * Fuzz entry points shared by the libFuzzer harnesses (tests/fuzz/,
+ * `make fuzz`) and the corpus replay that `make test` runs in the normal
+ * build.  Each takes arbitrary bytes, must never crash, leak or hang, and
+ * returns 0.  The frame decoder's entry point lives in the library
+ * (frame_fuzz_one in picoflow/proto.h).
+ */
+#ifndef PICOFLOW_FUZZ_TARGETS_H
+#define PICOFLOW_FUZZ_TARGETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The workflow loader with every validation, then printing and reload. */
+int	 fuzz_workflow_one(const uint8_t *, size_t);
+/* The cron parser, then a few next-fire computations in UTC and a zone. */
+int	 fuzz_cron_one(const uint8_t *, size_t);
+
+#endif

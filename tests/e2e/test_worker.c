@@ -325,7 +325,8 @@ Test(worker, task_process_state)
 	    "SigBlk:\t0000000000000000\nSigIgn:\t", h.started.pid,
 	    h.started.pid, h.started.pid);
 	out = wh_out(&h, 1);
-	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "got: %s", out);
+	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "got: %s\nwant: %s",
+	    out, want);
 	ign = out + strlen(want);
 	mask = strtoull(ign, NULL, 16);
 	cr_assert_eq(mask & ~0x180000000ULL, 0, "ignored signals: %s", ign);

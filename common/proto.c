@@ -433,8 +433,8 @@ pmsg_store(const struct pmsg *m, const struct pfield *d,
 		break;
 	case K_BYTES:
 		if (fld->len > d->max)
-			return perr(err, m, d, "%u bytes, over the limit of %zu",
-			    fld->len, d->max);
+			return perr(err, m, d, "%u bytes, over the limit of "
+			    "%zu", fld->len, d->max);
 		if ((d->flags & F_REQ) && fld->len == 0)
 			return perr(err, m, d, "must not be empty");
 		*AT(obj, d->off, pbytes) = fld->data;
@@ -575,7 +575,8 @@ pmsg_encode(const struct pmsg *m, const void *obj, struct pf_buf *b,
 			frame_add_u8(b, d->tag, *CAT(obj, d->off, uint8_t));
 			break;
 		case K_BOOL:
-			frame_add_u8(b, d->tag, *CAT(obj, d->off, bool) ? 1 : 0);
+			frame_add_u8(b, d->tag,
+			    *CAT(obj, d->off, bool) ? 1 : 0);
 			break;
 		case K_U32:
 			frame_add_u32(b, d->tag, *CAT(obj, d->off, uint32_t));

@@ -17,11 +17,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,24 +55,6 @@ struct shell {
 	int			 internal;	/* the worker failed */
 };
 
-static void
-shell_error(struct shell *sh, uint8_t status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-shell_error(struct shell *sh, uint8_t status, const char *fmt, ...)
-{
-	char	 msg[PROTO_ERROR_MAX];
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sh->res->status = status;
-	pf_free(sh->res->error);
-	sh->res->error = pf_strdup(msg);
-}
-
 static const char *
 sig_name(int sig)
 {
@@ -91,9 +71,11 @@ sig_name(int sig)
 static void
 shell_spawn_failed(struct shell *sh, int e)
 {
-	const char	*cmd = sh->spec->command, *wd = sh->spec->workdir;
-	struct stat	 st;
-	int		 we = 0;
+	struct proto_result	*res = sh->res;
+	const char		*cmd = sh->spec->command;
+	const char		*wd = sh->spec->workdir;
+	struct stat		 st;
+	int			 we = 0;
 
 	if (wd != NULL) {
 		if (stat(wd, &st) == -1)
@@ -103,39 +85,42 @@ shell_spawn_failed(struct shell *sh, int e)
 		else if (access(wd, X_OK) == -1)
 			we = errno;
 		if (we != 0) {
-			shell_error(sh, PROTO_ST_SPAWN_ERROR, "cannot change to "
-			    "workdir %s: %s", wd, strerror(we));
+			worker_result_error(res, PROTO_ST_SPAWN_ERROR,
+			    "cannot change to workdir %s: %s", wd,
+			    strerror(we));
 			return;
 		}
 	}
 	switch (e) {
 	case ENOENT:
-		shell_error(sh, PROTO_ST_EXEC_ERROR, "command not found: %s",
-		    cmd);
+		worker_result_error(res, PROTO_ST_EXEC_ERROR,
+		    "command not found: %s", cmd);
 		break;
 	case ENOTDIR:
-		shell_error(sh, PROTO_ST_EXEC_ERROR, "command not found: %s "
-		    "(a path component is not a directory)", cmd);
+		worker_result_error(res, PROTO_ST_EXEC_ERROR,
+		    "command not found: %s (a path component is not a "
+		    "directory)", cmd);
 		break;
 	case EACCES:
 		if (stat(cmd, &st) == 0 && S_ISDIR(st.st_mode))
-			shell_error(sh, PROTO_ST_EXEC_ERROR, "permission "
-			    "denied: %s (a directory)", cmd);
+			worker_result_error(res, PROTO_ST_EXEC_ERROR,
+			    "permission denied: %s (a directory)", cmd);
 		else if (stat(cmd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    access(cmd, X_OK) == -1)
-			shell_error(sh, PROTO_ST_EXEC_ERROR, "permission "
-			    "denied: %s (not executable)", cmd);
+			worker_result_error(res, PROTO_ST_EXEC_ERROR,
+			    "permission denied: %s (not executable)", cmd);
 		else
-			shell_error(sh, PROTO_ST_EXEC_ERROR, "permission "
-			    "denied: %s", cmd);
+			worker_result_error(res, PROTO_ST_EXEC_ERROR,
+			    "permission denied: %s", cmd);
 		break;
 	case ENOEXEC:
-		shell_error(sh, PROTO_ST_EXEC_ERROR, "not an executable "
-		    "format: %s (a script needs a #! line)", cmd);
+		worker_result_error(res, PROTO_ST_EXEC_ERROR,
+		    "not an executable format: %s (a script needs a #! line)",
+		    cmd);
 		break;
 	case E2BIG:
-		shell_error(sh, PROTO_ST_EXEC_ERROR, "argument list too long "
-		    "for %s", cmd);
+		worker_result_error(res, PROTO_ST_EXEC_ERROR,
+		    "argument list too long for %s", cmd);
 		break;
 	case EISDIR:
 	case ELIBBAD:
@@ -143,13 +128,13 @@ shell_spawn_failed(struct shell *sh, int e)
 	case ENAMETOOLONG:
 	case EPERM:
 	case ETXTBSY:
-		shell_error(sh, PROTO_ST_EXEC_ERROR, "cannot execute %s: %s",
-		    cmd, strerror(e));
+		worker_result_error(res, PROTO_ST_EXEC_ERROR,
+		    "cannot execute %s: %s", cmd, strerror(e));
 		break;
 	default:
 		/* EAGAIN, ENOMEM, EMFILE...: resources, maybe temporary. */
-		shell_error(sh, PROTO_ST_SPAWN_ERROR, "cannot start %s: %s",
-		    cmd, strerror(e));
+		worker_result_error(res, PROTO_ST_SPAWN_ERROR,
+		    "cannot start %s: %s", cmd, strerror(e));
 		break;
 	}
 }
@@ -210,13 +195,14 @@ shell_spawn(struct shell *sh)
 		pf_free(argv);
 		pf_free(envp);
 		sh->internal = 1;
-		shell_error(sh, PROTO_ST_INTERNAL_ERROR, "out of memory");
+		worker_result_error(sh->res, PROTO_ST_INTERNAL_ERROR,
+		    "out of memory");
 		return -1;
 	}
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
 		rc = errno;
-		shell_error(sh, PROTO_ST_SPAWN_ERROR, "cannot create the "
-		    "output pipes: %s", strerror(rc));
+		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
+		    "cannot create the output pipes: %s", strerror(rc));
 		goto close;
 	}
 	sigemptyset(&none);
@@ -267,8 +253,8 @@ shell_spawn(struct shell *sh)
 	pf_free(envp);
 	return 0;
 fail:
-	shell_error(sh, PROTO_ST_SPAWN_ERROR, "cannot prepare the spawn: %s",
-	    strerror(rc));
+	worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
+	    "cannot prepare the spawn: %s", strerror(rc));
 close:
 	for (i = 0; i < 2; i++) {
 		if (out[i] != -1)
@@ -357,11 +343,10 @@ shell_stop(struct shell *sh, int sig)
 static void
 shell_signals(struct shell *sh)
 {
-	struct signalfd_siginfo	 si;
+	int	 sig;
 
-	while (read(sh->w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (si.ssi_signo != SIGCHLD)
-			shell_stop(sh, (int)si.ssi_signo);
+	if ((sig = worker_read_signals(sh->w)) != 0)
+		shell_stop(sh, sig);
 	(void)shell_reap(sh);
 }
 
@@ -459,8 +444,8 @@ shell_loop(struct shell *sh)
 				continue;
 			log_warn("poll");
 			sh->internal = 1;
-			shell_error(sh, PROTO_ST_INTERNAL_ERROR, "poll: %s",
-			    strerror(errno));
+			worker_result_error(sh->res, PROTO_ST_INTERNAL_ERROR,
+			    "poll: %s", strerror(errno));
 			return 0;
 		}
 		for (i = 0; i < 2; i++)
@@ -499,13 +484,8 @@ shell_kill_all(struct shell *sh)
 		/* Wait for SIGCHLD (or a short step) before looking again. */
 		p.fd = sh->w->sigfd;
 		p.events = POLLIN;
-		if (poll(&p, 1, SHELL_REAP_STEP_MS) == 1) {
-			struct signalfd_siginfo	 si;
-
-			while (read(sh->w->sigfd, &si, sizeof(si)) ==
-			    (ssize_t)sizeof(si))
-				;
-		}
+		if (poll(&p, 1, SHELL_REAP_STEP_MS) == 1)
+			(void)worker_read_signals(sh->w);
 	}
 }
 
@@ -536,8 +516,8 @@ shell_result(struct shell *sh)
 		return;
 	if (!sh->reaped) {
 		sh->internal = 1;
-		shell_error(sh, PROTO_ST_INTERNAL_ERROR, "the task (pid %ld) "
-		    "could not be reaped", (long)sh->pid);
+		worker_result_error(res, PROTO_ST_INTERNAL_ERROR,
+		    "the task (pid %ld) could not be reaped", (long)sh->pid);
 		return;
 	}
 	if (WIFEXITED(st))
@@ -550,15 +530,16 @@ shell_result(struct shell *sh)
 		snprintf(how, sizeof(how), "died from SIG%s",
 		    sig_name(WTERMSIG(st)));
 	if (sh->stop_sig != 0)
-		shell_error(sh, PROTO_ST_KILLED, "stopped on request "
+		worker_result_error(res, PROTO_ST_KILLED, "stopped on request "
 		    "(SIG%s to the worker): the task %s",
 		    sig_name(sh->stop_sig), how);
 	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		res->status = PROTO_ST_OK;
 	else if (WIFEXITED(st))
-		shell_error(sh, PROTO_ST_FAILED, "the task %s", how);
+		worker_result_error(res, PROTO_ST_FAILED, "the task %s", how);
 	else
-		shell_error(sh, PROTO_ST_SIGNALED, "the task %s", how);
+		worker_result_error(res, PROTO_ST_SIGNALED, "the task %s",
+		    how);
 }
 
 int
@@ -576,13 +557,14 @@ exec_shell_run(struct worker *w, const struct proto_spec *spec,
 	sh.fd[0] = sh.fd[1] = -1;
 	sh.drain_at = sh.kill_at = -1;
 	if ((sh.chunk = pf_malloc(PROTO_OUTPUT_CHUNK_MAX)) == NULL) {
-		shell_error(&sh, PROTO_ST_INTERNAL_ERROR, "out of memory");
+		worker_result_error(res, PROTO_ST_INTERNAL_ERROR,
+		    "out of memory");
 		return 0;
 	}
 	if (!spec->command || spec->command[0] != '/') {
-		/* proto_spec_decode guarantees it; never run a relative path. */
-		shell_error(&sh, PROTO_ST_EXEC_ERROR, "command must be an "
-		    "absolute path");
+		/* The SPEC decoder refuses it; never run a relative path. */
+		worker_result_error(res, PROTO_ST_EXEC_ERROR,
+		    "command must be an absolute path");
 		goto out;
 	}
 	if (shell_spawn(&sh) == -1)

@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -184,9 +186,8 @@ worker_setup(struct worker *w)
 	return 0;
 }
 
-/* Returns the first stop signal pending on the signalfd, 0 if none. */
-static int
-worker_stop_signal(struct worker *w)
+int
+worker_read_signals(struct worker *w)
 {
 	struct signalfd_siginfo	 si;
 	int			 sig = 0;
@@ -262,7 +263,7 @@ worker_read_spec(struct worker *w, struct proto_spec *spec,
 			pf_err_set(err, "poll: %s", strerror(errno));
 			goto out;
 		}
-		if (pfd[1].revents && worker_stop_signal(w) != 0) {
+		if (pfd[1].revents && worker_read_signals(w) != 0) {
 			ret = 1;
 			goto out;
 		}
@@ -303,12 +304,19 @@ worker_peak_rss_kib(void)
 	return strtoull(p + 7, NULL, 10);
 }
 
-static void
-result_set_error(struct proto_result *res, uint8_t status, const char *msg)
+void
+worker_result_error(struct proto_result *res, uint8_t status,
+    const char *fmt, ...)
 {
+	char	 msg[PROTO_ERROR_MAX];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	res->status = status;
 	pf_free(res->error);
-	res->error = pf_strndup(msg, PROTO_ERROR_MAX);
+	res->error = pf_strdup(msg);
 }
 
 int
@@ -336,14 +344,15 @@ worker_run(int fd)
 	if (rc == -1) {
 		/* Tell the supervisor why, if it still listens. */
 		log_warnx("%s", err.msg);
-		result_set_error(&res, PROTO_ST_INTERNAL_ERROR, err.msg);
+		worker_result_error(&res, PROTO_ST_INTERNAL_ERROR, "%s",
+		    err.msg);
 		(void)worker_send_result(&w, &res);
 		ret = WORKER_EXIT_FAIL;
 		goto out;
 	}
 	if (rc == 1) {
 		log_info("stopped before the SPEC arrived");
-		result_set_error(&res, PROTO_ST_KILLED,
+		worker_result_error(&res, PROTO_ST_KILLED,
 		    "stopped before the task started");
 	} else {
 		log_debug("attempt %llu: task %s of run %s, %s executor",
@@ -357,11 +366,10 @@ worker_run(int fd)
 			}
 			break;
 		default:
-			pf_err_set(&err, "the %s executor is not available in "
-			    "this pf-worker", proto_exec_name(spec.executor));
-			log_warnx("%s", err.msg);
-			result_set_error(&res, PROTO_ST_INTERNAL_ERROR,
-			    err.msg);
+			worker_result_error(&res, PROTO_ST_INTERNAL_ERROR,
+			    "the %s executor is not available in this "
+			    "pf-worker", proto_exec_name(spec.executor));
+			log_warnx("%s", res.error ? res.error : "");
 			break;
 		}
 	}

@@ -15,7 +15,7 @@
 
 /* Exit codes of pf-worker. */
 #define WORKER_EXIT_OK		0	/* RESULT sent, whatever its status */
-#define WORKER_EXIT_FAIL	1	/* protocol error, lost supervisor, ... */
+#define WORKER_EXIT_FAIL	1	/* bad SPEC, supervisor gone, ... */
 #define WORKER_EXIT_USAGE	2
 
 struct worker {
@@ -37,6 +37,14 @@ int	 worker_send(struct worker *, const struct pf_buf *);
 int	 worker_send_started(struct worker *, pid_t, uint64_t time_ms);
 int	 worker_send_output(struct worker *, uint8_t stream, const void *,
 	    size_t);
+/*
+ * Drains the signalfd; returns the first stop signal (TERM, INT, HUP)
+ * it held, 0 when there was only SIGCHLD or nothing.
+ */
+int	 worker_read_signals(struct worker *);
+/* Sets the RESULT's status and error text (capped, may end up NULL). */
+void	 worker_result_error(struct proto_result *, uint8_t status,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*
  * Called when the supervisor socket is readable after the SPEC: nothing
  * more is expected, so bytes are read and dropped.  Returns -1 at EOF or

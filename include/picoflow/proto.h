@@ -179,7 +179,7 @@ struct proto_spec {
 	/* every executor */
 	uint64_t	 output_cap;
 	uint32_t	 kill_grace_ms;
-	uint32_t	 drain_ms;	/* after the task exits, see protocol.md */
+	uint32_t	 drain_ms;	/* reading on after the task exits */
 	struct proto_limits limits;
 	char		*run_as;
 	int		 network;	/* -1 unset, 0 none, 1 allowed */

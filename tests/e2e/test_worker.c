@@ -249,7 +249,7 @@ Test(worker, environment_is_exactly_the_specs)
 	wh_shell_spec(&s, "/usr/bin/env", NULL);
 	s.env = env;
 	s.nenv = 3;
-	/* The worker has an environment of its own; the task must not see it. */
+	/* The worker has an environment; the task must not see it. */
 	cr_assert_eq(wh_start(&h, worker_env), 0);
 	cr_assert_eq(wh_send_spec(&h, &s), 0);
 	cr_assert_eq(wh_collect(&h, T_RUN), 0);

@@ -35,7 +35,7 @@ struct wh {
 	char			 bad[PF_ERR_MAX]; /* the first one */
 	int			 eof;
 
-	uint64_t		 hwm_kib;	/* max VmHWM sampled from /proc */
+	uint64_t		 hwm_kib;	/* max VmHWM seen in /proc */
 	int			 reaped;
 	int			 status;	/* wait status */
 	char			*log;		/* what the worker printed */

@@ -468,7 +468,7 @@ Test(frame, reader_allocation_failure)
 	cr_assert_eq(pipe(p), 0);
 	cr_assert_eq(write(p[1], h, sizeof(h)), (ssize_t)sizeof(h));
 
-	/* read(): ENOMEM, nothing consumed, and it works once memory is back. */
+	/* read(): ENOMEM, nothing consumed, works once memory is back. */
 	frame_reader_init(&r, 0);
 	pf_alloc_fail_after(0);
 	errno = 0;

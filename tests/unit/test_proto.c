@@ -490,7 +490,8 @@ Test(proto, spec_malformed_variants)
 	frame_add_u32(&b, PROTO_SPEC_SSH_PORT, 0);
 	expect_spec_error(&b, "SPEC: ssh_port 0 out of range 1..65535");
 	min_body(&b);
-	frame_add_u32(&b, PROTO_SPEC_KILL_GRACE_MS, PROTO_KILL_GRACE_MAX_MS + 1);
+	frame_add_u32(&b, PROTO_SPEC_KILL_GRACE_MS,
+	    PROTO_KILL_GRACE_MAX_MS + 1);
 	expect_spec_error(&b, "SPEC: kill_grace_ms 3600001 over the limit of "
 	    "3600000");
 	min_body(&b);

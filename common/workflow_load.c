@@ -1598,9 +1598,10 @@ json_number_ok(const char *s)
 }
 
 /*
- * A JSON string literal.  Besides what JSON requires, U+0085, U+2028,
- * U+2029 and U+FEFF are escaped: YAML reads them as line breaks or a byte
- * order mark, and the printed form must load back unchanged.
+ * A JSON string literal.  Besides what JSON requires, the C1 controls,
+ * U+2028, U+2029, U+FEFF, U+FFFE and U+FFFF are escaped: YAML reads them
+ * as line breaks or a byte order mark or refuses them raw, and the printed
+ * form must load back unchanged.
  */
 static void
 json_str(struct pf_buf *b, const char *s, size_t n)
@@ -1627,9 +1628,17 @@ json_str(struct pf_buf *b, const char *s, size_t n)
 			esc[4] = hex[u[i] >> 4];
 			esc[5] = hex[u[i] & 15];
 			buf_add(b, esc, 6);
-		} else if (u[i] == 0xc2 && i + 1 < n && u[i + 1] == 0x85) {
-			buf_add(b, "\\u0085", 6);
+		} else if (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 &&
+		    u[i + 1] <= 0x9f) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[u[i + 1] >> 4];
+			esc[5] = hex[u[i + 1] & 15];
+			buf_add(b, esc, 6);
 			i++;
+		} else if (u[i] == 0xef && i + 2 < n && u[i + 1] == 0xbf &&
+		    (u[i + 2] == 0xbe || u[i + 2] == 0xbf)) {
+			buf_add(b, u[i + 2] == 0xbe ? "\\ufffe" : "\\uffff", 6);
+			i += 2;
 		} else if (u[i] == 0xe2 && i + 2 < n && u[i + 1] == 0x80 &&
 		    (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
 			buf_add(b, u[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);

@@ -12,8 +12,9 @@
 
 /*
  * A YAML double-quoted scalar.  Escaped: quote, backslash, control
- * characters, and the characters YAML would read as line breaks or a
- * byte order mark (U+0085, U+2028, U+2029, U+FEFF).
+ * characters (C0, DEL, C1), the characters YAML would read as line
+ * breaks or a byte order mark (U+2028, U+2029, U+FEFF) and the two
+ * non-characters YAML does not allow raw (U+FFFE, U+FFFF).
  */
 static void
 print_str(struct pf_buf *b, const char *s)
@@ -46,9 +47,17 @@ print_str(struct pf_buf *b, const char *s)
 			esc[0] = hex[*u >> 4];
 			esc[1] = hex[*u & 15];
 			buf_add(b, esc, 2);
-		} else if (u[0] == 0xc2 && u[1] == 0x85) {
-			buf_add(b, "\\N", 2);
+		} else if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) {
+			/* C1 controls, NEL among them: not printable YAML. */
+			buf_add(b, "\\x", 2);
+			esc[0] = hex[u[1] >> 4];
+			esc[1] = hex[u[1] & 15];
+			buf_add(b, esc, 2);
 			u++;
+		} else if (u[0] == 0xef && u[1] == 0xbf &&
+		    (u[2] == 0xbe || u[2] == 0xbf)) {
+			buf_add(b, u[2] == 0xbe ? "\\uFFFE" : "\\uFFFF", 6);
+			u += 2;
 		} else if (u[0] == 0xe2 && u[1] == 0x80 &&
 		    (u[2] == 0xa8 || u[2] == 0xa9)) {
 			buf_add(b, u[2] == 0xa8 ? "\\L" : "\\P", 2);

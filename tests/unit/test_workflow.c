@@ -241,7 +241,7 @@ Test(workflow, http_every_key_and_body_form)
 	    "\"ratio\": -1.5e3, \"ok\": true, \"nothing\": null, "
 	    "\"plain_word\": \"hello\", \"version\": \"1.2.3\", "
 	    "\"octal_like\": \"007\", \"quoted_number\": \"42\", "
-	    "\"unicode\": \"caf\xc3\xa9 \\u2028 sep\", "
+	    "\"unicode\": \"caf\xc3\xa9 \\u2028 sep \\u0085\\u009f\\uffff\", "
 	    "\"nested\": {\"list\": [1, \"two\", {\"three\": 3}], "
 	    "\"empty_map\": {}, \"empty_list\": []}}";
 	struct pf_workflow *wf = load_ok(VALID("http_full.yaml"), 0);
@@ -466,8 +466,8 @@ Test(workflow, text_in_every_yaml_form)
 	cr_assert_eq(s->nargs, 6);
 	cr_expect_str_eq(s->args[0], "single 'quoted'");
 	cr_expect_str_eq(s->args[1], "tab\there");
-	cr_expect_str_eq(s->args[2], "nel\xc2\x85 ls\xe2\x80\xa8 ps\xe2\x80\xa9"
-	    " bom\xef\xbb\xbf del\x7f");
+	cr_expect_str_eq(s->args[2], "nel\xc2\x85 c1\xc2\x8f ls\xe2\x80\xa8 "
+	    "ps\xe2\x80\xa9 bom\xef\xbb\xbf nc\xef\xbf\xbe del\x7f");
 	cr_expect_str_eq(s->args[3], "plain text, with a comma");
 	cr_expect_str_eq(s->args[4], "#not a comment");
 	cr_expect_str_eq(s->args[5], "");

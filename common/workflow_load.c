@@ -1665,6 +1665,7 @@ json_emit(struct ld *ld, struct pf_buf *b, const struct ynode *n,
 {
 	const struct ynode *c, *k;
 	const char	*t;
+	size_t		 klen;
 
 	n = R(n);
 	if (depth > ld->opts.max_depth) {
@@ -1684,7 +1685,17 @@ json_emit(struct ld *ld, struct pf_buf *b, const struct ynode *n,
 			}
 			if (k != n->child)
 				buf_add(b, ", ", 2);
+			klen = b->len;
 			json_str(b, R(k)->text, R(k)->len);
+			/*
+			 * The printed form reads this as a YAML flow key, and
+			 * YAML caps implicit keys at 1024 characters.
+			 */
+			if (!b->failed && b->len - klen > 1000) {
+				ld_err(ld, k, "%sbody: a key longer than 1000 "
+				    "characters once escaped", pfx);
+				return -1;
+			}
 			buf_add(b, ": ", 2);
 			if (json_emit(ld, b, k->next, pfx, depth + 1) == -1)
 				return -1;

@@ -706,6 +706,24 @@ Test(workflow, body_json_edge_cases)
 	expect_error("name: x\ntasks:\n  - name: a\n    type: http\n    "
 	    "config:\n      url: http://h/\n      body: {[1]: 2}\n", 7, 14,
 	    "body: a key must be a scalar, not a list");
+	reset();
+	{
+		/* YAML caps implicit keys; the printed form must load again */
+		struct pf_buf	 b;
+		int		 i;
+
+		buf_init(&b, 0);
+		buf_add_str(&b, "name: x\ntasks:\n  - name: a\n    type: "
+		    "http\n    config:\n      url: http://h/\n      body: "
+		    "{? \"");
+		for (i = 0; i < 1001; i++)
+			buf_add_u8(&b, 'k');
+		buf_add_str(&b, "\" : 1}\n");
+		cr_assert_null(workflow_load_buf("t", b.data, b.len, NULL, &D));
+		cr_expect(strstr(D.v[0].msg, "body: a key longer than 1000") !=
+		    NULL, "%s", D.v[0].msg);
+		buf_free(&b);
+	}
 }
 
 Test(workflow, empty_and_odd_inputs)

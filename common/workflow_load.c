@@ -2386,7 +2386,7 @@ load_deps(struct ld *ld, const struct names *nt)
 			if (mark[x] == i + 1) {
 				ld_warn(ld, nodes[j], "task '%s': '%s' is listed "
 				    "more than once in depends_on; the repeat is "
-				    "ignored", t->name, name);
+				    "ignored", t->name ? t->name : "?", name);
 				pf_free(name);
 				continue;
 			}

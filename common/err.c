@@ -42,6 +42,9 @@ pf_diags_free(struct pf_diags *d)
 	pf_free(d->v);
 	d->v = NULL;
 	d->n = d->cap = 0;
+	/* A freed set is an empty set, ready for reuse; the cap stays. */
+	d->nerrors = d->nwarnings = d->dropped = 0;
+	d->oom = 0;
 }
 
 void

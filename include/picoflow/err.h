@@ -43,6 +43,7 @@ struct pf_diags {
 #define PF_DIAGS_DEFAULT_MAX	100
 
 void	 pf_diags_init(struct pf_diags *);
+/* Frees the entries and resets the counts; the struct can be reused. */
 void	 pf_diags_free(struct pf_diags *);
 /* Adds an entry; never fails from the caller's view (sets ->oom instead). */
 void	 pf_diags_add(struct pf_diags *, enum pf_severity, const char *file,

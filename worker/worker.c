@@ -26,7 +26,9 @@
 #include "picoflow/frame.h"
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
+#include "exec_http.h"
 #include "exec_shell.h"
+#include "exec_ssh.h"
 #include "worker.h"
 
 int64_t
@@ -360,10 +362,13 @@ worker_run(int fd)
 		    spec.run_id, proto_exec_name(spec.executor));
 		switch (spec.executor) {
 		case PROTO_EXEC_SHELL:
-			if (exec_shell_run(&w, &spec, &res) == -1) {
-				ret = WORKER_EXIT_FAIL;
-				goto out;
-			}
+			rc = exec_shell_run(&w, &spec, &res);
+			break;
+		case PROTO_EXEC_SSH:
+			rc = exec_ssh_run(&w, &spec, &res);
+			break;
+		case PROTO_EXEC_HTTP:
+			rc = exec_http_run(&w, &spec, &res);
 			break;
 		default:
 			worker_result_error(&res, PROTO_ST_INTERNAL_ERROR,
@@ -371,6 +376,11 @@ worker_run(int fd)
 			    "pf-worker", proto_exec_name(spec.executor));
 			log_warnx("%s", res.error ? res.error : "");
 			break;
+		}
+		if (rc == -1) {
+			/* The supervisor is gone: no one to send RESULT to. */
+			ret = WORKER_EXIT_FAIL;
+			goto out;
 		}
 	}
 	res.worker_rss_kib = worker_peak_rss_kib();

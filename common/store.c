@@ -55,6 +55,14 @@ enum sq {
 	SQ_ATT_LIST,
 	SQ_WF_LIST,
 	SQ_STATS,
+	SQ_RUN_META,
+	SQ_META_DUP,
+	SQ_PROCS_SET,
+	SQ_INFLIGHT,
+	SQ_ATT_INFLIGHT,
+	SQ_PRUNE_BYTES_TASKS,
+	SQ_PRUNE_BYTES_RUNS,
+	SQ_OUTPUT_BYTES,
 	SQ__COUNT
 };
 
@@ -73,6 +81,19 @@ enum sq {
 	" (?2 > 0 AND id IN (SELECT id FROM (SELECT id, row_number() OVER" \
 	"  (PARTITION BY workflow_id ORDER BY started_ms DESC, id DESC) AS rn" \
 	"  FROM executions) WHERE rn > ?2)))"
+
+/*
+ * The finished executions to drop so that the output kept by the newest
+ * ones stays within ?1 bytes: newest first, a running total of each
+ * execution's captured bytes; everything past the limit goes.
+ */
+#define PRUNE_BYTES_SET \
+	"SELECT id FROM (SELECT e.id, sum(coalesce(t.b, 0)) OVER" \
+	" (ORDER BY e.started_ms DESC, e.id DESC) AS cum FROM executions e" \
+	" LEFT JOIN (SELECT execution_id, sum(coalesce(length(stdout), 0) +" \
+	"  coalesce(length(stderr), 0)) AS b FROM task_executions" \
+	"  GROUP BY execution_id) t ON t.execution_id = e.id" \
+	" WHERE e.status <> 'running') WHERE cum > ?1"
 
 static const char *const sq_text[SQ__COUNT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -160,6 +181,39 @@ static const char *const sq_text[SQ__COUNT] = {
 	    "max(started_ms) "
 	    "FROM executions "
 	    "WHERE workflow_id = (SELECT id FROM workflows WHERE name = ?1)",
+	[SQ_RUN_META] =
+	    "INSERT INTO run_meta (execution_id, workflow_id, scheduled_ms, "
+	    "owner) VALUES (?1, ?2, ?3, ?4)",
+	[SQ_META_DUP] =
+	    "SELECT execution_id FROM run_meta WHERE workflow_id = ?1 AND "
+	    "scheduled_ms = ?2",
+	[SQ_PROCS_SET] =
+	    "INSERT INTO attempt_procs (attempt_id, worker_pid, worker_start, "
+	    "task_pid, task_start) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (attempt_id) DO UPDATE SET "
+	    "worker_pid = excluded.worker_pid, "
+	    "worker_start = excluded.worker_start, "
+	    "task_pid = excluded.task_pid, task_start = excluded.task_start",
+	[SQ_INFLIGHT] =
+	    "SELECT e.id, w.name, e.pid, m.owner, m.scheduled_ms, "
+	    "e.triggered_by, e.started_ms FROM executions e "
+	    "JOIN workflows w ON w.id = e.workflow_id "
+	    "LEFT JOIN run_meta m ON m.execution_id = e.id "
+	    "WHERE e.status = 'running' ORDER BY e.id",
+	[SQ_ATT_INFLIGHT] =
+	    "SELECT t.id, t.task_name, t.attempt, p.worker_pid, "
+	    "p.worker_start, p.task_pid, p.task_start "
+	    "FROM task_executions t "
+	    "LEFT JOIN attempt_procs p ON p.attempt_id = t.id "
+	    "WHERE t.execution_id = ?1 AND t.status = 'running' ORDER BY t.id",
+	[SQ_PRUNE_BYTES_TASKS] =
+	    "DELETE FROM task_executions WHERE execution_id IN ("
+	    PRUNE_BYTES_SET ")",
+	[SQ_PRUNE_BYTES_RUNS] =
+	    "DELETE FROM executions WHERE id IN (" PRUNE_BYTES_SET ")",
+	[SQ_OUTPUT_BYTES] =
+	    "SELECT total(coalesce(length(stdout), 0) + "
+	    "coalesce(length(stderr), 0)) FROM task_executions",
 };
 
 struct pf_store {
@@ -513,6 +567,36 @@ static const char *const schema_convert[] = {
 	" 'timeout', 'skipped', 'cancelled')",
 };
 
+/*
+ * Side tables the supervisor needs, created on every read-write open
+ * (they are additive: a database without them is still version 1, and
+ * a PicoFlow that does not know them ignores them; their rows go with
+ * the execution or attempt they describe, by ON DELETE CASCADE).
+ *
+ * run_meta: who owns a run ("supervisor" or "run") and, for a scheduled
+ * fire, its scheduled time; UNIQUE (workflow_id, scheduled_ms) makes a
+ * fire impossible to run twice.  attempt_procs: the worker's and the
+ * task's pid and start time (clock ticks after boot, /proc/PID/stat
+ * field 22), so a restarted supervisor can kill exactly the processes
+ * a dead one left behind and never a stranger that reused a pid.
+ */
+static const char *const schema_ext[] = {
+	"CREATE TABLE IF NOT EXISTS run_meta ("
+	" execution_id INTEGER PRIMARY KEY"
+	"  REFERENCES executions(id) ON DELETE CASCADE,"
+	" workflow_id INTEGER NOT NULL,"
+	" scheduled_ms INTEGER,"
+	" owner TEXT NOT NULL,"
+	" UNIQUE (workflow_id, scheduled_ms))",
+	"CREATE TABLE IF NOT EXISTS attempt_procs ("
+	" attempt_id INTEGER PRIMARY KEY"
+	"  REFERENCES task_executions(id) ON DELETE CASCADE,"
+	" worker_pid INTEGER,"
+	" worker_start INTEGER,"
+	" task_pid INTEGER,"
+	" task_start INTEGER)",
+};
+
 /* Indexes for the read queries and for crash recovery. */
 static const char *const schema_indexes[] = {
 	"CREATE INDEX IF NOT EXISTS idx_executions_wf_started_ms"
@@ -677,6 +761,15 @@ store_migrate(struct pf_store *st, struct pf_err *err)
 	if (v == 0 && migrate_v0_to_v1(st, err) == -1)
 		goto fail;
 	/* Future migrations: if (v <= 1 && migrate_v1_to_v2(...)) ... */
+	{
+		size_t	 i;
+
+		for (i = 0; i < sizeof(schema_ext) / sizeof(schema_ext[0]);
+		    i++)
+			if (exec_sql(st, schema_ext[i], "creating tables",
+			    err) == -1)
+				goto fail;
+	}
 	if (v < STORE_SCHEMA_VERSION && exec_sql(st,
 	    "PRAGMA user_version = 1", "recording the schema version",
 	    err) == -1)
@@ -1708,5 +1801,301 @@ store_stats(struct pf_store *st, const char *workflow, int64_t now_ms,
 		return -1;
 	}
 	stmt_done(s);
+	return 0;
+}
+
+/* ---- supervisor: fires, process identities, recovery, retention -------- */
+
+int
+store_run_start(struct pf_store *st, const struct store_run_start *rs,
+    int64_t *run_id, int *duplicate, struct pf_err *err)
+{
+	sqlite3_stmt	*s;
+	int64_t		 id;
+	int		 rc;
+
+	if (duplicate != NULL)
+		*duplicate = 0;
+	if (check_writable(st, err) == -1 ||
+	    check_ms(rs->started_ms, "start", err) == -1)
+		return -1;
+	if (rs->scheduled_ms >= 0 &&
+	    check_ms(rs->scheduled_ms, "scheduled", err) == -1)
+		return -1;
+	if (tx_begin(st, err) == -1)
+		return -1;
+	if (rs->scheduled_ms >= 0) {
+		/* Checked under the write lock, so the answer holds. */
+		if ((s = store_stmt(st, SQ_META_DUP, err)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, rs->workflow_id);
+		sqlite3_bind_int64(s, 2, rs->scheduled_ms);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			if (run_id != NULL)
+				*run_id = sqlite3_column_int64(s, 0);
+			stmt_done(s);
+			if (duplicate != NULL)
+				*duplicate = 1;
+			tx_rollback(st);
+			return 0;
+		}
+		if (rc != SQLITE_DONE) {
+			store_sqlerr(st, err, "looking up a scheduled fire");
+			stmt_done(s);
+			goto fail;
+		}
+		stmt_done(s);
+	}
+	if (store_run_begin(st, rs->workflow_id, rs->trigger, rs->started_ms,
+	    &id, err) == -1)
+		goto fail;
+	if ((s = store_stmt(st, SQ_RUN_META, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, rs->workflow_id);
+	if (rs->scheduled_ms >= 0)
+		sqlite3_bind_int64(s, 3, rs->scheduled_ms);
+	bind_text(s, 4, rs->owner != NULL ? rs->owner : STORE_OWNER_RUN);
+	if (step_done(st, s, "recording the start of a run", err) == -1)
+		goto fail;
+	if (tx_commit(st, err) == -1)
+		goto fail;
+	*run_id = id;
+	return 0;
+fail:
+	tx_rollback(st);
+	return -1;
+}
+
+int
+store_attempt_procs(struct pf_store *st, int64_t attempt_id,
+    const struct store_procs *p, struct pf_err *err)
+{
+	sqlite3_stmt	*s;
+
+	if (check_writable(st, err) == -1)
+		return -1;
+	if ((s = store_stmt(st, SQ_PROCS_SET, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, attempt_id);
+	bind_opt_i64(s, 2, p->worker_pid > 0 ? p->worker_pid : -1);
+	bind_opt_i64(s, 3, p->worker_pid > 0 ? p->worker_start : -1);
+	bind_opt_i64(s, 4, p->task_pid > 0 ? p->task_pid : -1);
+	bind_opt_i64(s, 5, p->task_pid > 0 ? p->task_start : -1);
+	if (step_done(st, s, "recording the processes of a task", err) ==
+	    -1) {
+		if (sqlite3_extended_errcode(st->db) ==
+		    SQLITE_CONSTRAINT_FOREIGNKEY)
+			pf_err_set(err, "%s: no task attempt with id %lld",
+			    st->path, (long long)attempt_id);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_inflight_free(struct store_inflight *v, size_t n)
+{
+	size_t	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		pf_free(v[i].workflow);
+		pf_free(v[i].owner);
+		pf_free(v[i].trigger);
+	}
+	pf_free(v);
+}
+
+int
+store_runs_inflight(struct pf_store *st, struct store_inflight **out,
+    size_t *n, struct pf_err *err)
+{
+	struct store_inflight	*v = NULL, *r;
+	sqlite3_stmt		*s;
+	size_t			 cap = 0, cnt = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (check_writable(st, err) == -1)
+		return -1;
+	if ((s = store_stmt(st, SQ_INFLIGHT, err)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (grow((void **)&v, &cap, cnt, sizeof(*v)) == -1) {
+			pf_err_set(err, "out of memory reading runs in flight");
+			goto fail;
+		}
+		r = &v[cnt];
+		r->id = sqlite3_column_int64(s, 0);
+		r->pid = col_i64(s, 2, -1);
+		r->scheduled_ms = col_i64(s, 4, -1);
+		r->started_ms = col_i64(s, 6, 0);
+		if (col_str(s, 1, &r->workflow) == -1 ||
+		    col_str(s, 3, &r->owner) == -1 ||
+		    col_str(s, 5, &r->trigger) == -1) {
+			cnt++;
+			pf_err_set(err, "out of memory reading runs in flight");
+			goto fail;
+		}
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlerr(st, err, "reading runs in flight");
+		goto fail;
+	}
+	stmt_done(s);
+	*out = v;
+	*n = cnt;
+	return 0;
+fail:
+	stmt_done(s);
+	store_inflight_free(v, cnt);
+	return -1;
+}
+
+void
+store_attempts_inflight_free(struct store_attempt_proc *v, size_t n)
+{
+	size_t	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		pf_free(v[i].task_name);
+	pf_free(v);
+}
+
+int
+store_attempts_inflight(struct pf_store *st, int64_t run_id,
+    struct store_attempt_proc **out, size_t *n, struct pf_err *err)
+{
+	struct store_attempt_proc *v = NULL, *a;
+	sqlite3_stmt		*s;
+	size_t			 cap = 0, cnt = 0;
+	int64_t			 att;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (check_writable(st, err) == -1)
+		return -1;
+	if ((s = store_stmt(st, SQ_ATT_INFLIGHT, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, run_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (grow((void **)&v, &cap, cnt, sizeof(*v)) == -1) {
+			pf_err_set(err, "out of memory reading attempts");
+			goto fail;
+		}
+		a = &v[cnt];
+		a->id = sqlite3_column_int64(s, 0);
+		att = col_i64(s, 2, 1);
+		a->attempt = (att < 0 || att > INT_MAX) ? 0 : (unsigned)att;
+		/* Pids from a file: only plausible ones are kept. */
+		a->procs.worker_pid = col_i64(s, 3, -1);
+		a->procs.worker_start = col_i64(s, 4, -1);
+		a->procs.task_pid = col_i64(s, 5, -1);
+		a->procs.task_start = col_i64(s, 6, -1);
+		if (a->procs.worker_pid <= 1 || a->procs.worker_pid > INT32_MAX)
+			a->procs.worker_pid = -1;
+		if (a->procs.task_pid <= 1 || a->procs.task_pid > INT32_MAX)
+			a->procs.task_pid = -1;
+		if (col_str(s, 1, &a->task_name) == -1) {
+			pf_err_set(err, "out of memory reading attempts");
+			goto fail;
+		}
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlerr(st, err, "reading attempts in flight");
+		goto fail;
+	}
+	stmt_done(s);
+	*out = v;
+	*n = cnt;
+	return 0;
+fail:
+	stmt_done(s);
+	store_attempts_inflight_free(v, cnt);
+	return -1;
+}
+
+int
+store_prune_bytes(struct pf_store *st, int64_t max_bytes, int64_t *deleted,
+    struct pf_err *err)
+{
+	sqlite3_stmt	*s;
+	int64_t		 n;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (check_writable(st, err) == -1)
+		return -1;
+	if (max_bytes <= 0)
+		return 0;
+	if (tx_begin(st, err) == -1)
+		return -1;
+	if ((s = store_stmt(st, SQ_PRUNE_BYTES_TASKS, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, max_bytes);
+	if (step_done(st, s, "pruning task attempts", err) == -1)
+		goto fail;
+	/* Attempts are gone, so every run's total is 0 now: same set. */
+	if ((s = store_stmt(st, SQ_PRUNE_BYTES_RUNS, err)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, max_bytes);
+	if (step_done(st, s, "pruning executions", err) == -1)
+		goto fail;
+	n = sqlite3_changes64(st->db);
+	if (tx_commit(st, err) == -1)
+		goto fail;
+	if (deleted != NULL)
+		*deleted = n;
+	return 0;
+fail:
+	tx_rollback(st);
+	return -1;
+}
+
+int
+store_output_bytes(struct pf_store *st, int64_t *bytes, struct pf_err *err)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	*bytes = 0;
+	if (st->empty)
+		return 0;
+	if ((s = store_stmt(st, SQ_OUTPUT_BYTES, err)) == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*bytes = (int64_t)sqlite3_column_double(s, 0);
+	else if (rc != SQLITE_DONE) {
+		store_sqlerr(st, err, "measuring captured output");
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
+}
+
+int
+store_checkpoint(struct pf_store *st, struct pf_err *err)
+{
+	if (check_writable(st, err) == -1)
+		return -1;
+	/* TRUNCATE gives the WAL's disk space back; busy readers just
+	 * make it a partial checkpoint, which is not an error. */
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK &&
+	    (sqlite3_errcode(st->db) & 0xff) != SQLITE_BUSY) {
+		store_sqlerr(st, err, "checkpointing");
+		return -1;
+	}
 	return 0;
 }

@@ -118,11 +118,12 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status)
+    const char *status, void *cookie)
 {
 	struct run_view	*v = arg;
 
 	(void)wf;
+	(void)cookie;
 	v->status = status;
 	v->run_id = run_id;
 }

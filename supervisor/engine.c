@@ -23,12 +23,15 @@
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
 #include "engine.h"
+#include "procid.h"
 #include "spawn.h"
 
 /* A worker that stops talking after its process exited gets this long. */
 #define DRAIN_AFTER_EXIT_S	1.0
 /* After SIGKILL of a worker, how long until we stop waiting for it. */
 #define KILL_MARGIN_S		2.0
+/* How often run ends the store refused are tried again. */
+#define PENDING_RETRY_S		5.0
 
 enum tstate {
 	T_WAITING = 0,
@@ -53,6 +56,9 @@ enum tevent {
 	E_BACKOFF_DONE,	/* the retry delay passed */
 	E_SKIP,		/* a dependency failed for good */
 	E_CANCEL,	/* the run was cancelled */
+	E_RESTORE_OK,	/* resume: the store has a success for it */
+	E_RESTORE_FAIL,	/* resume: its recorded attempts failed for good */
+	E_RESTORE_TIMEOUT, /* resume: ... and the last one timed out */
 	E_NEVENTS
 };
 
@@ -63,22 +69,23 @@ static const char *const tstate_names[T_NSTATES] = {
 
 static const char *const tevent_names[E_NEVENTS] = {
 	"deps-met", "dispatch", "ok", "retry", "fail", "timeout",
-	"backoff-done", "skip", "cancel",
+	"backoff-done", "skip", "cancel", "restore-ok", "restore-fail",
+	"restore-timeout",
 };
 
 /* (state, event) -> next state; T_NSTATES marks an impossible pair. */
 #define X T_NSTATES
 static const unsigned char task_transitions[T_NSTATES][E_NEVENTS] = {
-	/*		deps	disp	ok	retry	fail	tmout	bkoff	skip	cancel */
-	[T_WAITING] = { T_READY, X,	X,	X,	X,	X,	X,	T_SKIPPED, T_CANCELLED },
-	[T_READY] =   { X,	T_RUNNING, X,	X,	X,	X,	X,	X,	T_CANCELLED },
-	[T_RUNNING] = { X,	X,	T_SUCCESS, T_BACKOFF, T_FAILED, T_TIMEOUT, X, X, T_CANCELLED },
-	[T_BACKOFF] = { X,	X,	X,	X,	X,	X,	T_READY, X,	T_CANCELLED },
-	[T_SUCCESS] = { X,	X,	X,	X,	X,	X,	X,	X,	X },
-	[T_FAILED] =  { X,	X,	X,	X,	X,	X,	X,	X,	X },
-	[T_TIMEOUT] = { X,	X,	X,	X,	X,	X,	X,	X,	X },
-	[T_SKIPPED] = { X,	X,	X,	X,	X,	X,	X,	X,	X },
-	[T_CANCELLED] = { X,	X,	X,	X,	X,	X,	X,	X,	X },
+	/*		deps	disp	ok	retry	fail	tmout	bkoff	skip	cancel	r-ok	r-fail	r-tmout */
+	[T_WAITING] = { T_READY, X,	X,	X,	X,	X,	X,	T_SKIPPED, T_CANCELLED, T_SUCCESS, T_FAILED, T_TIMEOUT },
+	[T_READY] =   { X,	T_RUNNING, X,	X,	X,	X,	X,	X,	T_CANCELLED, X, X,	X },
+	[T_RUNNING] = { X,	X,	T_SUCCESS, T_BACKOFF, T_FAILED, T_TIMEOUT, X, X, T_CANCELLED, X, X, X },
+	[T_BACKOFF] = { X,	X,	X,	X,	X,	X,	T_READY, X,	T_CANCELLED, X, X,	X },
+	[T_SUCCESS] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_FAILED] =  { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_TIMEOUT] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_SKIPPED] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_CANCELLED] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
 };
 #undef X
 
@@ -106,7 +113,17 @@ struct engine_run {
 	size_t			 nfinal;	/* tasks in a final state */
 	int			 cancelled;
 	int			 failed;	/* a task failed for good */
+	void			*cookie;	/* the caller's, for run_ended */
 	struct engine_run	*next;
+};
+
+/* A run end the store refused (disk full...), retried on a timer. */
+struct pending_end {
+	int64_t			 run_id;
+	int64_t			 ended_ms;
+	char			 status[16];
+	char			*error;
+	struct pending_end	*next;
 };
 
 struct attempt {
@@ -152,11 +169,15 @@ struct engine {
 	unsigned		 running;	/* attempts in flight, all runs */
 	int			 in_pump;
 	int			 pump_again;
+	int			 draining;	/* no new attempts */
 	uint64_t		 rng;
+	struct pending_end	*pending;
+	ev_timer		 pending_timer;
 };
 
 static void	 pump(struct engine *);
 static void	 attempt_finish(struct attempt *);
+static void	 run_cancel(struct engine_run *, const char *);
 
 void
 engine_opts_default(struct engine_opts *o)
@@ -569,6 +590,33 @@ attempt_output(struct attempt *a, const struct proto_output *o)
 	}
 }
 
+/*
+ * Records who runs this attempt, so that a supervisor restarted after a
+ * crash can kill exactly these processes if they outlived us.  Failing
+ * to record it is not fatal: the worker also kills its task when our
+ * end of the socket closes.
+ */
+static void
+attempt_track_procs(struct attempt *a)
+{
+	struct store_procs	 p;
+	struct pf_err		 err;
+
+	p.worker_pid = a->pid;
+	p.task_pid = a->task_pid > 0 ? a->task_pid : -1;
+	if (procid_start_time(a->pid, &p.worker_start) == -1)
+		p.worker_pid = -1;
+	if (p.task_pid > 0 && procid_start_time(a->task_pid,
+	    &p.task_start) == -1)
+		p.task_pid = -1;
+	if (p.worker_pid == -1 && p.task_pid == -1)
+		return;
+	if (store_attempt_procs(a->run->eng->store, a->id, &p, &err) == -1)
+		log_warnx("run %" PRId64 " task '%s': cannot record its "
+		    "processes: %s", a->run->run_id,
+		    a->run->wf->tasks[a->task].name, err.msg);
+}
+
 /* Returns -1 when the worker broke the protocol (err says how). */
 static int
 attempt_frame(struct attempt *a, const struct frame *f, struct pf_err *err)
@@ -590,6 +638,8 @@ attempt_frame(struct attempt *a, const struct frame *f, struct pf_err *err)
 		if (a->start_latency_us < 0)
 			a->start_latency_us = (int64_t)((ev_time() -
 			    a->dispatched) * 1e6);
+		if (a->run->eng->opts.track_procs)
+			attempt_track_procs(a);
 		return 0;
 	case PROTO_MSG_OUTPUT:
 		if (proto_output_decode(f, &o, err) == -1)
@@ -1063,21 +1113,84 @@ run_free(struct engine_run *run)
 	pf_free(run);
 }
 
+/* Keeps a run end the store refused, to try again later. */
+static void
+pending_add(struct engine *eng, int64_t run_id, const char *status,
+    int64_t ended_ms, const char *error)
+{
+	struct pending_end	*p;
+
+	if ((p = pf_calloc(1, sizeof(*p))) == NULL) {
+		log_warnx("run %" PRId64 ": out of memory; its end stays "
+		    "unrecorded until the next restart", run_id);
+		return;
+	}
+	p->run_id = run_id;
+	p->ended_ms = ended_ms;
+	snprintf(p->status, sizeof(p->status), "%s", status);
+	p->error = error != NULL ? pf_strdup(error) : NULL;
+	p->next = eng->pending;
+	eng->pending = p;
+	if (!ev_is_active(&eng->pending_timer)) {
+		ev_timer_set(&eng->pending_timer, PENDING_RETRY_S,
+		    PENDING_RETRY_S);
+		ev_timer_start(eng->loop, &eng->pending_timer);
+	}
+}
+
+size_t
+engine_flush_pending(struct engine *eng)
+{
+	struct pending_end	**pp, *p;
+	struct pf_err		 err;
+	size_t			 left = 0;
+
+	for (pp = &eng->pending; (p = *pp) != NULL; ) {
+		if (store_run_end(eng->store, p->run_id, p->status,
+		    p->ended_ms, p->error, &err) == -1 &&
+		    strstr(err.msg, "already ended") == NULL) {
+			pp = &p->next;
+			left++;
+			continue;
+		}
+		log_info("run %" PRId64 ": its end (%s) is recorded now",
+		    p->run_id, p->status);
+		*pp = p->next;
+		pf_free(p->error);
+		pf_free(p);
+	}
+	if (left == 0)
+		ev_timer_stop(eng->loop, &eng->pending_timer);
+	return left;
+}
+
+static void
+on_pending_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	(void)engine_flush_pending(w->data);
+}
+
 static void
 run_end(struct engine_run *run)
 {
 	struct engine	*eng = run->eng;
 	struct engine_run **pp;
 	struct pf_err	 err;
-	const char	*status;
+	const char	*status, *error;
+	int64_t		 ended = now_ms();
 
 	status = run->cancelled ? "cancelled" : run->failed ? "failed" :
 	    "success";
-	if (store_run_end(eng->store, run->run_id, status, now_ms(),
-	    run->cancelled ? "cancelled" : run->failed ?
-	    "one or more tasks failed" : NULL, &err) == -1)
-		log_warnx("run %" PRId64 ": cannot record its end: %s",
-		    run->run_id, err.msg);
+	error = run->cancelled ? "cancelled" : run->failed ?
+	    "one or more tasks failed" : NULL;
+	if (store_run_end(eng->store, run->run_id, status, ended, error,
+	    &err) == -1) {
+		log_warnx("run %" PRId64 ": cannot record its end: %s; will "
+		    "retry", run->run_id, err.msg);
+		pending_add(eng, run->run_id, status, ended, error);
+	}
 	for (pp = &eng->runs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == run) {
 			*pp = run->next;
@@ -1085,7 +1198,7 @@ run_end(struct engine_run *run)
 		}
 	if (eng->hooks.run_ended != NULL)
 		eng->hooks.run_ended(eng->hooks.arg, run->wf, run->run_id,
-		    status);
+		    status, run->cookie);
 	run_free(run);
 }
 
@@ -1109,7 +1222,7 @@ pump(struct engine *eng)
 		eng->pump_again = 0;
 		for (run = eng->runs; run != NULL; run = run->next) {
 			while (run->rq_len > 0 && !run->cancelled &&
-			    run_has_slot(run)) {
+			    !eng->draining && run_has_slot(run)) {
 				i = run->rq[run->rq_head];
 				run->rq_head = (run->rq_head + 1) %
 				    run->wf->ntasks;
@@ -1129,24 +1242,23 @@ pump(struct engine *eng)
 
 /* ---- runs ------------------------------------------------------------------- */
 
-int
-engine_start(struct engine *eng, const struct pf_workflow *wf,
-    int64_t *run_id_out, struct pf_err *err)
+/* A run's in-memory state, not yet recorded or linked. */
+static struct engine_run *
+run_new(struct engine *eng, const struct pf_workflow *wf, struct pf_err *err)
 {
 	struct engine_run	*run;
-	int64_t			 wfid;
 	size_t			 i, k;
 
 	if ((run = pf_calloc(1, sizeof(*run))) == NULL) {
 		pf_err_set(err, "out of memory");
-		return -1;
+		return NULL;
 	}
 	run->eng = eng;
 	run->wf = wf;
 	if (dag_init(&run->dag, wf->ntasks) == -1) {
 		pf_err_set(err, "workflow too large");
 		pf_free(run);
-		return -1;
+		return NULL;
 	}
 	for (i = 0; i < wf->ntasks; i++)
 		for (k = 0; k < wf->tasks[i].ndepends_on; k++)
@@ -1168,11 +1280,48 @@ engine_start(struct engine *eng, const struct pf_workflow *wf,
 		ev_timer_init(&run->tasks[i].backoff, on_backoff, 0., 0.);
 		run->tasks[i].backoff.data = &run->tasks[i];
 	}
+	return run;
+fail:
+	run_free(run);
+	return NULL;
+}
+
+int
+engine_start_ex(struct engine *eng, const struct pf_workflow *wf,
+    const struct engine_start_opts *so, int64_t *run_id_out, int *duplicate,
+    struct pf_err *err)
+{
+	struct engine_run	*run;
+	struct store_run_start	 rs;
+	int64_t			 wfid, id;
+	int			 dup = 0;
+
+	if (duplicate != NULL)
+		*duplicate = 0;
+	if ((run = run_new(eng, wf, err)) == NULL)
+		return -1;
+	memset(&rs, 0, sizeof(rs));
+	rs.trigger = so != NULL && so->trigger != NULL ? so->trigger :
+	    eng->opts.trigger;
+	rs.started_ms = now_ms();
+	rs.scheduled_ms = so != NULL ? so->scheduled_ms : -1;
+	rs.owner = eng->opts.owner;
 	if (store_workflow_upsert(eng->store, wf->name, wf->file,
-	    wf->schedule, wf->description, &wfid, err) == -1 ||
-	    store_run_begin(eng->store, wfid, eng->opts.trigger, now_ms(),
-	    &run->run_id, err) == -1)
+	    wf->schedule, wf->description, &wfid, err) == -1)
 		goto fail;
+	rs.workflow_id = wfid;
+	if (store_run_start(eng->store, &rs, &id, &dup, err) == -1)
+		goto fail;
+	if (dup) {
+		if (duplicate != NULL)
+			*duplicate = 1;
+		if (run_id_out != NULL)
+			*run_id_out = id;
+		run_free(run);
+		return 0;
+	}
+	run->run_id = id;
+	run->cookie = so != NULL ? so->cookie : NULL;
 	if (run_id_out != NULL)
 		*run_id_out = run->run_id;
 	run->next = eng->runs;
@@ -1185,45 +1334,215 @@ fail:
 	return -1;
 }
 
+int
+engine_start(struct engine *eng, const struct pf_workflow *wf,
+    int64_t *run_id_out, struct pf_err *err)
+{
+	return engine_start_ex(eng, wf, NULL, run_id_out, NULL, err);
+}
+
+/* Resume: what the store says about one task of the run. */
+struct task_hist {
+	unsigned	 attempts;	/* highest attempt number recorded */
+	int		 success;
+	int		 skip_row;	/* a skipped row exists already */
+	const char	*last;		/* status of the highest attempt */
+};
+
+/* A resumed task settles from its history; dependents as in task_settle. */
+static void
+restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
+    const struct task_hist *hist)
+{
+	struct engine		*eng = run->eng;
+	const struct pf_task	*task = &run->wf->tasks[i];
+	struct task_rt		*t = &run->tasks[i];
+	const size_t		*skipped;
+	struct pf_err		 err;
+	char			 why[WF_TASK_NAME_MAX + 128];
+	enum tevent		 ev;
+	long			 n, k;
+
+	t->attempts = h->attempts;
+	if (h->success) {
+		if (task_event(run, i, E_RESTORE_OK) == 0)
+			(void)dag_ready_done(&run->ready, i);
+		return;
+	}
+	if (h->attempts == 0 || h->attempts <= task->retry)
+		return;		/* runs (again) */
+	ev = h->last != NULL && strcmp(h->last, "timeout") == 0 ?
+	    E_RESTORE_TIMEOUT : E_RESTORE_FAIL;
+	if (task_event(run, i, ev) == -1)
+		return;
+	if (task->continue_on_failure) {
+		(void)dag_ready_done(&run->ready, i);
+		return;
+	}
+	run->failed = 1;
+	n = dag_ready_fail(&run->ready, i, &skipped);
+	snprintf(why, sizeof(why), "dependency '%s' %s", task->name,
+	    ev == E_RESTORE_TIMEOUT ? "timed out" : "failed");
+	for (k = 0; k < n; k++) {
+		size_t	 x = skipped[k];
+
+		if (task_event(run, x, E_SKIP) == -1 || hist[x].skip_row)
+			continue;
+		if (store_task_skipped(eng->store, run->run_id,
+		    run->wf->tasks[x].name, why, now_ms(), &err) == -1)
+			log_warnx("run %" PRId64 ": cannot record skipped "
+			    "task '%s': %s", run->run_id,
+			    run->wf->tasks[x].name, err.msg);
+	}
+}
+
+int
+engine_resume(struct engine *eng, const struct pf_workflow *wf,
+    int64_t run_id, const struct store_attempt *atts, size_t natts,
+    void *cookie, struct pf_err *err)
+{
+	struct engine_run	*run;
+	struct task_hist	*hist;
+	size_t			 i, k;
+	long			 ti;
+	int			 was_cancelled = 0;
+
+	if ((run = run_new(eng, wf, err)) == NULL)
+		return -1;
+	if ((hist = pf_calloc(wf->ntasks ? wf->ntasks : 1,
+	    sizeof(*hist))) == NULL) {
+		pf_err_set(err, "out of memory");
+		run_free(run);
+		return -1;
+	}
+	run->run_id = run_id;
+	run->cookie = cookie;
+	for (k = 0; k < natts; k++) {
+		const struct store_attempt *a = &atts[k];
+
+		if (a->task_name == NULL || a->status == NULL ||
+		    (ti = workflow_task_index(wf, a->task_name)) < 0)
+			continue;	/* a task the definition lost */
+		if (a->attempt == 0) {
+			hist[ti].skip_row = 1;
+			continue;
+		}
+		if (strcmp(a->status, "cancelled") == 0)
+			was_cancelled = 1;
+		if (strcmp(a->status, "success") == 0)
+			hist[ti].success = 1;
+		if (a->attempt >= hist[ti].attempts) {
+			hist[ti].attempts = a->attempt;
+			hist[ti].last = a->status;
+		}
+	}
+	/*
+	 * Replay in topological order: a task can only be restored once its
+	 * dependencies are, exactly as the run reached it.
+	 */
+	for (k = 0; k < wf->ntasks; k++) {
+		i = wf->order[k];
+		if (dag_ready_state(&run->ready, i) != DAG_READY) {
+			/* Numbering continues even for a task that waits. */
+			if (hist[i].attempts > run->tasks[i].attempts)
+				run->tasks[i].attempts = hist[i].attempts;
+			continue;
+		}
+		restore_task(run, i, &hist[i], hist);
+	}
+	pf_free(hist);
+	run->next = eng->runs;
+	eng->runs = run;
+	collect_ready(run);
+	if (was_cancelled)
+		run_cancel(run, "cancelled before the supervisor restarted");
+	pump(eng);
+	return 0;
+}
+
+static void
+run_cancel(struct engine_run *run, const char *why)
+{
+	struct engine		*eng = run->eng;
+	struct pf_err		 err;
+	size_t			 i;
+
+	if (run->cancelled)
+		return;
+	run->cancelled = 1;
+	log_info("run %" PRId64 " of '%s': cancelling (%s)", run->run_id,
+	    run->wf->name, why);
+	run->rq_len = 0;
+	for (i = 0; i < run->wf->ntasks; i++) {
+		struct task_rt *t = &run->tasks[i];
+
+		switch (t->state) {
+		case T_RUNNING:
+			t->cur->cancelled = 1;
+			attempt_stop(t->cur);
+			break;
+		case T_WAITING:
+		case T_READY:
+		case T_BACKOFF:
+			ev_timer_stop(eng->loop, &t->backoff);
+			(void)task_event(run, i, E_CANCEL);
+			if (store_task_skipped(eng->store, run->run_id,
+			    run->wf->tasks[i].name, why, now_ms(), &err) == -1)
+				log_warnx("run %" PRId64 ": %s", run->run_id,
+				    err.msg);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 void
 engine_cancel_all(struct engine *eng, const char *why)
 {
 	struct engine_run	*run;
-	struct pf_err		 err;
-	size_t			 i;
 
-	for (run = eng->runs; run != NULL; run = run->next) {
-		if (run->cancelled)
-			continue;
-		run->cancelled = 1;
-		log_info("run %" PRId64 " of '%s': cancelling (%s)",
-		    run->run_id, run->wf->name, why);
-		run->rq_len = 0;
-		for (i = 0; i < run->wf->ntasks; i++) {
-			struct task_rt *t = &run->tasks[i];
-
-			switch (t->state) {
-			case T_RUNNING:
-				t->cur->cancelled = 1;
-				attempt_stop(t->cur);
-				break;
-			case T_WAITING:
-			case T_READY:
-			case T_BACKOFF:
-				ev_timer_stop(eng->loop, &t->backoff);
-				(void)task_event(run, i, E_CANCEL);
-				if (store_task_skipped(eng->store, run->run_id,
-				    run->wf->tasks[i].name, why, now_ms(),
-				    &err) == -1)
-					log_warnx("run %" PRId64 ": %s",
-					    run->run_id, err.msg);
-				break;
-			default:
-				break;
-			}
-		}
-	}
+	for (run = eng->runs; run != NULL; run = run->next)
+		run_cancel(run, why);
 	pump(eng);
+}
+
+int
+engine_cancel_run(struct engine *eng, int64_t run_id, const char *why)
+{
+	struct engine_run	*run;
+
+	for (run = eng->runs; run != NULL; run = run->next)
+		if (run->run_id == run_id)
+			break;
+	if (run == NULL || run->cancelled)
+		return -1;
+	run_cancel(run, why);
+	pump(eng);
+	return 0;
+}
+
+void
+engine_drain(struct engine *eng)
+{
+	eng->draining = 1;
+}
+
+unsigned
+engine_running(const struct engine *eng)
+{
+	return eng->running;
+}
+
+long
+engine_run_running(const struct engine *eng, int64_t run_id)
+{
+	const struct engine_run	*run;
+
+	for (run = eng->runs; run != NULL; run = run->next)
+		if (run->run_id == run_id)
+			return (long)run->running;
+	return -1;
 }
 
 int
@@ -1252,8 +1571,12 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 	eng->opts = *opts;
 	if (eng->opts.backoff_max_ms < eng->opts.backoff_ms)
 		eng->opts.backoff_max_ms = eng->opts.backoff_ms;
+	if (eng->opts.owner == NULL)
+		eng->opts.owner = STORE_OWNER_RUN;
 	if (hooks != NULL)
 		eng->hooks = *hooks;
+	ev_timer_init(&eng->pending_timer, on_pending_timer, 0., 0.);
+	eng->pending_timer.data = eng;
 	eng->rng = (uint64_t)getpid() << 32 ^ (uint64_t)now_ms() ^
 	    0x9e3779b97f4a7c15ULL;
 	return eng;
@@ -1269,6 +1592,14 @@ engine_free(struct engine *eng)
 
 		eng->runs = run->next;
 		run_free(run);
+	}
+	ev_timer_stop(eng->loop, &eng->pending_timer);
+	while (eng->pending != NULL) {
+		struct pending_end *p = eng->pending;
+
+		eng->pending = p->next;
+		pf_free(p->error);
+		pf_free(p);
 	}
 	pf_free(eng);
 }

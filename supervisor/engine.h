@@ -58,9 +58,13 @@ struct engine_hooks {
 	void	(*task_started)(void *arg, const struct pf_workflow *,
 		    const struct pf_task *, int64_t run_id, unsigned attempt);
 	void	(*task_ended)(void *arg, const struct engine_task_report *);
-	/* The run reached its final state; status is a store status word. */
+	/*
+	 * The run reached its final state; status is a store status word,
+	 * cookie the one given to engine_start_ex/engine_resume.  The
+	 * workflow may be released from here on.
+	 */
 	void	(*run_ended)(void *arg, const struct pf_workflow *,
-		    int64_t run_id, const char *status);
+		    int64_t run_id, const char *status, void *cookie);
 	void	*arg;
 };
 
@@ -73,6 +77,17 @@ struct engine_opts {
 	unsigned	 backoff_max_ms;
 	int		 jitter;	/* randomise each delay by up to 25% */
 	const char	*trigger;	/* recorded with each run: "manual" */
+	const char	*owner;		/* STORE_OWNER_RUN (default) or
+					   STORE_OWNER_SUPERVISOR */
+	int		 track_procs;	/* record worker/task pids per attempt
+					   (one more commit each) */
+};
+
+/* Per-run options of engine_start_ex. */
+struct engine_start_opts {
+	const char	*trigger;	/* NULL = engine_opts.trigger */
+	int64_t		 scheduled_ms;	/* a cron fire's time; -1 = none */
+	void		*cookie;	/* handed back to run_ended */
 };
 
 void	 engine_opts_default(struct engine_opts *);
@@ -91,11 +106,49 @@ void	 engine_free(struct engine *);
 int	 engine_start(struct engine *, const struct pf_workflow *,
 	    int64_t *run_id, struct pf_err *);
 /*
+ * Same with per-run options.  When so->scheduled_ms names a fire that
+ * already has a run, nothing starts: *duplicate (may be NULL) is set, 0
+ * is returned and *run_id is the earlier run's.
+ */
+int	 engine_start_ex(struct engine *, const struct pf_workflow *,
+	    const struct engine_start_opts *, int64_t *run_id, int *duplicate,
+	    struct pf_err *);
+/*
+ * Continues run_id, recorded in the store as still running, after a
+ * restart.  atts are its attempt rows (store_attempts_list), none of them
+ * still running (the caller ended those first).  Tasks are matched by
+ * name: a task with a success row is done and never runs again; a task
+ * whose attempts used up its retries has failed for good (its dependents
+ * are skipped, unless it continues on failure); any other task runs,
+ * its attempt numbers continuing after the recorded ones.  A run that
+ * was being cancelled (a cancelled attempt) finishes its cancellation.
+ */
+int	 engine_resume(struct engine *, const struct pf_workflow *,
+	    int64_t run_id, const struct store_attempt *atts, size_t natts,
+	    void *cookie, struct pf_err *);
+/*
  * Cancels every run: tasks not started are recorded cancelled, running
  * ones get SIGTERM, then SIGKILL after the grace period.
  */
 void	 engine_cancel_all(struct engine *, const char *why);
+/* Cancels one run; -1 when no such run is in progress. */
+int	 engine_cancel_run(struct engine *, int64_t run_id, const char *why);
+/*
+ * Draining: no new attempt starts (runs in progress keep their running
+ * attempts; retries and ready tasks wait).  For a graceful stop.
+ */
+void	 engine_drain(struct engine *);
 /* True when no run is in progress. */
 int	 engine_idle(const struct engine *);
+/* Attempts in flight, all runs. */
+unsigned engine_running(const struct engine *);
+/* Attempts in flight of one run; -1 when the run is not in progress. */
+long	 engine_run_running(const struct engine *, int64_t run_id);
+/*
+ * Run ends the store could not record (a full disk, say) are kept and
+ * retried; this retries them now and returns how many are still
+ * pending.  The engine also retries on its own every few seconds.
+ */
+size_t	 engine_flush_pending(struct engine *);
 
 #endif

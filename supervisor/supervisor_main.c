@@ -1,26 +1,118 @@
 /*
- * pf-supervisor: the long-running daemon.  Scheduling, reload and crash
- * resume land with the daemon work; until then it parses its arguments
- * and says plainly that it cannot run workflows yet.
+ * pf-supervisor: parses the command line and hands over to the daemon
+ * (daemon.c).  See docs/man/pf-supervisor.8 and docs/operations.md.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "picoflow/log.h"
+#include "daemon.h"
+
 static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: pf-supervisor [-hnV] -c DIR|FILE [--state-dir DIR] "
+	    "usage: pf-supervisor [-dhnV] -c DIR|FILE [--state-dir DIR] "
 	    "[--db-path PATH]\n"
+	    "                     [--pid-file PATH] [--timezone TZ] "
+	    "[--max-tasks N] [--grace SEC]\n"
+	    "                     [--stop-timeout SEC] [--retain-days N] "
+	    "[--retain-runs N]\n"
+	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
+	    "[--sync full|normal]\n"
+	    "                     [-l LEVEL] [--log-format pretty|json] "
+	    "[--log-file PATH]\n"
 	    "\n"
-	    "  -c, --config PATH   workflow directory (*.yaml, *.yml) or file\n"
-	    "  -n, --check         validate the configuration and exit\n"
-	    "      --state-dir DIR state directory (database, socket, pidfile)\n"
-	    "      --db-path PATH  database path (overrides --state-dir)\n"
-	    "  -V, --version       print the version and exit\n"
-	    "  -h, --help          this help\n");
+	    "  -c, --config PATH     workflow directory (*.yaml, *.yml) or "
+	    "one file\n"
+	    "  -n, --check           validate the configuration and exit "
+	    "(0 valid, 1 not)\n"
+	    "  -d, --detach          run in the background (logs to "
+	    "STATE_DIR/pf-supervisor.log)\n"
+	    "      --state-dir DIR   state directory (database, socket, "
+	    "pidfile)\n"
+	    "      --db-path PATH    database (overrides the state "
+	    "directory's)\n"
+	    "      --pid-file PATH   pidfile (default "
+	    "STATE_DIR/pf-supervisor.pid)\n"
+	    "      --timezone TZ     default time zone of schedules "
+	    "(default UTC)\n"
+	    "      --max-tasks N     tasks running at once, all workflows "
+	    "(default %d, 0 = no cap)\n"
+	    "      --grace SEC       SIGTERM to SIGKILL of a task (default "
+	    "5)\n"
+	    "      --stop-timeout SEC  on SIGTERM, running tasks get this "
+	    "long (default %d)\n"
+	    "      --retain-days N   delete finished runs older than N days "
+	    "(default 0: keep)\n"
+	    "      --retain-runs N   keep the newest N runs per workflow "
+	    "(default %d, 0 = all)\n"
+	    "      --retain-bytes SIZE  keep at most SIZE of captured output "
+	    "(K/M/G; default 256M, 0 = all)\n"
+	    "      --retain-every SEC  apply retention this often (default "
+	    "%d; also at start)\n"
+	    "      --sync MODE       full (default) or normal (see "
+	    "docs/state.md)\n"
+	    "  -l, --log-level LEVEL error, warn, info (default), debug, "
+	    "trace\n"
+	    "      --log-format FMT  pretty (default) or json\n"
+	    "      --log-file PATH   with -d, where the log goes\n"
+	    "  -V, --version         print the version and exit\n"
+	    "  -h, --help            this help\n",
+	    DAEMON_DEFAULT_MAX_TASKS, DAEMON_DEFAULT_STOP_TIMEOUT_S,
+	    DAEMON_DEFAULT_RETAIN_RUNS, DAEMON_DEFAULT_RETAIN_EVERY_S);
+}
+
+static int
+num(const char *opt, const char *s, unsigned long long max,
+    unsigned long long *out)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s == '-' || *s == '\0' || *end != '\0' || errno != 0 || v > max) {
+		fprintf(stderr, "pf-supervisor: %s: '%s' is not a number in "
+		    "0..%llu\n", opt, s, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* 123, 10K, 256M, 2G (powers of 1024). */
+static int
+size_arg(const char *opt, const char *s, int64_t *out)
+{
+	char			*end;
+	unsigned long long	 v, mul = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s == '-' || end == s || errno != 0)
+		goto bad;
+	if (*end == 'K' || *end == 'k')
+		mul = 1024ULL;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1024ULL * 1024;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1024ULL * 1024 * 1024;
+	else if (*end != '\0')
+		goto bad;
+	if (*end != '\0' && end[1] != '\0')
+		goto bad;
+	if (v > (unsigned long long)INT64_MAX / mul)
+		goto bad;
+	*out = (int64_t)(v * mul);
+	return 0;
+bad:
+	fprintf(stderr, "pf-supervisor: %s: '%s' is not a size (like 512K, "
+	    "256M, 1G)\n", opt, s);
+	return -1;
 }
 
 int
@@ -29,23 +121,125 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "config",	required_argument, NULL, 'c' },
 		{ "check",	no_argument,	   NULL, 'n' },
-		{ "state-dir",	required_argument, NULL, 's' },
+		{ "detach",	no_argument,	   NULL, 'd' },
+		{ "state-dir",	required_argument, NULL, 'S' },
 		{ "db-path",	required_argument, NULL, 'D' },
+		{ "pid-file",	required_argument, NULL, 'P' },
+		{ "timezone",	required_argument, NULL, 'z' },
+		{ "max-tasks",	required_argument, NULL, 'm' },
+		{ "grace",	required_argument, NULL, 'g' },
+		{ "stop-timeout", required_argument, NULL, 't' },
+		{ "retain-days", required_argument, NULL, 'a' },
+		{ "retain-runs", required_argument, NULL, 'r' },
+		{ "retain-bytes", required_argument, NULL, 'b' },
+		{ "retain-every", required_argument, NULL, 'e' },
+		{ "sync",	required_argument, NULL, 's' },
+		{ "log-level",	required_argument, NULL, 'l' },
+		{ "log-format",	required_argument, NULL, 'F' },
+		{ "log-file",	required_argument, NULL, 'L' },
 		{ "version",	no_argument,	   NULL, 'V' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*config = NULL;
-	int		 ch;
+	struct daemon_opts	 o;
+	enum log_level		 lvl = LOG_LVL_INFO;
+	enum log_format		 fmt = LOG_FMT_PRETTY;
+	unsigned long long	 v;
+	const char		*env;
+	int			 ch, check = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
+	daemon_opts_default(&o);
+	if ((env = getenv("PICOFLOW_STATE_DIR")) != NULL && *env != '\0')
+		o.state_dir = env;
+	if ((env = getenv("PICOFLOW_DB")) != NULL && *env != '\0')
+		o.db_path = env;
+	while ((ch = getopt_long(argc, argv, "c:ndl:Vh", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
-			config = optarg;
+			o.config = optarg;
 			break;
 		case 'n':
-		case 's':
+			check = 1;
+			break;
+		case 'd':
+			o.detach = 1;
+			break;
+		case 'S':
+			o.state_dir = optarg;
+			break;
 		case 'D':
+			o.db_path = optarg;
+			break;
+		case 'P':
+			o.pidfile = optarg;
+			break;
+		case 'z':
+			o.default_tz = optarg;
+			break;
+		case 'm':
+			if (num("--max-tasks", optarg, 100000, &v) == -1)
+				return 2;
+			o.max_tasks = (unsigned)v;
+			break;
+		case 'g':
+			if (num("--grace", optarg, 3600, &v) == -1)
+				return 2;
+			o.grace_ms = (unsigned)v * 1000;
+			break;
+		case 't':
+			if (num("--stop-timeout", optarg, 86400, &v) == -1)
+				return 2;
+			o.stop_timeout_ms = (unsigned)v * 1000;
+			break;
+		case 'a':
+			if (num("--retain-days", optarg, 36500, &v) == -1)
+				return 2;
+			o.retain_age_ms = (int64_t)v * 86400000;
+			break;
+		case 'r':
+			if (num("--retain-runs", optarg, 100000000, &v) == -1)
+				return 2;
+			o.retain_runs = (unsigned)v;
+			break;
+		case 'b':
+			if (size_arg("--retain-bytes", optarg,
+			    &o.retain_bytes) == -1)
+				return 2;
+			break;
+		case 'e':
+			if (num("--retain-every", optarg, 86400 * 365, &v) ==
+			    -1)
+				return 2;
+			o.retain_every_s = (unsigned)v;
+			break;
+		case 's':
+			if (strcmp(optarg, "full") == 0)
+				o.sync = STORE_SYNC_FULL;
+			else if (strcmp(optarg, "normal") == 0)
+				o.sync = STORE_SYNC_NORMAL;
+			else {
+				fprintf(stderr, "pf-supervisor: --sync: '%s' is "
+				    "not full or normal\n", optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			if (log_level_parse(optarg, &lvl) == -1) {
+				fprintf(stderr, "pf-supervisor: unknown log "
+				    "level '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'F':
+			if (log_format_parse(optarg, &fmt) == -1) {
+				fprintf(stderr, "pf-supervisor: unknown log "
+				    "format '%s' (pretty, json)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			o.log_file = optarg;
 			break;
 		case 'V':
 			printf("pf-supervisor %s\n", PF_VERSION);
@@ -58,11 +252,12 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (config == NULL || optind != argc) {
+	if (o.config == NULL || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	fprintf(stderr, "pf-supervisor: the daemon is not implemented in this "
-	    "version; use 'picoflow run FILE'\n");
-	return 1;
+	log_init("pf-supervisor", lvl, fmt);
+	if (check)
+		return daemon_check(&o);
+	return daemon_main(&o);
 }

@@ -161,6 +161,80 @@ int	 store_schedule_get(struct pf_store *, const char *workflow,
 int	 store_prune(struct pf_store *, int64_t older_than_ms,
 	    unsigned keep_per_workflow, int64_t *deleted, struct pf_err *);
 
+/* ---- the supervisor's needs ---------------------------------------------
+ * Kept in two side tables (run_meta, attempt_procs) that every read-write
+ * open creates if missing; see docs/operations.md.
+ */
+
+#define STORE_OWNER_SUPERVISOR	"supervisor"
+#define STORE_OWNER_RUN		"run"		/* picoflow run */
+
+struct store_run_start {
+	int64_t		 workflow_id;
+	const char	*trigger;	/* as for store_run_begin */
+	int64_t		 started_ms;
+	int64_t		 scheduled_ms;	/* a cron fire's time; -1 = none */
+	const char	*owner;		/* STORE_OWNER_*; NULL = "run" */
+};
+
+/*
+ * store_run_begin plus the run's owner and scheduled time, in one
+ * transaction.  A workflow's scheduled time can begin one run only: when
+ * a run for (workflow_id, scheduled_ms) exists, nothing is written,
+ * *duplicate (may be NULL) is set to 1, *run_id gets the existing run's
+ * id, and 0 is returned.
+ */
+int	 store_run_start(struct pf_store *, const struct store_run_start *,
+	    int64_t *run_id, int *duplicate, struct pf_err *);
+
+/* A process and its start time (clock ticks after boot); pid -1 = none. */
+struct store_procs {
+	int64_t		 worker_pid;
+	int64_t		 worker_start;
+	int64_t		 task_pid;
+	int64_t		 task_start;
+};
+/* Records (or replaces) the processes of a running attempt. */
+int	 store_attempt_procs(struct pf_store *, int64_t attempt_id,
+	    const struct store_procs *, struct pf_err *);
+
+/* An execution still marked running (RW handles only). */
+struct store_inflight {
+	int64_t		 id;
+	char		*workflow;
+	int64_t		 pid;		/* writer's pid, -1 unknown */
+	char		*owner;		/* NULL: written without run_meta */
+	int64_t		 scheduled_ms;	/* -1 none */
+	char		*trigger;
+	int64_t		 started_ms;
+};
+int	 store_runs_inflight(struct pf_store *, struct store_inflight **out,
+	    size_t *n, struct pf_err *);
+void	 store_inflight_free(struct store_inflight *, size_t n);
+
+/* An attempt still marked running, with its recorded processes. */
+struct store_attempt_proc {
+	int64_t		 id;
+	char		*task_name;
+	unsigned	 attempt;
+	struct store_procs procs;	/* pids -1 when not recorded */
+};
+int	 store_attempts_inflight(struct pf_store *, int64_t run_id,
+	    struct store_attempt_proc **out, size_t *n, struct pf_err *);
+void	 store_attempts_inflight_free(struct store_attempt_proc *, size_t n);
+
+/*
+ * Retention by size: deletes the oldest finished executions until the
+ * captured output (stdout + stderr bytes) of the ones left is at most
+ * max_bytes (<= 0: no limit).  One transaction.
+ */
+int	 store_prune_bytes(struct pf_store *, int64_t max_bytes,
+	    int64_t *deleted, struct pf_err *);
+/* Bytes of captured output stored, all executions. */
+int	 store_output_bytes(struct pf_store *, int64_t *bytes, struct pf_err *);
+/* Checkpoints and truncates the WAL (after a prune, say). */
+int	 store_checkpoint(struct pf_store *, struct pf_err *);
+
 /* ---- reads -------------------------------------------------------------
  * Results are arrays the caller frees with the matching *_free function.
  * Strings are NUL-terminated copies (NULL when the column is NULL).

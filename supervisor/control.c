@@ -1,0 +1,437 @@
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "picoflow/alloc.h"
+#include "picoflow/buf.h"
+#include "picoflow/frame.h"
+#include "picoflow/log.h"
+#include "control.h"
+
+struct client {
+	struct control		*ctl;
+	int			 fd;
+	ev_io			 rio, wio;
+	ev_timer		 idle;
+	struct frame_reader	 rd;
+	struct pf_buf		 wbuf;
+	struct client		*next;
+};
+
+struct control {
+	struct ev_loop		*loop;
+	int			 fd;
+	char			*path;
+	ev_io			 accept_io;
+	control_fn		 fn;
+	void			*arg;
+	struct client		*clients;
+	unsigned		 nclients;
+};
+
+static int
+sock_addr(const char *path, struct sockaddr_un *sa, struct pf_err *err)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path)) {
+		pf_err_set(err, "control socket path %s is longer than %zu "
+		    "bytes; use a shorter --state-dir", path,
+		    sizeof(sa->sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa->sun_path, path, strlen(path) + 1);
+	return 0;
+}
+
+static void
+client_close(struct client *c)
+{
+	struct control	*ctl = c->ctl;
+	struct client	**pp;
+
+	ev_io_stop(ctl->loop, &c->rio);
+	ev_io_stop(ctl->loop, &c->wio);
+	ev_timer_stop(ctl->loop, &c->idle);
+	close(c->fd);
+	frame_reader_free(&c->rd);
+	buf_free(&c->wbuf);
+	for (pp = &ctl->clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	ctl->nclients--;
+	pf_free(c);
+}
+
+static void
+on_client_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = w->data;
+	ssize_t		 n;
+
+	(void)loop;
+	(void)revents;
+	while (c->wbuf.len > 0) {
+		n = send(c->fd, c->wbuf.data, c->wbuf.len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1)
+			break;		/* the client went away */
+		buf_consume(&c->wbuf, (size_t)n);
+	}
+	client_close(c);
+}
+
+/* Queues the reply and switches the client to writing. */
+static void
+client_reply(struct client *c, struct ctl_reply *rep)
+{
+	struct pf_err	 err;
+
+	if (ctl_reply_encode(rep, &c->wbuf, &err) == -1) {
+		/* Say something rather than hang up silently. */
+		log_warnx("control: %s", err.msg);
+		ctl_reply_free(rep);
+		rep->ok = 0;
+		rep->message = pf_strdup("the supervisor could not encode "
+		    "its reply");
+		if (ctl_reply_encode(rep, &c->wbuf, &err) == -1) {
+			client_close(c);
+			return;
+		}
+	}
+	ev_io_stop(c->ctl->loop, &c->rio);
+	ev_io_start(c->ctl->loop, &c->wio);
+}
+
+static void
+on_client_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client		*c = w->data;
+	struct ctl_request	 req;
+	struct ctl_reply	 rep;
+	struct frame		 f;
+	struct pf_err		 err;
+	char			 msg[PF_ERR_MAX + 32];
+	ssize_t			 n;
+	int			 r;
+
+	(void)loop;
+	(void)revents;
+	n = frame_reader_read(&c->rd, c->fd);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1 && errno != ENOBUFS) {
+		client_close(c);
+		return;
+	}
+	r = frame_reader_next(&c->rd, &f, &err);
+	if (r == 0) {
+		if (c->rd.eof)
+			client_close(c);	/* gone before asking */
+		return;
+	}
+	ctl_reply_init(&rep);
+	if (r == -1 || ctl_request_decode(&f, &req, &err) == -1) {
+		snprintf(msg, sizeof(msg), "bad request: %s", err.msg);
+		log_warnx("control: %s", msg);
+		rep.ok = 0;
+		rep.message = pf_strdup(msg);
+	} else {
+		c->ctl->fn(c->ctl->arg, &req, &rep);
+		ctl_request_free(&req);
+	}
+	client_reply(c, &rep);
+	ctl_reply_free(&rep);
+}
+
+static void
+on_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	client_close(w->data);
+}
+
+/* Only our own user (or root) may drive the supervisor. */
+static int
+peer_allowed(int fd)
+{
+	struct ucred	 cr;
+	socklen_t	 len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1)
+		return 0;
+	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control	*ctl = w->data;
+	struct client	*c;
+	int		 fd;
+
+	(void)revents;
+	for (;;) {
+		fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				log_warn("control: accept");
+			return;
+		}
+		if (!peer_allowed(fd)) {
+			log_warnx("control: refused a client of another user");
+			close(fd);
+			continue;
+		}
+		if (ctl->nclients >= CONTROL_CLIENTS_MAX ||
+		    (c = pf_calloc(1, sizeof(*c))) == NULL) {
+			log_warnx("control: too many clients; dropping one");
+			close(fd);
+			continue;
+		}
+		c->ctl = ctl;
+		c->fd = fd;
+		frame_reader_init(&c->rd, CTL_REQUEST_MAX);
+		buf_init(&c->wbuf, 0);
+		ev_io_init(&c->rio, on_client_read, fd, EV_READ);
+		ev_io_init(&c->wio, on_client_write, fd, EV_WRITE);
+		ev_timer_init(&c->idle, on_client_idle, CONTROL_IDLE_S, 0.);
+		c->rio.data = c->wio.data = c->idle.data = c;
+		c->next = ctl->clients;
+		ctl->clients = c;
+		ctl->nclients++;
+		ev_io_start(loop, &c->rio);
+		ev_timer_start(loop, &c->idle);
+	}
+}
+
+int
+control_listen(struct ev_loop *loop, const char *path, control_fn fn,
+    void *arg, struct control **out, struct pf_err *err)
+{
+	struct control		*ctl;
+	struct sockaddr_un	 sa;
+	struct stat		 sb;
+
+	*out = NULL;
+	if (sock_addr(path, &sa, err) == -1)
+		return -1;
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			pf_err_set(err, "%s exists and is not a socket; "
+			    "remove it", path);
+			return -1;
+		}
+		/* Left by a supervisor that died: we hold the lock now. */
+		if (unlink(path) == -1) {
+			pf_err_set(err, "cannot remove stale socket %s: %s",
+			    path, strerror(errno));
+			return -1;
+		}
+	}
+	if ((ctl = pf_calloc(1, sizeof(*ctl))) == NULL ||
+	    (ctl->path = pf_strdup(path)) == NULL) {
+		pf_free(ctl);
+		pf_err_set(err, "out of memory");
+		return -1;
+	}
+	ctl->loop = loop;
+	ctl->fn = fn;
+	ctl->arg = arg;
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (ctl->fd == -1) {
+		pf_err_set(err, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	if (bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		pf_err_set(err, "cannot bind %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* The directory is 0700 already; the socket says so too. */
+	if (chmod(path, 0600) == -1 || listen(ctl->fd, 16) == -1) {
+		pf_err_set(err, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		(void)unlink(path);
+		goto fail;
+	}
+	ev_io_init(&ctl->accept_io, on_accept, ctl->fd, EV_READ);
+	ctl->accept_io.data = ctl;
+	ev_io_start(loop, &ctl->accept_io);
+	*out = ctl;
+	return 0;
+fail:
+	if (ctl->fd != -1)
+		close(ctl->fd);
+	pf_free(ctl->path);
+	pf_free(ctl);
+	return -1;
+}
+
+void
+control_close(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->clients != NULL)
+		client_close(ctl->clients);
+	ev_io_stop(ctl->loop, &ctl->accept_io);
+	close(ctl->fd);
+	(void)unlink(ctl->path);
+	pf_free(ctl->path);
+	pf_free(ctl);
+}
+
+/* ---- the blocking client ------------------------------------------------ */
+
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static int
+wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd	 p;
+	long		 left;
+	int		 r;
+
+	for (;;) {
+		if ((left = ms_left(deadline)) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		p.fd = fd;
+		p.events = events;
+		r = poll(&p, 1, (int)left);
+		if (r == 1)
+			return 0;
+		if (r == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+int
+control_call(const char *path, const struct ctl_request *req,
+    struct ctl_reply *rep, int timeout_ms, struct pf_err *err)
+{
+	struct sockaddr_un	 sa;
+	struct timespec		 deadline;
+	struct frame_reader	 rd;
+	struct frame_asm	 fa;
+	struct frame		 f;
+	struct pf_buf		 out;
+	size_t			 off = 0;
+	ssize_t			 n;
+	int			 fd, r, rc = -1;
+
+	ctl_reply_init(rep);
+	if (sock_addr(path, &sa, err) == -1)
+		return -1;
+	buf_init(&out, 0);
+	if (ctl_request_encode(req, &out, err) == -1) {
+		buf_free(&out);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	frame_reader_init(&rd, FRAME_PAYLOAD_MAX);
+	frame_asm_init(&fa, CTL_REPLY_MAX);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		pf_err_set(err, "socket: %s", strerror(errno));
+		goto out;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			pf_err_set(err, "pf-supervisor is not running (nothing "
+			    "listens on %s)", path);
+		else
+			pf_err_set(err, "cannot connect to %s: %s", path,
+			    strerror(errno));
+		goto out;
+	}
+	while (off < out.len) {
+		n = send(fd, out.data + off, out.len - off, MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN &&
+		    wait_fd(fd, POLLOUT, &deadline) == 0)
+			continue;
+		pf_err_set(err, "sending to pf-supervisor: %s",
+		    strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		while ((r = frame_reader_next(&rd, &f, err)) == 1) {
+			if (f.type != CTL_MSG_REPLY) {
+				pf_err_set(err, "pf-supervisor sent a frame of "
+				    "type %u instead of a reply", f.type);
+				goto out;
+			}
+			if ((r = frame_asm_add(&fa, &f, err)) == -1)
+				goto out;
+			if (r == 1) {
+				rc = ctl_reply_decode(fa.body.data,
+				    fa.body.len, rep, err);
+				goto out;
+			}
+		}
+		if (r == -1)
+			goto out;
+		if (rd.eof) {
+			pf_err_set(err, "pf-supervisor closed the connection "
+			    "without a reply");
+			goto out;
+		}
+		if (wait_fd(fd, POLLIN, &deadline) == -1) {
+			pf_err_set(err, "no reply from pf-supervisor within "
+			    "%d ms", timeout_ms);
+			goto out;
+		}
+		n = frame_reader_read(&rd, fd);
+		if (n == -1 && errno != EAGAIN && errno != EINTR &&
+		    errno != ENOBUFS) {
+			pf_err_set(err, "reading from pf-supervisor: %s",
+			    strerror(errno));
+			goto out;
+		}
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	frame_reader_free(&rd);
+	frame_asm_free(&fa);
+	buf_free(&out);
+	return rc;
+}

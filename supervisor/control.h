@@ -1,0 +1,43 @@
+/*
+ * The control socket: a unix stream socket in the state directory (mode
+ * 0600, and only peers with our uid or root are served) on which
+ * pf-supervisor answers one ctl REQUEST per connection (picoflow/ctl.h).
+ * The server lives on the supervisor's event loop and never blocks:
+ * clients are non-blocking, capped in number, and dropped when idle.
+ * control_call() is the blocking client the command line uses.
+ */
+#ifndef PICOFLOW_CONTROL_H
+#define PICOFLOW_CONTROL_H
+
+#include <ev.h>
+
+#include "picoflow/ctl.h"
+#include "picoflow/err.h"
+
+#define CONTROL_CLIENTS_MAX	16
+#define CONTROL_IDLE_S		10.0	/* a client gets this long */
+
+struct control;
+
+/* Fills the reply (already initialised) for one request. */
+typedef void (*control_fn)(void *arg, const struct ctl_request *,
+	    struct ctl_reply *);
+
+/*
+ * Binds path (removing a stale socket there: the caller must hold the
+ * state directory's lock) and serves it on loop.
+ */
+int	 control_listen(struct ev_loop *, const char *path, control_fn,
+	    void *arg, struct control **out, struct pf_err *);
+/* Stops serving, closes every client and removes the socket file. */
+void	 control_close(struct control *);
+
+/*
+ * Sends one request to the supervisor listening on path and waits up to
+ * timeout_ms for the reply.  The error says plainly when no supervisor
+ * is listening.
+ */
+int	 control_call(const char *path, const struct ctl_request *,
+	    struct ctl_reply *, int timeout_ms, struct pf_err *);
+
+#endif

@@ -11,10 +11,9 @@
  * exit status or signal.  Everything up to the exec is bounded by
  * SSH_CONNECT_TIMEOUT_MS; after it only the task timeout applies.
  *
- * Stopping: OpenSSH (7.9 and later) accepts the channel request
- * "signal" and delivers it to the remote command's process group.  The
- * first stop request sends TERM; after kill_grace_ms (or a second stop
- * request) KILL, then the channel is closed and the connection dropped.
+ * Stopping: the first stop request sends TERM to the remote command
+ * (see ssh_signal()); after kill_grace_ms (or a second stop request)
+ * KILL, then the channel is closed and the connection dropped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,6 +65,7 @@ struct ssh {
 	int			 fd;
 	LIBSSH2_SESSION		*sess;
 	LIBSSH2_CHANNEL		*ch;
+	LIBSSH2_CHANNEL		*kch[2];	/* delivering signals */
 	char			*chunk;
 	int			 stop_sig;	/* first stop request */
 	int			 new_stop;	/* one arrived since last look */
@@ -505,7 +505,7 @@ b64(const unsigned char *in, size_t n, char *out, size_t outlen, int pad)
 	size_t		 i, o = 0;
 	uint32_t	 v;
 
-	for (i = 0; i < n && o + 5 < outlen; i += 3) {
+	for (i = 0; i < n && o + 4 < outlen; i += 3) {
 		v = (uint32_t)in[i] << 16;
 		if (i + 1 < n)
 			v |= (uint32_t)in[i + 1] << 8;
@@ -734,28 +734,56 @@ phase:
 }
 
 /*
- * Asks the server to signal the remote command ("signal" channel
- * request, RFC 4254 6.9).  Waits for the answer until deadline.
+ * Signals the remote command.  The SSH "signal" channel request needs
+ * libssh2 1.11; with older ones a second channel runs kill on the
+ * process groups of every other child of this connection's sshd
+ * process (the command runs in a session of its own, as sshd starts
+ * it), which needs a POSIX login shell and pgrep on the server.  Best
+ * effort: when it fails the channel is closed at the end of the grace
+ * period anyway.  Waits for the exec to be accepted until deadline.
  */
 static int
 ssh_signal(struct ssh *s, const char *name, int64_t deadline)
 {
-	int	 rc, wr;
+	LIBSSH2_CHANNEL	*k = NULL;
+	char		 cmd[256];
+	int		 rc, wr, i;
 
+	for (i = 0; i < 2 && s->kch[i] != NULL; i++)
+		;
+	if (i == 2)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "for p in $(pgrep -P $PPID); do "
+	    "[ \"$p\" = $$ ] || kill -%s -- -$p; done 2>/dev/null", name);
 	for (;;) {
-		rc = libssh2_channel_process_startup(s->ch, "signal", 6, name,
-		    (unsigned)strlen(name));
+		k = libssh2_channel_open_session(s->sess);
+		if (k != NULL || libssh2_session_last_errno(s->sess) !=
+		    LIBSSH2_ERROR_EAGAIN)
+			break;
+		if ((wr = ssh_wait(s, deadline)) == W_LOST)
+			return -2;
+		if (wr == W_TIMEOUT)
+			return -1;
+	}
+	if (k == NULL) {
+		log_info("cannot open a channel to deliver SIG%s: %s", name,
+		    ssh_errmsg(s));
+		return -1;
+	}
+	s->kch[i] = k;
+	for (;;) {
+		rc = libssh2_channel_process_startup(k, "exec", 4, cmd,
+		    (unsigned)strlen(cmd));
 		if (rc != LIBSSH2_ERROR_EAGAIN)
 			break;
-		wr = ssh_wait(s, deadline);
-		if (wr == W_LOST)
+		if ((wr = ssh_wait(s, deadline)) == W_LOST)
 			return -2;
 		if (wr == W_TIMEOUT)
 			return -1;
 		/* W_STOP: a second request; keep waiting for this answer. */
 	}
 	if (rc != 0) {
-		log_info("the server did not deliver SIG%s: %s", name,
+		log_info("the server did not run kill for SIG%s: %s", name,
 		    ssh_errmsg(s));
 		return -1;
 	}
@@ -870,6 +898,11 @@ ssh_teardown(struct ssh *s, int lost)
 	if (s->ch != NULL)
 		libssh2_channel_free(s->ch);
 	s->ch = NULL;
+	if (s->kch[0] != NULL)
+		libssh2_channel_free(s->kch[0]);
+	if (s->kch[1] != NULL)
+		libssh2_channel_free(s->kch[1]);
+	s->kch[0] = s->kch[1] = NULL;
 	if (!lost)
 		(void)libssh2_session_disconnect(s->sess, "done");
 	libssh2_session_free(s->sess);

@@ -8,7 +8,8 @@ set -u
 build=$1; shift
 [ $# -gt 0 ] || { echo "run-tests: no test binaries" >&2; exit 1; }
 
-export PF_BUILD_DIR="$(cd "$build" && pwd)"
+# Where the suites find the binaries (valgrind-tests.sh points it at wrappers).
+export PF_BUILD_DIR="${PF_BUILD_DIR:-$(cd "$build" && pwd)}"
 export PF_SRC_DIR="$(pwd)"
 [ -d ../shared ] && export PF_SHARED_DIR="$(cd ../shared && pwd)"
 

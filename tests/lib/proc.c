@@ -26,12 +26,14 @@ mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* extra, then environ; the strings are borrowed (getenv: first wins). */
+/* extra, then the rest of environ; the strings are borrowed. */
 static char **
 merged_env(char *const extra[])
 {
 	size_t	 n = 0, m = 0, i;
 	char	**v;
+
+	size_t	 k, out;
 
 	while (environ[n] != NULL)
 		n++;
@@ -41,8 +43,17 @@ merged_env(char *const extra[])
 		return NULL;
 	for (i = 0; i < m; i++)
 		v[i] = extra[i];
-	for (i = 0; i < n; i++)
-		v[m + i] = environ[i];
+	/* Leave out our own entries for the keys extra sets: a shell in
+	 * between would otherwise pick either. */
+	for (out = m, i = 0; i < n; i++) {
+		for (k = 0; k < m; k++) {
+			size_t klen = strcspn(extra[k], "=");
+			if (strncmp(environ[i], extra[k], klen + 1) == 0)
+				break;
+		}
+		if (k == m)
+			v[out++] = environ[i];
+	}
 	return v;
 }
 

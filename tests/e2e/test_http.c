@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "picoflow/proto.h"
+#include "picoflow/store.h"
 #include "../lib/proc.h"
 #include "../lib/test_httpd.h"
 #include "../lib/worker_harness.h"
@@ -596,4 +597,99 @@ Test(http_addr, private_ranges_and_their_edges)
 			cr_assert_str_eq(got, t[i].why, "%s", t[i].a);
 		}
 	}
+}
+
+/* ---- through `picoflow run` ---------------------------------------------- */
+
+Test(http, picoflow_run_records_status_and_body)
+{
+	struct proc_result	 r;
+	struct pf_store		*st;
+	struct store_run	*runs;
+	struct store_attempt	*a;
+	const struct store_attempt *t;
+	struct pf_err		 err;
+	char			*dir, *text, *wf, db[4200];
+	char			*argv[] = { NULL, "--db-path", db, "run", NULL,
+	    NULL };
+	size_t			 n, nruns, i;
+	const char		*body;
+
+	dir = test_tmpdir("http");
+	cr_assert_not_null(dir);
+	snprintf(db, sizeof(db), "%s/state.db", dir);
+	cr_assert_neq(asprintf(&text,
+	    "name: web\n"
+	    "tasks:\n"
+	    "  - name: post\n"
+	    "    type: http\n"
+	    "    retry: 0\n"
+	    "    config:\n"
+	    "      url: http://127.0.0.1:%1$d/echo\n"
+	    "      method: POST\n"
+	    "      allow_private_ips: true\n"
+	    "      body: {name: pico, n: 2}\n"
+	    "  - name: denied\n"
+	    "    type: http\n"
+	    "    retry: 0\n"
+	    "    config: {url: 'http://127.0.0.1:%1$d/status/200'}\n"
+	    "  - name: missing\n"
+	    "    type: http\n"
+	    "    retry: 0\n"
+	    "    config: {url: 'http://127.0.0.1:%1$d/status/404',\n"
+	    "             allow_private_ips: true}\n",
+	    httpd.port), -1);
+	wf = test_write(dir, "wf.yaml", text);
+	free(text);
+	argv[0] = strdup(test_bin("picoflow"));
+	argv[4] = wf;
+	cr_assert_eq(proc_run(argv, NULL, 60, &r), 0);
+	cr_assert(!r.timed_out);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+
+	cr_assert_eq(store_open(db, STORE_RO, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_runs_list(st, NULL, NULL, 0, &runs, &nruns, &err),
+	    0, "%s", err.msg);
+	cr_assert_eq(nruns, 1);
+	cr_assert_eq(store_attempts_list(st, runs[0].id, NULL, 1, &a, &n,
+	    &err), 0, "%s", err.msg);
+	for (i = 0, t = NULL; i < n; i++)
+		if (strcmp(a[i].task_name, "post") == 0)
+			t = &a[i];
+	cr_assert_not_null(t);
+	cr_assert_str_eq(t->status, "success");
+	cr_assert_eq(t->http_status, 200);
+	cr_assert_not_null(t->stdout_data);
+	body = memmem(t->stdout_data, t->stdout_len, "\r\n\r\n", 4);
+	cr_assert_not_null(body);
+	cr_assert_eq((size_t)((const unsigned char *)body + 4 -
+	    t->stdout_data) + 24, t->stdout_len, "%.*s", (int)t->stdout_len,
+	    t->stdout_data);
+	/* As the loader encodes it, sent once, not encoded again. */
+	cr_assert_eq(memcmp(body + 4, "{\"name\": \"pico\", \"n\": 2}", 24), 0,
+	    "%.*s", (int)t->stdout_len, t->stdout_data);
+	cr_assert(memmem(t->stdout_data, t->stdout_len,
+	    "\r\nContent-Type: application/json\r\n", 34) != NULL);
+	for (i = 0, t = NULL; i < n; i++)
+		if (strcmp(a[i].task_name, "denied") == 0)
+			t = &a[i];
+	cr_assert_not_null(t);
+	cr_assert_str_eq(t->status, "failed");
+	cr_assert_eq(t->http_status, 0);
+	cr_assert(t->reason != NULL && strstr(t->reason,
+	    "allow_private_ips: true") != NULL, "%s", t->reason);
+	for (i = 0, t = NULL; i < n; i++)
+		if (strcmp(a[i].task_name, "missing") == 0)
+			t = &a[i];
+	cr_assert_not_null(t);
+	cr_assert_str_eq(t->status, "failed");
+	cr_assert_eq(t->http_status, 404);
+	store_attempts_free(a, n);
+	store_runs_free(runs, nruns);
+	store_close(st);
+	proc_result_free(&r);
+	free(argv[0]);
+	free(wf);
+	test_rmrf(dir);
+	free(dir);
 }

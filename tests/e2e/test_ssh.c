@@ -15,6 +15,7 @@
 
 #include "picoflow/err.h"
 #include "picoflow/proto.h"
+#include "picoflow/store.h"
 #include "../lib/proc.h"
 #include "../lib/test_sshd.h"
 #include "../lib/worker_harness.h"
@@ -478,4 +479,93 @@ Test(ssh, expand_path)
 	cr_assert_str_eq(out, "/h/ab");
 	cr_assert_eq(ssh_expand_path("~/abc", "/h", out, 6, &err), -1);
 	cr_assert_str_eq(err.msg, "path too long: ~/abc");
+}
+
+/* ---- through `picoflow run` ---------------------------------------------- */
+
+/* The attempts of the one run in db. */
+static struct store_attempt *
+run_attempts(const char *db, size_t *n)
+{
+	struct pf_store		*st;
+	struct store_run	*runs;
+	struct store_attempt	*a;
+	struct pf_err		 err;
+	size_t			 nruns;
+
+	cr_assert_eq(store_open(db, STORE_RO, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_runs_list(st, NULL, NULL, 0, &runs, &nruns, &err),
+	    0, "%s", err.msg);
+	cr_assert_eq(nruns, 1);
+	cr_assert_eq(store_attempts_list(st, runs[0].id, NULL, 1, &a, n,
+	    &err), 0, "%s", err.msg);
+	store_runs_free(runs, nruns);
+	store_close(st);
+	return a;
+}
+
+static const struct store_attempt *
+find_attempt(const struct store_attempt *a, size_t n, const char *task)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].task_name, task) == 0 && a[i].attempt == 1)
+			return &a[i];
+	cr_assert_fail("no attempt of task '%s'", task);
+	return NULL;
+}
+
+Test(ssh, picoflow_run_records_output_status_and_timeout)
+{
+	struct proc_result	 r;
+	struct store_attempt	*a;
+	const struct store_attempt *t;
+	char			*text, *wf, db[4200];
+	char			*argv[] = { NULL, "--db-path", db, "run", NULL,
+	    NULL };
+	size_t			 n;
+
+	snprintf(db, sizeof(db), "%s/state.db", sshd.dir);
+	cr_assert_neq(asprintf(&text,
+	    "name: remote\n"
+	    "tasks:\n"
+	    "  - name: hello\n"
+	    "    type: ssh\n"
+	    "    retry: 0\n"
+	    "    config: {host: 127.0.0.1, port: %1$d, user: root,\n"
+	    "             key_path: %2$s, verify_host_key: false,\n"
+	    "             command: 'echo hello; echo oops >&2; exit 4'}\n"
+	    "  - name: slow\n"
+	    "    type: ssh\n"
+	    "    retry: 0\n"
+	    "    timeout: 1\n"
+	    "    config: {host: localhost, port: %1$d, user: root,\n"
+	    "             key_path: %2$s, verify_host_key: false,\n"
+	    "             command: 'sleep 100'}\n",
+	    sshd.port, sshd.userkey), -1);
+	wf = test_sshd_file(&sshd, "wf.yaml", text);
+	free(text);
+	argv[0] = strdup(test_bin("picoflow"));
+	argv[4] = wf;
+	cr_assert_eq(proc_run(argv, NULL, 60, &r), 0);
+	cr_assert(!r.timed_out);
+	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
+	cr_assert_lt(r.seconds, 20.0);
+	a = run_attempts(db, &n);
+	t = find_attempt(a, n, "hello");
+	cr_assert_str_eq(t->status, "failed");
+	cr_assert_eq(t->exit_code, 4);
+	cr_assert_eq(t->stdout_len, 6);
+	cr_assert_eq(memcmp(t->stdout_data, "hello\n", 6), 0);
+	cr_assert(t->stderr_len > 5 && memcmp(t->stderr_data + t->stderr_len -
+	    5, "oops\n", 5) == 0);
+	cr_assert(memmem(t->stderr_data, t->stderr_len, "was not verified",
+	    16) != NULL, "the warning is in the task's stderr");
+	t = find_attempt(a, n, "slow");
+	cr_assert_str_eq(t->status, "timeout");
+	store_attempts_free(a, n);
+	proc_result_free(&r);
+	free(argv[0]);
+	free(wf);
 }

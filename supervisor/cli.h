@@ -33,5 +33,10 @@ int	 cli_history(struct cli_ctx *, int, char *[]);
 int	 cli_logs(struct cli_ctx *, int, char *[]);
 int	 cli_stats(struct cli_ctx *, int, char *[]);
 int	 cli_workflow(struct cli_ctx *, int, char *[]);
+/* Commands that act on a running supervisor (cli_daemon.c). */
+int	 cli_daemon(struct cli_ctx *, int, char *[]);
+int	 cli_trigger(struct cli_ctx *, int, char *[]);
+int	 cli_cancel(struct cli_ctx *, int, char *[]);
+int	 cli_reload(struct cli_ctx *, int, char *[]);
 
 #endif

@@ -475,6 +475,23 @@ slot_reschedule(ev_periodic *w, ev_tstamp now)
 	/* After a backward clock step, never fire a time already handled. */
 	if (s->last_seen > after)
 		after = s->last_seen;
+	/*
+	 * Fires between the one due and now were missed (a blocked loop, a
+	 * suspend, a forward clock step): they are not made up while we
+	 * run, only counted.  The next fire is computed from the clock.
+	 */
+	if (s->armed_for >= 0 && after > s->armed_for && s->def->has_spec) {
+		int64_t	 one, nmissed = 0;
+		size_t	 k;
+
+		if (sched_missed(&s->def->spec, s->armed_for, after, 1, &one,
+		    &k, &nmissed) == 0 && nmissed > 0) {
+			s->nskips += (uint64_t)nmissed;
+			log_warnx("'%s': %" PRId64 " fire%s missed (the clock "
+			    "jumped or the supervisor was held up)", s->name,
+			    nmissed, nmissed == 1 ? "" : "s");
+		}
+	}
 	s->prev_armed = s->armed_for;
 	if (s->def->has_spec && sched_next(&s->def->spec, after, &next) == 0) {
 		s->armed_for = next;
@@ -1034,7 +1051,8 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 		w.file = s->path;
 		w.schedule = s->def->wf->schedule;
 		w.timezone = s->def->wf->timezone ? s->def->wf->timezone :
-		    (char *)(uintptr_t)d->opts.default_tz;
+		    (char *)(uintptr_t)(d->opts.default_tz ?
+		    d->opts.default_tz : "UTC");
 		w.next_fire_ms = s->armed_for >= 0 && !d->stopping ?
 		    s->armed_for * 1000 : -1;
 		w.last_fire_ms = s->last_fire >= 0 ? s->last_fire * 1000 : -1;

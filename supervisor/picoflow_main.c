@@ -27,6 +27,10 @@ static const struct cli_command commands[] = {
 	{ "logs",	cli_logs,	"captured output of an execution" },
 	{ "stats",	cli_stats,	"totals and rates of a workflow" },
 	{ "workflow",	cli_workflow,	"workflow list: known workflows" },
+	{ "daemon",	cli_daemon,	"daemon start|stop|status: the supervisor" },
+	{ "trigger",	cli_trigger,	"start a run now, in the supervisor" },
+	{ "cancel",	cli_cancel,	"cancel a run in progress" },
+	{ "reload",	cli_reload,	"make the supervisor reread its workflows" },
 };
 
 static void

@@ -1,0 +1,380 @@
+/*
+ * Helpers shared by the pf-supervisor suites (test_daemon*.c): a scratch
+ * directory with wf/ (workflows) and st/ (state), starting and stopping
+ * the supervisor, reading its database and asking it for its status.
+ * Header-only (every test_*.c is its own binary); everything is static.
+ */
+#ifndef PICOFLOW_TEST_DAEMON_H
+#define PICOFLOW_TEST_DAEMON_H
+
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "picoflow/ctl.h"
+#include "../../supervisor/control.h"
+#include "../lib/proc.h"
+
+#define DT_UNUSED	__attribute__((unused))
+
+static char	*dt_dir;
+static char	 dt_wfdir[4200], dt_state[4200], dt_db[4200], dt_sock[4200];
+static pid_t	 dt_pid = -1;
+static int	 dt_nstarts;
+
+DT_UNUSED static double
+dt_mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+DT_UNUSED static int64_t
+dt_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+DT_UNUSED static void
+dt_setup(void)
+{
+	dt_dir = test_tmpdir("daemon");
+	cr_assert_not_null(dt_dir);
+	snprintf(dt_wfdir, sizeof(dt_wfdir), "%s/wf", dt_dir);
+	snprintf(dt_state, sizeof(dt_state), "%s/st", dt_dir);
+	snprintf(dt_db, sizeof(dt_db), "%s/st/picoflow.db", dt_dir);
+	snprintf(dt_sock, sizeof(dt_sock), "%s/st/control.sock", dt_dir);
+	cr_assert_eq(mkdir(dt_wfdir, 0755), 0);
+	dt_pid = -1;
+	dt_nstarts = 0;
+}
+
+DT_UNUSED static void
+dt_teardown(void)
+{
+	if (dt_pid > 0) {
+		kill(dt_pid, SIGKILL);
+		waitpid(dt_pid, NULL, 0);
+		dt_pid = -1;
+	}
+	if (getenv("PF_TEST_KEEP") == NULL)
+		test_rmrf(dt_dir);
+	free(dt_dir);
+}
+
+/* Writes wf/NAME; the text is a printf format. */
+DT_UNUSED static void
+dt_wf(const char *name, const char *fmt, ...)
+{
+	char	*text, *path;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	cr_assert_neq(vasprintf(&text, fmt, ap), -1);
+	va_end(ap);
+	path = test_write(dt_wfdir, name, text);
+	cr_assert_not_null(path);
+	free(path);
+	free(text);
+}
+
+DT_UNUSED static void
+dt_rm_wf(const char *name)
+{
+	char	 p[4400];
+
+	snprintf(p, sizeof(p), "%s/%s", dt_wfdir, name);
+	cr_assert_eq(unlink(p), 0);
+}
+
+/* Every log of every start, concatenated (caller frees). */
+DT_UNUSED static char *
+dt_logs(void)
+{
+	char	 p[4400], *all = calloc(1, 1), *t;
+	size_t	 len = 0, n;
+	int	 i;
+
+	for (i = 1; i <= dt_nstarts; i++) {
+		snprintf(p, sizeof(p), "%s/log.%d", dt_dir, i);
+		if ((t = test_read(p, &n)) == NULL)
+			continue;
+		all = realloc(all, len + n + 1);
+		memcpy(all + len, t, n + 1);
+		len += n;
+		free(t);
+	}
+	return all;
+}
+
+DT_UNUSED static int
+dt_log_has(const char *s)
+{
+	char	*all = dt_logs();
+	int	 yes = strstr(all, s) != NULL;
+
+	free(all);
+	return yes;
+}
+
+/* Waits until this start's log says "ready:" (fails if it exits). */
+static void
+dt_wait_ready(double timeout)
+{
+	char	 p[4400], *t;
+	double	 t0 = dt_mono();
+	int	 st;
+
+	snprintf(p, sizeof(p), "%s/log.%d", dt_dir, dt_nstarts);
+	while (dt_mono() - t0 < timeout) {
+		if ((t = test_read(p, NULL)) != NULL) {
+			int ready = strstr(t, "info: ready: ") != NULL;
+
+			free(t);
+			if (ready)
+				return;
+		}
+		if (waitpid(dt_pid, &st, WNOHANG) == dt_pid) {
+			dt_pid = -1;
+			t = dt_logs();
+			cr_assert_fail("pf-supervisor exited during start-up "
+			    "(status %d):\n%s", st, t);
+		}
+		usleep(20000);
+	}
+	t = dt_logs();
+	cr_assert_fail("pf-supervisor not ready after %.0f s:\n%s", timeout, t);
+}
+
+/* Starts pf-supervisor on wf/ with state in st/; extra: more options. */
+DT_UNUSED static void
+dt_start(const char *extra)
+{
+	char	*argv[40], *copy = NULL, *tok, *save, log[4400];
+	int	 n = 0;
+
+	cr_assert_eq(dt_pid, -1, "already running");
+	argv[n++] = (char *)(uintptr_t)test_bin("pf-supervisor");
+	argv[n++] = (char *)"-c";
+	argv[n++] = dt_wfdir;
+	argv[n++] = (char *)"--state-dir";
+	argv[n++] = dt_state;
+	argv[n++] = (char *)"--grace";
+	argv[n++] = (char *)"2";
+	if (extra != NULL) {
+		copy = strdup(extra);
+		for (tok = strtok_r(copy, " ", &save); tok && n < 38;
+		    tok = strtok_r(NULL, " ", &save))
+			argv[n++] = tok;
+	}
+	argv[n] = NULL;
+	snprintf(log, sizeof(log), "%s/log.%d", dt_dir, ++dt_nstarts);
+	dt_pid = proc_spawn(argv, NULL, log, log);
+	free(copy);
+	cr_assert_gt(dt_pid, 0);
+	dt_wait_ready(60);
+}
+
+/* SIGTERM, then waits for the exit; checks its status. */
+DT_UNUSED static void
+dt_stop(int want_rc)
+{
+	double	 t0 = dt_mono();
+	int	 st;
+	pid_t	 r;
+	char	*t;
+
+	cr_assert_gt(dt_pid, 0);
+	kill(dt_pid, SIGTERM);
+	while ((r = waitpid(dt_pid, &st, WNOHANG)) == 0 &&
+	    dt_mono() - t0 < 90)
+		usleep(20000);
+	if (r != dt_pid) {
+		kill(dt_pid, SIGKILL);
+		waitpid(dt_pid, NULL, 0);
+		dt_pid = -1;
+		t = dt_logs();
+		cr_assert_fail("pf-supervisor did not stop on SIGTERM:\n%s", t);
+	}
+	dt_pid = -1;
+	t = dt_logs();
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == want_rc,
+	    "exit status %d, wanted exit %d:\n%s", st, want_rc, t);
+	free(t);
+}
+
+DT_UNUSED static void
+dt_kill9(void)
+{
+	cr_assert_gt(dt_pid, 0);
+	kill(dt_pid, SIGKILL);
+	waitpid(dt_pid, NULL, 0);
+	dt_pid = -1;
+}
+
+DT_UNUSED static int64_t
+dt_int(const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	int64_t		 v = -1;
+	int		 rc;
+
+	cr_assert_eq(sqlite3_open_v2(dt_db, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK, "%s", dt_db);
+	sqlite3_busy_timeout(db, 10000);
+	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	cr_assert_eq(rc, SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+	rc = sqlite3_step(s);
+	cr_assert(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+DT_UNUSED static char *
+dt_str(const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	char		*v = NULL;
+
+	cr_assert_eq(sqlite3_open_v2(dt_db, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		v = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v ? v : strdup("");
+}
+
+/* Waits until the query gives at least want; returns the last value. */
+DT_UNUSED static int64_t
+dt_wait_int(const char *sql, int64_t want, double timeout)
+{
+	double	 t0 = dt_mono();
+	int64_t	 v;
+	char	*t;
+
+	for (;;) {
+		struct stat sb;
+
+		v = stat(dt_db, &sb) == 0 ? dt_int(sql) : -1;
+		if (v >= want)
+			return v;
+		if (dt_mono() - t0 > timeout)
+			break;
+		usleep(50000);
+	}
+	t = dt_logs();
+	cr_assert_fail("waited %.0f s for %s >= %lld (got %lld)\n%s", timeout,
+	    sql, (long long)want, (long long)v, t);
+	return v;
+}
+
+/* The supervisor's status over its control socket (ctl_reply_free it). */
+DT_UNUSED static void
+dt_status(struct ctl_reply *rep)
+{
+	struct ctl_request	 req;
+	struct pf_err		 err;
+
+	ctl_request_init(&req);
+	req.cmd = CTL_CMD_STATUS;
+	cr_assert_eq(control_call(dt_sock, &req, rep, 20000, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(rep->ok, 1);
+	cr_assert_eq(rep->has_status, 1);
+}
+
+DT_UNUSED static const struct ctl_wf_status *
+dt_find_wf(const struct ctl_reply *r, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nwfs; i++)
+		if (strcmp(r->wfs[i].name, name) == 0)
+			return &r->wfs[i];
+	cr_assert_fail("workflow '%s' is not in the status", name);
+	return NULL;
+}
+
+/* A control request; the reply is returned (caller frees). */
+DT_UNUSED static void
+dt_ctl(uint8_t cmd, const char *wf, int64_t run_id, struct ctl_reply *rep)
+{
+	struct ctl_request	 req;
+	struct pf_err		 err;
+
+	ctl_request_init(&req);
+	req.cmd = cmd;
+	req.workflow = (char *)(uintptr_t)wf;
+	req.run_id = run_id;
+	cr_assert_eq(control_call(dt_sock, &req, rep, 60000, &err), 0, "%s",
+	    err.msg);
+}
+
+/* 1 once pid is gone (or a zombie) within timeout. */
+DT_UNUSED static int
+dt_proc_gone(long pid, double timeout)
+{
+	double	 t0 = dt_mono();
+	char	 p[64], buf[512], *q;
+	int	 fd;
+	ssize_t	 n;
+
+	snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+	while (dt_mono() - t0 < timeout) {
+		if ((fd = open(p, O_RDONLY)) == -1)
+			return 1;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return 1;
+		buf[n] = '\0';
+		if ((q = strrchr(buf, ')')) != NULL && (q[2] == 'Z' ||
+		    q[2] == 'X'))
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/* Reads a number from a file (a pid a task wrote). */
+DT_UNUSED static long
+dt_read_long(const char *path)
+{
+	char	*t = test_read(path, NULL);
+	long	 v;
+
+	cr_assert_not_null(t, "%s", path);
+	v = strtol(t, NULL, 10);
+	free(t);
+	return v;
+}
+
+#endif

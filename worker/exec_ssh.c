@@ -467,13 +467,57 @@ ssh_known_hosts(struct ssh *s)
  * checked against the one the user recorded.  A key type known_hosts
  * has for the host answers MISMATCH to a dummy key.
  */
+static int
+ssh_alg_supported(const char **algs, int nalgs, const char *name,
+    size_t len)
+{
+	int	 i;
+
+	for (i = 0; i < nalgs; i++)
+		if (strlen(algs[i]) == len && memcmp(algs[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Only algorithms this libssh2 supports go into the list: its
+ * method_pref removes unknown names with an overlapping memcpy.
+ */
+static void
+ssh_pref_add(char *pref, size_t size, size_t *len, const char *methods,
+    const char **algs, int nalgs)
+{
+	const char	*p = methods, *e;
+	size_t		 n;
+	int		 k;
+
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (ssh_alg_supported(algs, nalgs, p, n)) {
+			k = snprintf(pref + *len, size - *len, "%s%.*s",
+			    *len > 0 ? "," : "", (int)n, p);
+			if (k > 0 && (size_t)k < size - *len)
+				*len += (size_t)k;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+}
+
 static void
 ssh_prefer_known_types(struct ssh *s, LIBSSH2_KNOWNHOSTS *kh)
 {
-	char	 pref[512];
-	size_t	 i, len = 0;
-	int	 pass, r, n;
+	const char	**algs = NULL;
+	char		 pref[512];
+	size_t		 i, len = 0;
+	int		 pass, r, nalgs;
 
+	nalgs = libssh2_session_supported_algs(s->sess,
+	    LIBSSH2_METHOD_HOSTKEY, &algs);
+	if (nalgs <= 0)
+		return;
 	pref[0] = '\0';
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < NKEYTYPES; i++) {
@@ -485,11 +529,10 @@ ssh_prefer_known_types(struct ssh *s, LIBSSH2_KNOWNHOSTS *kh)
 			if ((r == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) !=
 			    (pass == 0))
 				continue;
-			n = snprintf(pref + len, sizeof(pref) - len, "%s%s",
-			    len > 0 ? "," : "", keytypes[i].methods);
-			if (n > 0 && (size_t)n < sizeof(pref) - len)
-				len += (size_t)n;
+			ssh_pref_add(pref, sizeof(pref), &len,
+			    keytypes[i].methods, algs, nalgs);
 		}
+	libssh2_free(s->sess, algs);
 	if (len > 0 && libssh2_session_method_pref(s->sess,
 	    LIBSSH2_METHOD_HOSTKEY, pref) != 0)
 		log_debug("host key preference not applied: %s",

@@ -693,3 +693,130 @@ Test(http, picoflow_run_records_status_and_body)
 	test_rmrf(dir);
 	free(dir);
 }
+
+/* ---- TLS, against openssl s_server with a self-signed certificate ------ */
+
+struct tls_server {
+	pid_t	 pid;
+	int	 port;
+	char	*dir;
+	char	*cert;
+};
+
+static int
+port_open(int port)
+{
+	struct sockaddr_in	 sa;
+	int			 fd, rc;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0;
+}
+
+static void
+tls_start(struct tls_server *t)
+{
+	struct proc_result	 r;
+	struct sockaddr_in	 sa;
+	socklen_t		 sl = sizeof(sa);
+	char			 key[4200], acc[64], *argv[18];
+	double			 end;
+	int			 fd;
+
+	memset(t, 0, sizeof(*t));
+	t->dir = test_tmpdir("tls");
+	cr_assert_not_null(t->dir);
+	snprintf(key, sizeof(key), "%s/key.pem", t->dir);
+	cr_assert_neq(asprintf(&t->cert, "%s/cert.pem", t->dir), -1);
+	argv[0] = "/usr/bin/openssl";
+	argv[1] = "req";
+	argv[2] = "-x509";
+	argv[3] = "-newkey";
+	argv[4] = "ec";
+	argv[5] = "-pkeyopt";
+	argv[6] = "ec_paramgen_curve:prime256v1";
+	argv[7] = "-nodes";
+	argv[8] = "-keyout";
+	argv[9] = key;
+	argv[10] = "-out";
+	argv[11] = t->cert;
+	argv[12] = "-subj";
+	argv[13] = "/CN=127.0.0.1";
+	argv[14] = "-addext";
+	argv[15] = "subjectAltName=IP:127.0.0.1";
+	argv[16] = NULL;
+	cr_assert_eq(proc_run(argv, NULL, 30, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "openssl req: %s", r.err);
+	proc_result_free(&r);
+	/* A free port: bound, read, released; s_server takes it next. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	t->port = ntohs(sa.sin_port);
+	close(fd);
+	snprintf(acc, sizeof(acc), "127.0.0.1:%d", t->port);
+	argv[0] = "/usr/bin/openssl";
+	argv[1] = "s_server";
+	argv[2] = "-quiet";
+	argv[3] = "-www";
+	argv[4] = "-accept";
+	argv[5] = acc;
+	argv[6] = "-cert";
+	argv[7] = t->cert;
+	argv[8] = "-key";
+	argv[9] = key;
+	argv[10] = NULL;
+	t->pid = proc_spawn(argv, NULL, NULL, NULL);
+	cr_assert_gt(t->pid, 0);
+	for (end = wh_now() + 15; !port_open(t->port); usleep(10000))
+		cr_assert_lt(wh_now(), end, "openssl s_server did not start");
+}
+
+static void
+tls_stop(struct tls_server *t)
+{
+	if (t->pid > 0) {
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, NULL, 0);
+	}
+	test_rmrf(t->dir);
+	free(t->dir);
+	free(t->cert);
+}
+
+Test(http, tls_self_signed_refused_then_accepted_with_ca_file)
+{
+	struct proto_spec	 s;
+	struct wh		 h;
+	struct tls_server	 t;
+
+	tls_start(&t);
+	http_spec(&s, "GET", "/");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", t.port);
+	run(&h, &s);
+	cr_assert_eq(h.result.status, PROTO_ST_EXEC_ERROR);
+	cr_assert(strstr(h.result.error, "self-signed certificate") != NULL,
+	    "%s", h.result.error);
+	cr_assert_eq(h.result.http_status, 0);
+	wh_free(&h);
+
+	http_spec(&s, "GET", "/");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", t.port);
+	s.http.ca_file = t.cert;
+	run(&h, &s);
+	cr_assert_eq(h.result.status, PROTO_ST_OK, "%s", h.result.error);
+	cr_assert_eq(h.result.http_status, 200);
+	cr_assert(strstr(wh_out(&h, 1), "s_server") != NULL, "%s",
+	    wh_out(&h, 1));
+	wh_free(&h);
+	tls_stop(&t);
+}

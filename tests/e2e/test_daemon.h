@@ -272,6 +272,15 @@ dt_str(const char *sql)
 	return v ? v : strdup("");
 }
 
+/* The query's first column equals want. */
+#define dt_str_eq(sql, want) do {					\
+	char	*got_ = dt_str(sql);					\
+	int	 eq_ = strcmp(got_, (want)) == 0;			\
+									\
+	cr_assert(eq_, "%s: '%s', wanted '%s'", (sql), got_, (want));	\
+	free(got_);							\
+} while (0)
+
 /* Waits until the query gives at least want; returns the last value. */
 DT_UNUSED static int64_t
 dt_wait_int(const char *sql, int64_t want, double timeout)

@@ -531,8 +531,9 @@ exec_http_run(struct worker *w, const struct proto_spec *spec,
 		    "http/https support)");
 		goto out;
 	}
-	log_debug("%s %s", spec->http.method ? spec->http.method : "GET",
-	    spec->http.url);
+	/* Not the URL: it may carry credentials or tokens. */
+	log_debug("http %s request", spec->http.method ? spec->http.method :
+	    "GET");
 	t0 = worker_mono_ms();
 	if (worker_send_started(w, 0, worker_unix_ms()) == -1) {
 		rc = -1;

@@ -331,19 +331,6 @@ Test(ssh, closed_port_is_a_connect_error)
 	wh_free(&h);
 }
 
-Test(ssh, unresolvable_host)
-{
-	struct proto_spec	 s;
-	struct wh		 h;
-
-	ssh_spec(&s, "no-such-host.invalid", "true");
-	run(&h, &s, NULL);
-	cr_assert_eq(h.result.status, PROTO_ST_EXEC_ERROR);
-	assert_error_has(&h, "cannot resolve the ssh host "
-	    "no-such-host.invalid: ");
-	wh_free(&h);
-}
-
 /* A stop request during a long remote command: TERM reaches it. */
 Test(ssh, stop_signal_terminates_remote_command)
 {

@@ -557,12 +557,13 @@ slot_new(struct daemon *d, const char *path, struct wfdef *def)
 		    err.msg);
 	else if (found && last >= 0)
 		s->last_fire = s->last_seen = last / 1000;
-	/* File order in logs and status: append. */
+	/* Kept in name order, for logs and status. */
 	{
 		struct slot	**pp = &d->slots;
 
-		while (*pp != NULL)
+		while (*pp != NULL && strcmp((*pp)->name, s->name) < 0)
 			pp = &(*pp)->next;
+		s->next = *pp;
 		*pp = s;
 	}
 	return s;

@@ -70,10 +70,24 @@ dt_setup(void)
 DT_UNUSED static void
 dt_teardown(void)
 {
+	char		 pf[4400];
+	struct flock	 fl;
+	int		 fd;
+
 	if (dt_pid > 0) {
 		kill(dt_pid, SIGKILL);
 		waitpid(dt_pid, NULL, 0);
 		dt_pid = -1;
+	}
+	/* A supervisor started detached (daemon start) that is still up. */
+	snprintf(pf, sizeof(pf), "%s/pf-supervisor.pid", dt_state);
+	if ((fd = open(pf, O_RDONLY)) != -1) {
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK &&
+		    fl.l_pid > 1)
+			kill(fl.l_pid, SIGKILL);
+		close(fd);
 	}
 	if (getenv("PF_TEST_KEEP") == NULL)
 		test_rmrf(dt_dir);

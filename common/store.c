@@ -60,6 +60,7 @@ enum sq {
 	SQ_PROCS_SET,
 	SQ_INFLIGHT,
 	SQ_ATT_INFLIGHT,
+	SQ_PRUNE_BYTES_COLLECT,
 	SQ_PRUNE_BYTES_TASKS,
 	SQ_PRUNE_BYTES_RUNS,
 	SQ_OUTPUT_BYTES,
@@ -206,11 +207,14 @@ static const char *const sq_text[SQ__COUNT] = {
 	    "FROM task_executions t "
 	    "LEFT JOIN attempt_procs p ON p.attempt_id = t.id "
 	    "WHERE t.execution_id = ?1 AND t.status = 'running' ORDER BY t.id",
+	/* The set is computed once: deleting attempts changes the sums. */
+	[SQ_PRUNE_BYTES_COLLECT] =
+	    "INSERT INTO temp.prune_ids (id) " PRUNE_BYTES_SET,
 	[SQ_PRUNE_BYTES_TASKS] =
-	    "DELETE FROM task_executions WHERE execution_id IN ("
-	    PRUNE_BYTES_SET ")",
+	    "DELETE FROM task_executions WHERE execution_id IN "
+	    "(SELECT id FROM temp.prune_ids)",
 	[SQ_PRUNE_BYTES_RUNS] =
-	    "DELETE FROM executions WHERE id IN (" PRUNE_BYTES_SET ")",
+	    "DELETE FROM executions WHERE id IN (SELECT id FROM temp.prune_ids)",
 	[SQ_OUTPUT_BYTES] =
 	    "SELECT total(coalesce(length(stdout), 0) + "
 	    "coalesce(length(stderr), 0)) FROM task_executions",
@@ -2037,18 +2041,21 @@ store_prune_bytes(struct pf_store *st, int64_t max_bytes, int64_t *deleted,
 		return -1;
 	if (max_bytes <= 0)
 		return 0;
+	if (exec_sql(st, "CREATE TEMP TABLE IF NOT EXISTS prune_ids "
+	    "(id INTEGER PRIMARY KEY)", "preparing to prune", err) == -1)
+		return -1;
 	if (tx_begin(st, err) == -1)
 		return -1;
-	if ((s = store_stmt(st, SQ_PRUNE_BYTES_TASKS, err)) == NULL)
+	if (exec_sql(st, "DELETE FROM temp.prune_ids", "preparing to prune",
+	    err) == -1 ||
+	    (s = store_stmt(st, SQ_PRUNE_BYTES_COLLECT, err)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, max_bytes);
-	if (step_done(st, s, "pruning task attempts", err) == -1)
-		goto fail;
-	/* Attempts are gone, so every run's total is 0 now: same set. */
-	if ((s = store_stmt(st, SQ_PRUNE_BYTES_RUNS, err)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, max_bytes);
-	if (step_done(st, s, "pruning executions", err) == -1)
+	if (step_done(st, s, "choosing executions to prune", err) == -1 ||
+	    (s = store_stmt(st, SQ_PRUNE_BYTES_TASKS, err)) == NULL ||
+	    step_done(st, s, "pruning task attempts", err) == -1 ||
+	    (s = store_stmt(st, SQ_PRUNE_BYTES_RUNS, err)) == NULL ||
+	    step_done(st, s, "pruning executions", err) == -1)
 		goto fail;
 	n = sqlite3_changes64(st->db);
 	if (tx_commit(st, err) == -1)

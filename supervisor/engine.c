@@ -22,6 +22,7 @@
 #include "picoflow/frame.h"
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
+#include "cgroup.h"
 #include "engine.h"
 #include "procid.h"
 #include "spawn.h"
@@ -32,6 +33,8 @@
 #define KILL_MARGIN_S		2.0
 /* How often run ends the store refused are tried again. */
 #define PENDING_RETRY_S		5.0
+/* How often busy attempt cgroups are tried again for removal. */
+#define CG_RETRY_S		0.05
 
 enum tstate {
 	T_WAITING = 0,
@@ -158,6 +161,13 @@ struct attempt {
 	int			 cancelled;
 	int			 killed;	/* SIGKILL sent to the session */
 	char			*error;		/* protocol or engine error */
+	struct cg		*cg;		/* the attempt's cgroups */
+};
+
+/* Attempt cgroups still busy when their attempt ended. */
+struct cg_trash {
+	struct cg		*cg;
+	struct cg_trash		*next;
 };
 
 struct engine {
@@ -173,6 +183,9 @@ struct engine {
 	uint64_t		 rng;
 	struct pending_end	*pending;
 	ev_timer		 pending_timer;
+	struct cg_sys		*cgs;		/* isolation (cgroup.h) */
+	struct cg_trash		*trash;
+	ev_timer		 trash_timer;
 };
 
 static void	 pump(struct engine *);
@@ -188,6 +201,10 @@ engine_opts_default(struct engine_opts *o)
 	o->backoff_ms = ENGINE_DEFAULT_BACKOFF_MS;
 	o->backoff_max_ms = ENGINE_DEFAULT_BACKOFF_MAX_MS;
 	o->trigger = "manual";
+	o->memory = ENGINE_DEFAULT_MEMORY;
+	o->swap = ENGINE_DEFAULT_SWAP;
+	o->cpu_milli = ENGINE_DEFAULT_CPU_MILLI;
+	o->pids = ENGINE_DEFAULT_PIDS;
 }
 
 static int64_t
@@ -360,6 +377,13 @@ attempt_cap(const struct attempt *a)
 	return a->run->eng->opts.output_cap;
 }
 
+/* A limit of the task (already merged over config.limits), else ours. */
+static int64_t
+limit_or(int64_t task, int64_t dflt)
+{
+	return task >= 0 ? task : dflt;
+}
+
 static int
 queue_spec(struct attempt *a, struct pf_err *err)
 {
@@ -378,12 +402,14 @@ queue_spec(struct attempt *a, struct pf_err *err)
 	s.workflow = wf->name;
 	s.output_cap = a->cap;
 	s.kill_grace_ms = a->run->eng->opts.grace_ms;
-	s.limits.memory = t->limits.memory;
-	s.limits.swap = t->limits.swap;
-	s.limits.cpu_milli = t->limits.cpu_milli;
-	s.limits.pids = t->limits.pids;
+	s.limits.memory = limit_or(t->limits.memory, a->run->eng->opts.memory);
+	s.limits.swap = limit_or(t->limits.swap, a->run->eng->opts.swap);
+	s.limits.cpu_milli = limit_or(t->limits.cpu_milli,
+	    a->run->eng->opts.cpu_milli);
+	s.limits.pids = limit_or(t->limits.pids, a->run->eng->opts.pids);
 	s.limits.nofile = t->limits.nofile;
-	s.run_as = t->run_as;
+	s.run_as = t->run_as != NULL ? t->run_as :
+	    (char *)(uintptr_t)a->run->eng->opts.run_as;
 	s.network = t->sandbox.network;
 	s.read_only = t->sandbox.read_only;
 	s.nread_only = t->sandbox.nread_only;
@@ -424,6 +450,123 @@ queue_spec(struct attempt *a, struct pf_err *err)
 
 /* ---- attempts ------------------------------------------------------------ */
 
+/* ---- attempt cgroups (cgroup.h) ---------------------------------------- */
+
+static void
+on_trash_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct engine	*eng = w->data;
+	struct cg_trash	**pp, *t;
+
+	(void)revents;
+	for (pp = &eng->trash; (t = *pp) != NULL; ) {
+		if (cg_remove(t->cg) == 1) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		cg_free(t->cg);
+		pf_free(t);
+	}
+	if (eng->trash == NULL)
+		ev_timer_stop(loop, w);
+}
+
+/*
+ * Removes an attempt's cgroups now, or from a timer while they are busy
+ * (killed processes take a moment to go).  Given up or out of memory,
+ * the directory stays and the next start sweeps it.
+ */
+static void
+cg_discard(struct engine *eng, struct cg *g)
+{
+	struct cg_trash	*t;
+
+	if (cg_remove(g) != 1 || (t = pf_calloc(1, sizeof(*t))) == NULL) {
+		cg_free(g);
+		return;
+	}
+	t->cg = g;
+	t->next = eng->trash;
+	eng->trash = t;
+	if (!ev_is_active(&eng->trash_timer)) {
+		ev_timer_set(&eng->trash_timer, CG_RETRY_S, CG_RETRY_S);
+		ev_timer_start(eng->loop, &eng->trash_timer);
+	}
+}
+
+/* The attempt's cgroups with its limits; none in isolation mode none. */
+static int
+attempt_cg_create(struct attempt *a, struct pf_err *err)
+{
+	struct engine		*eng = a->run->eng;
+	const struct pf_task	*t = &a->run->wf->tasks[a->task];
+	struct cg_limits	 l;
+	char			 name[WF_TASK_NAME_MAX + 64];
+
+	if (eng->cgs == NULL || cg_mode(eng->cgs) == CG_MODE_NONE)
+		return 0;
+	snprintf(name, sizeof(name), "r%" PRId64 "-%s-%u", a->run->run_id,
+	    t->name, a->no);
+	l.memory = limit_or(t->limits.memory, eng->opts.memory);
+	l.swap = limit_or(t->limits.swap, eng->opts.swap);
+	l.cpu_milli = limit_or(t->limits.cpu_milli, eng->opts.cpu_milli);
+	l.pids = limit_or(t->limits.pids, eng->opts.pids);
+	/* pf-worker is one of them: the task gets the number it asked for. */
+	if (l.pids >= 0 && l.pids < INT64_MAX)
+		l.pids++;
+	return cg_create(eng->cgs, name, &l, &a->cg, err);
+}
+
+/*
+ * The attempt's cgroups at its end: kill what is left (nothing, unless
+ * a process escaped the worker), take the accounting, name an OOM kill
+ * or the pids limit as the reason a failed attempt failed, remove them.
+ */
+static void
+attempt_cg_end(struct attempt *a, struct store_attempt_end *e, char *reason,
+    size_t rlen)
+{
+	struct cg_usage	 u;
+	char		 why[PF_ERR_MAX + 128];
+	const char	*was = e->reason != NULL ? e->reason : "";
+
+	if (a->cg == NULL)
+		return;
+	if (cg_empty(a->cg) == 0)
+		(void)cg_kill(a->cg);
+	cg_usage(a->cg, &u);
+	if (u.memory_peak >= 0)
+		e->max_rss_kb = u.memory_peak / 1024;
+	if (u.cpu_user_us >= 0 && u.cpu_sys_us >= 0) {
+		e->user_cpu_us = u.cpu_user_us;
+		e->sys_cpu_us = u.cpu_sys_us;
+	}
+	log_debug("task '%s' attempt %u: memory peak %" PRId64 " B, oom "
+	    "kills %" PRId64 ", forks refused %" PRId64 ", cpu %" PRId64
+	    " us, throttled %" PRId64 " times", a->run->wf->tasks[a->task].name,
+	    a->no, u.memory_peak, u.oom_kills, u.pids_denied, u.cpu_us,
+	    u.nr_throttled);
+	why[0] = '\0';
+	if (e->status != NULL && strcmp(e->status, "failed") == 0) {
+		if (u.oom_kills > 0)
+			snprintf(why, sizeof(why), "oom: %" PRId64 " process(es) "
+			    "killed at the memory limit (peak %" PRId64
+			    " KiB)%s%s", u.oom_kills, u.memory_peak / 1024,
+			    was[0] ? "; " : "", was);
+		else if (u.pids_denied > 0)
+			snprintf(why, sizeof(why), "pids: the process limit "
+			    "was reached (%" PRId64 " forks refused)%s%s",
+			    u.pids_denied, was[0] ? "; " : "", was);
+	}
+	if (why[0] != '\0') {
+		snprintf(reason, rlen, "%s", why);
+		e->reason = reason;
+	}
+	cg_discard(a->run->eng, a->cg);
+	a->cg = NULL;
+}
+
 static void
 attempt_free(struct attempt *a)
 {
@@ -443,6 +586,11 @@ attempt_free(struct attempt *a)
 	buf_free(&a->out[1]);
 	proto_result_free(&a->result);
 	pf_free(a->error);
+	if (a->cg != NULL) {
+		/* An attempt torn down before its end. */
+		(void)cg_kill(a->cg);
+		cg_discard(a->run->eng, a->cg);
+	}
 	pf_free(a);
 }
 
@@ -478,6 +626,9 @@ attempt_sigkill(struct attempt *a)
 		(void)kill(-a->pid, SIGKILL);
 	if (a->task_pid > 0)
 		(void)kill(-a->task_pid, SIGKILL);
+	/* And whatever left both groups: the cgroup holds it. */
+	if (a->cg != NULL)
+		(void)cg_kill(a->cg);
 	a->killed = 1;
 }
 
@@ -863,6 +1014,7 @@ attempt_finish(struct attempt *a)
 	int			 store_failed = 0;
 
 	attempt_outcome(a, &e, reason, sizeof(reason));
+	attempt_cg_end(a, &e, reason, sizeof(reason));
 	/*
 	 * Nothing is acted on before it is recorded: an outcome that cannot
 	 * be stored fails the task for good (no retry, dependents skipped),
@@ -1059,7 +1211,7 @@ dispatch(struct engine_run *run, size_t i)
 		eng->hooks.task_started(eng->hooks.arg, run->wf, task,
 		    run->run_id, a->no);
 
-	if (queue_spec(a, &err) == -1 ||
+	if (attempt_cg_create(a, &err) == -1 || queue_spec(a, &err) == -1 ||
 	    spawn_worker(eng->opts.worker_path, &sw, &err) == -1) {
 		snprintf(msg, sizeof(msg), "cannot start the task: %s",
 		    err.msg);
@@ -1070,6 +1222,14 @@ dispatch(struct engine_run *run, size_t i)
 	}
 	a->pid = sw.pid;
 	a->fd = sw.fd;
+	/* Before the SPEC goes out: the worker forks nothing until it has it. */
+	if (a->cg != NULL && cg_attach(a->cg, a->pid, &err) == -1) {
+		snprintf(msg, sizeof(msg), "cannot isolate the task: %s",
+		    err.msg);
+		attempt_error(a, msg);
+		buf_reset(&a->wbuf);
+		(void)kill(-a->pid, SIGKILL);
+	}
 	ev_child_init(&a->child, on_child, a->pid, 0);
 	ev_child_start(eng->loop, &a->child);
 	ev_io_set(&a->rio, a->fd, EV_READ);
@@ -1557,6 +1717,7 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
     struct pf_err *err)
 {
 	struct engine	*eng;
+	struct cg_opts	 co;
 
 	if (opts->worker_path == NULL) {
 		pf_err_set(err, "no pf-worker path");
@@ -1577,6 +1738,20 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 		eng->hooks = *hooks;
 	ev_timer_init(&eng->pending_timer, on_pending_timer, 0., 0.);
 	eng->pending_timer.data = eng;
+	ev_timer_init(&eng->trash_timer, on_trash_timer, 0., 0.);
+	eng->trash_timer.data = eng;
+	cg_opts_default(&co);
+	co.force_none = opts->no_cgroups;
+	if (cg_open(&co, &eng->cgs, err) == -1) {
+		pf_free(eng);
+		return NULL;
+	}
+	if (cg_mode(eng->cgs) == CG_MODE_NONE)
+		log_warnx("%s", cg_describe(eng->cgs));
+	else if (strcmp(eng->opts.owner, STORE_OWNER_SUPERVISOR) == 0)
+		log_info("%s", cg_describe(eng->cgs));
+	else
+		log_debug("%s", cg_describe(eng->cgs));
 	eng->rng = (uint64_t)getpid() << 32 ^ (uint64_t)now_ms() ^
 	    0x9e3779b97f4a7c15ULL;
 	return eng;
@@ -1601,5 +1776,24 @@ engine_free(struct engine *eng)
 		pf_free(p->error);
 		pf_free(p);
 	}
+	/* Last chance for busy cgroups, bounded by CG_REMOVE_TRIES. */
+	ev_timer_stop(eng->loop, &eng->trash_timer);
+	while (eng->trash != NULL) {
+		struct cg_trash	*t = eng->trash;
+		struct timespec	 ts = { 0, 20 * 1000000L };
+
+		while (cg_remove(t->cg) == 1)
+			nanosleep(&ts, NULL);
+		eng->trash = t->next;
+		cg_free(t->cg);
+		pf_free(t);
+	}
+	cg_close(eng->cgs);
 	pf_free(eng);
+}
+
+const char *
+engine_isolation(const struct engine *eng)
+{
+	return eng->cgs != NULL ? cg_describe(eng->cgs) : "isolation: none";
 }

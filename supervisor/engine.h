@@ -31,6 +31,15 @@
 #define ENGINE_DEFAULT_OUTPUT_CAP	(10 * 1024 * 1024)
 #define ENGINE_DEFAULT_BACKOFF_MS	1000
 #define ENGINE_DEFAULT_BACKOFF_MAX_MS	60000
+/*
+ * Isolation is on by default: an attempt whose task and workflow set no
+ * limit still runs in its own cgroup with these (docs/security.md).
+ * No cpu quota by default: a slow host should not slow tasks further.
+ */
+#define ENGINE_DEFAULT_MEMORY		(256LL * 1024 * 1024)
+#define ENGINE_DEFAULT_SWAP		0
+#define ENGINE_DEFAULT_PIDS		256
+#define ENGINE_DEFAULT_CPU_MILLI	(-1)
 
 struct engine;
 struct engine_run;
@@ -81,6 +90,14 @@ struct engine_opts {
 					   STORE_OWNER_SUPERVISOR */
 	int		 track_procs;	/* record worker/task pids per attempt
 					   (one more commit each) */
+	/* Isolation: per-attempt cgroups unless no_cgroups (rlimits only). */
+	int		 no_cgroups;
+	int64_t		 memory;	/* default limits; -1 = none */
+	int64_t		 swap;
+	int64_t		 cpu_milli;
+	int64_t		 pids;
+	const char	*run_as;	/* tasks without run_as; NULL = ours.
+					   pf-supervisor as root: "nobody" */
 };
 
 /* Per-run options of engine_start_ex. */
@@ -140,6 +157,8 @@ int	 engine_cancel_run(struct engine *, int64_t run_id, const char *why);
 void	 engine_drain(struct engine *);
 /* True when no run is in progress. */
 int	 engine_idle(const struct engine *);
+/* One line saying how attempts are isolated (cgroup mode and sources). */
+const char *engine_isolation(const struct engine *);
 /* Attempts in flight, all runs. */
 unsigned engine_running(const struct engine *);
 /* Attempts in flight of one run; -1 when the run is not in progress. */

@@ -29,6 +29,7 @@
 #include "exec_http.h"
 #include "exec_shell.h"
 #include "exec_ssh.h"
+#include "sandbox.h"
 #include "worker.h"
 
 int64_t
@@ -356,6 +357,11 @@ worker_run(int fd)
 		log_info("stopped before the SPEC arrived");
 		worker_result_error(&res, PROTO_ST_KILLED,
 		    "stopped before the task started");
+	} else if (sandbox_apply(&spec, &err) == -1) {
+		/* Nothing of the task ran: it never runs unconfined. */
+		log_warnx("sandbox: %s", err.msg);
+		worker_result_error(&res, PROTO_ST_SPAWN_ERROR, "sandbox: %s",
+		    err.msg);
 	} else {
 		log_debug("attempt %llu: task %s of run %s, %s executor",
 		    (unsigned long long)spec.attempt_id, spec.task_name,

@@ -1,0 +1,383 @@
+/*
+ * The worker's sandbox; see sandbox.h for the chain and its order.
+ * Network before the ids (a new namespace needs privilege), Landlock
+ * after NO_NEW_PRIVS (the kernel requires one or CAP_SYS_ADMIN), seccomp
+ * last (it forbids unshare, which the network step uses).
+ */
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <net/if.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "picoflow/log.h"
+#include "sandbox.h"
+
+/* Landlock, defined here: Debian 12's headers stop at ABI 3. */
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset	444
+#define SYS_landlock_add_rule		445
+#define SYS_landlock_restrict_self	446
+#endif
+#define LL_CREATE_RULESET_VERSION	(1U << 0)
+#define LL_RULE_PATH_BENEATH		1
+#define LL_EXECUTE			(1ULL << 0)
+#define LL_WRITE_FILE			(1ULL << 1)
+#define LL_READ_FILE			(1ULL << 2)
+#define LL_READ_DIR			(1ULL << 3)
+#define LL_TRUNCATE			(1ULL << 14)
+#define LL_IOCTL_DEV			(1ULL << 15)
+/* Rights that make sense on a file (others only on directories). */
+#define LL_FILE_RIGHTS	(LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | \
+			 LL_TRUNCATE | LL_IOCTL_DEV)
+#define LL_READ_RIGHTS	(LL_EXECUTE | LL_READ_FILE | LL_READ_DIR)
+
+struct ll_ruleset_attr {
+	uint64_t	 handled_access_fs;
+};
+
+struct ll_path_beneath_attr {
+	uint64_t	 allowed_access;
+	int32_t		 parent_fd;
+} __attribute__((packed));
+
+/* The memory rlimit in mode none is address space: leave room for it. */
+#define SB_AS_MIN	(64LL * 1024 * 1024)
+
+int
+sandbox_contained(void)
+{
+	char	 buf[4096];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strstr(buf, "/picoflow/") != NULL;
+}
+
+static int
+set_limit(int res, const char *name, int64_t v, struct pf_err *err)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(res, &rl) == -1) {
+		pf_err_set(err, "getrlimit %s: %s", name, strerror(errno));
+		return -1;
+	}
+	/* Without CAP_SYS_RESOURCE a hard limit can only go down. */
+	if (rl.rlim_max != RLIM_INFINITY && (uint64_t)v > rl.rlim_max)
+		v = (int64_t)rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)v;
+	if (setrlimit(res, &rl) == -1) {
+		pf_err_set(err, "setrlimit %s %lld: %s", name, (long long)v,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_rlimits(const struct proto_spec *s, int contained,
+    struct pf_err *err)
+{
+	if (s->limits.nofile >= 0 &&
+	    set_limit(RLIMIT_NOFILE, "nofile", s->limits.nofile, err) == -1)
+		return -1;
+	if (contained)
+		return 0;
+	/* No cgroup: the weaker per-process and per-user stand-ins. */
+	if (s->limits.memory >= 0 && set_limit(RLIMIT_AS, "address space",
+	    s->limits.memory < SB_AS_MIN ? SB_AS_MIN : s->limits.memory,
+	    err) == -1)
+		return -1;
+	if (s->limits.pids >= 0 && set_limit(RLIMIT_NPROC, "processes",
+	    s->limits.pids, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* Brings up lo in the new namespace (down at creation). */
+static int
+lo_up(struct pf_err *err)
+{
+	struct ifreq	 ifr;
+	int		 fd;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		pf_err_set(err, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == -1 ||
+	    (ifr.ifr_flags |= IFF_UP | IFF_RUNNING,
+	    ioctl(fd, SIOCSIFFLAGS, &ifr) == -1)) {
+		pf_err_set(err, "bringing up lo: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+sandbox_network(const struct proto_spec *s, struct pf_err *err)
+{
+	/* ssh and http are the network; only shell tasks can go without. */
+	if (s->network != 0 || s->executor != PROTO_EXEC_SHELL)
+		return 0;
+	if (unshare(CLONE_NEWNET) == -1) {
+		pf_err_set(err, "network: false needs a new network namespace, "
+		    "which this host refused (%s); run the supervisor as "
+		    "root", strerror(errno));
+		return -1;
+	}
+	return lo_up(err);
+}
+
+/* Splits "user[:group]" and resolves both; 0 or -1 with err. */
+static int
+resolve(const char *run_as, uid_t *uid, gid_t *gid, char *user, size_t ulen,
+    struct pf_err *err)
+{
+	const char	*colon = strchr(run_as, ':');
+	size_t		 n = colon ? (size_t)(colon - run_as) : strlen(run_as);
+	struct passwd	*pw;
+	struct group	*gr;
+
+	if (n == 0 || n >= ulen) {
+		pf_err_set(err, "run_as '%s': bad user name", run_as);
+		return -1;
+	}
+	memcpy(user, run_as, n);
+	user[n] = '\0';
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		pf_err_set(err, "run_as: no user '%s' on this host", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (colon != NULL) {
+		if ((gr = getgrnam(colon + 1)) == NULL) {
+			pf_err_set(err, "run_as: no group '%s' on this host",
+			    colon + 1);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+int
+sandbox_ids(const char *run_as, struct pf_err *err)
+{
+	char	 user[256];
+	uid_t	 uid;
+	gid_t	 gid;
+
+	if (run_as == NULL || run_as[0] == '\0')
+		return 0;
+	if (resolve(run_as, &uid, &gid, user, sizeof(user), err) == -1)
+		return -1;
+	if (geteuid() != 0) {
+		if (uid == geteuid() && gid == getegid())
+			return 0;
+		pf_err_set(err, "run_as '%s' needs a supervisor running as "
+		    "root", run_as);
+		return -1;
+	}
+	if (initgroups(user, gid) == -1 || setgid(gid) == -1 ||
+	    setuid(uid) == -1) {
+		pf_err_set(err, "run_as '%s': %s", run_as, strerror(errno));
+		return -1;
+	}
+	/* Paranoia, as OpenBSD's daemons do: root must be gone for good. */
+	if (uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
+		pf_err_set(err, "run_as '%s': could still regain root",
+		    run_as);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ll_add(int rs, const char *path, uint64_t rights, uint64_t handled,
+    struct pf_err *err)
+{
+	struct ll_path_beneath_attr	 pb;
+	struct stat			 st;
+	int				 fd, rc;
+
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1) {
+		pf_err_set(err, "sandbox path %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+		rights &= LL_FILE_RIGHTS;
+	pb.allowed_access = rights & handled;
+	pb.parent_fd = fd;
+	rc = (int)syscall(SYS_landlock_add_rule, rs, LL_RULE_PATH_BENEATH,
+	    &pb, 0);
+	close(fd);
+	if (rc == -1) {
+		pf_err_set(err, "landlock rule for %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_landlock(const struct proto_spec *s, struct pf_err *err)
+{
+	struct ll_ruleset_attr	 ra;
+	uint64_t		 handled;
+	size_t			 i;
+	long			 abi;
+	int			 rs;
+
+	if (s->nread_only == 0 && s->nwritable == 0)
+		return 0;
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LL_CREATE_RULESET_VERSION);
+	if (abi < 1) {
+		log_warnx("sandbox: this kernel has no Landlock; read_only and "
+		    "writable are not enforced");
+		return 0;
+	}
+	handled = (1ULL << 13) - 1;		/* ABI 1 */
+	if (abi >= 2)
+		handled |= 1ULL << 13;		/* REFER */
+	if (abi >= 3)
+		handled |= LL_TRUNCATE;
+	if (abi >= 5)
+		handled |= LL_IOCTL_DEV;
+	ra.handled_access_fs = handled;
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra),
+	    0)) == -1) {
+		pf_err_set(err, "landlock: %s", strerror(errno));
+		return -1;
+	}
+	/* Only writable given: everything else stays readable. */
+	if (s->nread_only == 0 && ll_add(rs, "/", LL_READ_RIGHTS, handled,
+	    err) == -1)
+		goto fail;
+	for (i = 0; i < s->nread_only; i++)
+		if (ll_add(rs, s->read_only[i], LL_READ_RIGHTS, handled,
+		    err) == -1)
+			goto fail;
+	for (i = 0; i < s->nwritable; i++)
+		if (ll_add(rs, s->writable[i], handled, handled, err) == -1)
+			goto fail;
+	if (syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
+		pf_err_set(err, "landlock: %s", strerror(errno));
+		goto fail;
+	}
+	close(rs);
+	return 0;
+fail:
+	close(rs);
+	return -1;
+}
+
+int
+sandbox_seccomp(struct pf_err *err)
+{
+	static const char *const deny[] = {
+		"mount", "umount2", "pivot_root", "swapon", "swapoff",
+		"reboot", "kexec_load", "kexec_file_load", "init_module",
+		"finit_module", "delete_module", "bpf", "ptrace",
+		"process_vm_readv", "process_vm_writev", "keyctl", "add_key",
+		"request_key", "open_by_handle_at", "name_to_handle_at",
+		"perf_event_open", "userfaultfd", "unshare", "setns",
+		"fsopen", "fsmount", "fsconfig", "move_mount", "open_tree",
+		"mount_setattr", "acct", "settimeofday", "clock_settime",
+		"adjtimex", "clock_adjtime", "iopl", "ioperm", "quotactl",
+		"lookup_dcookie", "syslog", "vhangup", "nfsservctl",
+	};
+	static const uint64_t ns[] = {
+		CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID,
+		CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP,
+	};
+	scmp_filter_ctx	 ctx;
+	size_t		 i;
+	int		 nr, rc = -EINVAL;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
+		pf_err_set(err, "seccomp: cannot allocate a filter");
+		return -1;
+	}
+	for (i = 0; i < sizeof(deny) / sizeof(deny[0]); i++) {
+		/* A name this libseccomp or arch lacks cannot be called. */
+		if ((nr = seccomp_syscall_resolve_name(deny[i])) ==
+		    __NR_SCMP_ERROR)
+			continue;
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr,
+		    0)) < 0)
+			goto fail;
+	}
+	/*
+	 * New namespaces through clone(): one rule per flag (a rule
+	 * matches on equality).  clone3 hides its flags in memory; ENOSYS
+	 * makes libc fall back to clone().
+	 */
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, ns[i],
+		    ns[i]))) < 0)
+			goto fail;
+	if ((nr = seccomp_syscall_resolve_name("clone3")) != __NR_SCMP_ERROR &&
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0)) < 0)
+		goto fail;
+	if ((rc = seccomp_load(ctx)) < 0)
+		goto fail;
+	seccomp_release(ctx);
+	return 0;
+fail:
+	pf_err_set(err, "seccomp: %s", strerror(-rc));
+	seccomp_release(ctx);
+	return -1;
+}
+
+int
+sandbox_apply(const struct proto_spec *s, struct pf_err *err)
+{
+	int	 contained = sandbox_contained();
+
+	umask(077);
+	if (sandbox_rlimits(s, contained, err) == -1 ||
+	    sandbox_network(s, err) == -1 ||
+	    sandbox_ids(s->run_as, err) == -1)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		pf_err_set(err, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if (sandbox_landlock(s, err) == -1 || sandbox_seccomp(err) == -1)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * The worker's sandbox: applied by pf-worker to itself once the SPEC is
+ * read and before the executor starts anything, so every process of the
+ * task inherits it (pf-worker is exec'd fresh for each attempt).  A chain
+ * of small steps, in this order; see docs/security.md:
+ *
+ *	umask 077
+ *	rlimits: nofile; RLIMIT_AS and RLIMIT_NPROC only when the worker is
+ *	    not in an attempt cgroup (isolation mode none)
+ *	network: false (shell tasks): a new network namespace, loopback up
+ *	run_as user[:group]: initgroups, setgid, setuid (needs root)
+ *	NO_NEW_PRIVS
+ *	Landlock read_only / writable, where the kernel has it
+ *	seccomp: what a task never needs fails with EPERM
+ */
+#ifndef PICOFLOW_SANDBOX_H
+#define PICOFLOW_SANDBOX_H
+
+#include "picoflow/err.h"
+#include "picoflow/proto.h"
+
+/* Applies every step; -1 with err set when one that was asked for fails. */
+int	 sandbox_apply(const struct proto_spec *, struct pf_err *);
+
+/* The steps, exposed for tests.  Each returns 0 or -1 with err set. */
+int	 sandbox_rlimits(const struct proto_spec *, int contained,
+	    struct pf_err *);
+int	 sandbox_network(const struct proto_spec *, struct pf_err *);
+int	 sandbox_ids(const char *run_as, struct pf_err *);
+int	 sandbox_landlock(const struct proto_spec *, struct pf_err *);
+int	 sandbox_seccomp(struct pf_err *);
+/* 1 when this process is in a PicoFlow attempt cgroup. */
+int	 sandbox_contained(void);
+
+#endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "picoflow/ctl.h"
 #include "../lib/fuzz_targets.h"
 #include "../lib/proc.h"
 
@@ -75,4 +76,10 @@ Test(fuzz_replay, cron_target_rejects_junk_without_crashing)
 	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
 		cr_assert_eq(fuzz_cron_one((const uint8_t *)junk[i],
 		    strlen(junk[i])), 0);
+}
+
+Test(fuzz_replay, control_socket_corpus)
+{
+	cr_assert_geq(replay_dir(PF_SRC_DIR "/tests/fuzz/corpus/ctl",
+	    ctl_fuzz_one), 3);
 }

@@ -59,6 +59,7 @@ struct cg_sys {
 	char		 prefix[48];	/* <pid>.<start> */
 	char		 inst[64];	/* <prefix>.<n> */
 	unsigned	 leftovers;
+	int		 swept;
 	char		 desc[512];
 };
 
@@ -794,11 +795,11 @@ v2_drop(struct cg_sys *s)
  * be written is dropped (its controllers become CG_VIA_NONE).
  */
 static void
-setup(struct cg_sys *s, int64_t *budget)
+setup(struct cg_sys *s)
 {
 	unsigned long long st;
 	char		 list[64], *root;
-	int		 fixed = -1, swept = 0;
+	int		 fixed = -1;
 	size_t		 h;
 
 	if (start_time(getpid(), &st) == -1)
@@ -822,7 +823,6 @@ setup(struct cg_sys *s, int64_t *budget)
 			list[0] = '\0';
 		}
 		if (s->v2base != NULL) {
-			sweep(s, root, SWEEP_V2, budget);
 			if ((s->v2inst = inst_make(s, root, &fixed)) == NULL ||
 			    v2_enable(s->v2inst, list, 0) == -1) {
 				log_warn("cgroup: cannot use %s", root);
@@ -860,9 +860,6 @@ setup(struct cg_sys *s, int64_t *budget)
 			hier_drop(s, h);
 			continue;
 		}
-		sweep(s, root, s->v2base == NULL && !swept ? SWEEP_V1_FIRST :
-		    SWEEP_V1_MORE, budget);
-		swept = 1;
 		if ((s->hier[h].inst = inst_make(s, root, &fixed)) == NULL) {
 			log_warn("cgroup: cannot create an instance in %s",
 			    root);
@@ -876,6 +873,43 @@ setup(struct cg_sys *s, int64_t *budget)
 }
 
 /* ---- public: the manager ----------------------------------------------------- */
+
+/* The parent of an instance directory: the root swept. */
+static void
+sweep_parent(struct cg_sys *s, const char *inst, int kind, int64_t *budget)
+{
+	char	 root[PATH_MAX];
+	char	*slash;
+
+	if (inst == NULL || (size_t)snprintf(root, sizeof(root), "%s",
+	    inst) >= sizeof(root) || (slash = strrchr(root, '/')) == NULL)
+		return;
+	*slash = '\0';
+	sweep(s, root, kind, budget);
+}
+
+void
+cg_sweep(struct cg_sys *s)
+{
+	int64_t	 budget = CG_SWEEP_WAIT_MS;
+	size_t	 h;
+	int	 first = 1;
+
+	if (s->swept)
+		return;
+	s->swept = 1;
+	sweep_parent(s, s->v2inst, SWEEP_V2, &budget);
+	for (h = 0; h < s->nhier; h++) {
+		if (s->hier[h].inst == NULL)
+			continue;
+		sweep_parent(s, s->hier[h].inst, s->v2inst == NULL && first ?
+		    SWEEP_V1_FIRST : SWEEP_V1_MORE, &budget);
+		first = 0;
+	}
+	if (s->leftovers > 0)
+		log_info("cgroup: killed and removed %u leftover attempt "
+		    "cgroup%s", s->leftovers, s->leftovers == 1 ? "" : "s");
+}
 
 void
 cg_opts_default(struct cg_opts *o)
@@ -936,7 +970,6 @@ cg_open(const struct cg_opts *o, struct cg_sys **out, struct pf_err *err)
 {
 	struct cg_sys	*s;
 	struct cg_opts	 def;
-	int64_t		 budget = CG_SWEEP_WAIT_MS;
 	int		 c, limits = 0;
 
 	if (o == NULL) {
@@ -951,8 +984,11 @@ cg_open(const struct cg_opts *o, struct cg_sys **out, struct pf_err *err)
 	}
 	for (c = 0; c < CG_NCTL; c++)
 		s->hidx[c] = -1;
-	if (!o->force_none && detect(s, o) == 0 && !o->detect_only)
-		setup(s, &budget);
+	if (!o->force_none && detect(s, o) == 0 && !o->detect_only) {
+		setup(s);
+		if (!o->defer_sweep)
+			cg_sweep(s);
+	}
 	if (o->force_none) {
 		pf_free(s->v2base);
 		s->v2base = NULL;

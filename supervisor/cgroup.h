@@ -90,6 +90,8 @@ struct cg_opts {
 	const char	*self_cgroup;
 	/* Set up no instance: detect and describe only (pf-supervisor -n). */
 	int		 detect_only;
+	/* Leave the leftovers to a later cg_sweep (after crash recovery). */
+	int		 defer_sweep;
 };
 
 struct cg_sys;
@@ -106,6 +108,11 @@ void	 cg_opts_default(struct cg_opts *);
  * cgroups (that is mode none); -1 only when out of memory.
  */
 int	 cg_open(const struct cg_opts *, struct cg_sys **, struct pf_err *);
+/*
+ * Kills and removes the attempt cgroups of dead instances (once; later
+ * calls do nothing).  cg_open does it unless told to defer it.
+ */
+void	 cg_sweep(struct cg_sys *);
 /* Removes the instance directories (attempts must be removed first). */
 void	 cg_close(struct cg_sys *);
 

@@ -506,6 +506,11 @@ attempt_cg_create(struct attempt *a, struct pf_err *err)
 
 	if (eng->cgs == NULL || cg_mode(eng->cgs) == CG_MODE_NONE)
 		return 0;
+	/*
+	 * Leftovers of a dead predecessor go before the first attempt, once
+	 * the caller's crash recovery has killed (and logged) what it knew.
+	 */
+	cg_sweep(eng->cgs);
 	snprintf(name, sizeof(name), "r%" PRId64 "-%s-%u", a->run->run_id,
 	    t->name, a->no);
 	l.memory = limit_or(t->limits.memory, eng->opts.memory);
@@ -1742,6 +1747,7 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 	eng->trash_timer.data = eng;
 	cg_opts_default(&co);
 	co.force_none = opts->no_cgroups;
+	co.defer_sweep = 1;
 	if (cg_open(&co, &eng->cgs, err) == -1) {
 		pf_free(eng);
 		return NULL;

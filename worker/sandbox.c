@@ -286,6 +286,10 @@ sandbox_landlock(const struct proto_spec *s, struct pf_err *err)
 	if (s->nread_only == 0 && ll_add(rs, "/", LL_READ_RIGHTS, handled,
 	    err) == -1)
 		goto fail;
+	/* Output thrown away is no escape: /dev/null stays writable. */
+	if (ll_add(rs, "/dev/null", LL_READ_FILE | LL_WRITE_FILE |
+	    LL_TRUNCATE, handled, err) == -1)
+		goto fail;
 	for (i = 0; i < s->nread_only; i++)
 		if (ll_add(rs, s->read_only[i], LL_READ_RIGHTS, handled,
 		    err) == -1)

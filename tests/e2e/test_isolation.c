@@ -1,0 +1,411 @@
+/*
+ * Isolation end to end: `picoflow run` with real pf-worker processes in
+ * their attempt cgroups and sandbox.  Each test writes a workflow into a
+ * scratch directory, runs it with its own database, and checks what the
+ * task could and could not do and what was recorded.  A test SKIPs with
+ * the reason when this host lacks the feature (not root, no controller).
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "picoflow/store.h"
+#include "../lib/proc.h"
+#include "../../supervisor/cgroup.h"
+
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset	444
+#endif
+
+static char	*dir;
+static char	 db[4096];
+
+static void
+setup(void)
+{
+	dir = test_tmpdir("iso");
+	cr_assert_not_null(dir);
+	/* Tasks may run as nobody: let them into the scratch directory. */
+	cr_assert_eq(chmod(dir, 0777), 0);
+	snprintf(db, sizeof(db), "%s/state.db", dir);
+}
+
+static void
+teardown(void)
+{
+	test_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(iso, .init = setup, .fini = teardown, .timeout = 120);
+
+/* What this host offers, as the engine will find it. */
+static enum cg_via
+host_via(enum cg_ctl c)
+{
+	struct cg_sys	*s;
+	struct cg_opts	 o;
+	struct pf_err	 err;
+	enum cg_via	 v;
+
+	cg_opts_default(&o);
+	o.detect_only = 1;
+	cr_assert_eq(cg_open(&o, &s, &err), 0);
+	v = cg_ctl_via(s, c);
+	cg_close(s);
+	return v;
+}
+
+static void
+need_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root (cgroups, namespaces, run_as)");
+}
+
+static void
+need_ctl(enum cg_ctl c, const char *name)
+{
+	need_root();
+	if (host_via(c) == CG_VIA_NONE)
+		cr_skip_test("this host has no %s controller", name);
+}
+
+static char *
+write_wf(const char *fmt, ...)
+{
+	char	*text, *path;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	cr_assert_neq(vasprintf(&text, fmt, ap), -1);
+	va_end(ap);
+	path = test_write(dir, "wf.yaml", text);
+	cr_assert_not_null(path);
+	free(text);
+	return path;
+}
+
+static void
+pf_run(char *file, char *const env[], struct proc_result *r)
+{
+	char	*argv[] = { strdup(test_bin("picoflow")), (char *)"--db-path",
+	    db, (char *)"run", file, NULL };
+
+	cr_assert_eq(proc_run(argv, env, 100, r), 0);
+	cr_assert(!r->timed_out, "picoflow run did not finish:\n%s\n%s",
+	    r->out, r->err);
+	free(argv[0]);
+}
+
+/* The one attempt of the one run, with its output. */
+static struct store_attempt *
+the_attempt(size_t *n)
+{
+	struct pf_store		*s;
+	struct store_run	*runs;
+	struct store_attempt	*a;
+	struct pf_err		 err;
+	size_t			 nruns;
+
+	cr_assert_eq(store_open(db, STORE_RO, &s, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_runs_list(s, NULL, NULL, 0, &runs, &nruns, &err),
+	    0, "%s", err.msg);
+	cr_assert_eq(nruns, 1);
+	cr_assert_eq(store_attempts_list(s, runs[0].id, NULL, 1, &a, n,
+	    &err), 0, "%s", err.msg);
+	cr_assert_eq(*n, 1);
+	store_runs_free(runs, nruns);
+	store_close(s);
+	return a;
+}
+
+static char *
+out_of(const struct store_attempt *a)
+{
+	char	*s = calloc(1, a->stdout_len + 1);
+
+	if (a->stdout_len > 0)
+		memcpy(s, a->stdout_data, a->stdout_len);
+	return s;
+}
+
+/* Runs a one-task workflow: TASK is the YAML of the task's extra keys. */
+static struct store_attempt *
+run_task(const char *extra, const char *cmd, char *const env[], size_t *n)
+{
+	struct proc_result	 r;
+	char			*f;
+
+	f = write_wf("name: iso\n"
+	    "tasks:\n"
+	    "  - name: t\n"
+	    "    type: shell\n"
+	    "    retry: 0\n"
+	    "    timeout: 60\n"
+	    "%s"
+	    "    config: {command: /bin/sh, args: [-c, '%s']}\n", extra, cmd);
+	pf_run(f, env, &r);
+	free(f);
+	proc_result_free(&r);
+	return the_attempt(n);
+}
+
+Test(iso, fork_bomb_stops_at_the_pids_limit)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+
+	need_ctl(CG_PIDS, "pids");
+	a = run_task("    limits: {pids: 16}\n",
+	    "i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done; wait",
+	    NULL, &n);
+	cr_assert_str_eq(a->status, "failed");
+	cr_assert_not_null(a->reason);
+	cr_assert_eq(strncmp(a->reason, "pids:", 5), 0, "%s", a->reason);
+	store_attempts_free(a, n);
+}
+
+Test(iso, a_1g_allocation_under_64m_is_oom_killed)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+
+	need_ctl(CG_MEMORY, "memory");
+	/* tail keeps its whole input (no newline) in memory. */
+	a = run_task("    limits: {memory: 64M}\n",
+	    "head -c 1G /dev/zero | tail > /dev/null", NULL, &n);
+	cr_assert_str_eq(a->status, "failed");
+	cr_assert_not_null(a->reason);
+	cr_assert_eq(strncmp(a->reason, "oom:", 4), 0, "%s", a->reason);
+	/* The recorded peak is the cgroup's: at the limit, never above. */
+	cr_assert_leq(a->max_rss_kb, 64 * 1024);
+	cr_assert_gt(a->max_rss_kb, 32 * 1024);
+	store_attempts_free(a, n);
+}
+
+Test(iso, default_limits_contain_a_workflow_that_sets_none)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	char			*out;
+
+	need_ctl(CG_PIDS, "pids");
+	a = run_task("", "cat /proc/self/cgroup", NULL, &n);
+	cr_assert_str_eq(a->status, "success");
+	out = out_of(a);
+	cr_assert(strstr(out, "/picoflow/") != NULL, "%s", out);
+	cr_assert(strstr(out, "/r1-t-1") != NULL, "%s", out);
+	free(out);
+	store_attempts_free(a, n);
+}
+
+Test(iso, cpu_hog_under_a_fifth_of_a_core)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	double			 share;
+
+	need_ctl(CG_CPU, "cpu");
+	a = run_task("    limits: {cpu: 0.2}\n",
+	    "timeout 3 sh -c \"while :; do :; done\"; exit 0", NULL, &n);
+	cr_assert_str_eq(a->status, "success", "%s", a->reason);
+	cr_assert_geq(a->user_cpu_us, 0);
+	share = (double)(a->user_cpu_us + a->sys_cpu_us) /
+	    ((double)a->duration_ms * 1000.0);
+	/* About 0.2; unlimited it would be about 1.0. */
+	cr_assert(share > 0.05 && share < 0.4, "cpu share %.3f", share);
+	store_attempts_free(a, n);
+}
+
+Test(iso, a_double_forked_daemon_leaves_nothing)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	char			 p[4200], *pid, cmd[8400];
+	long			 v;
+
+	need_root();
+	snprintf(cmd, sizeof(cmd), "setsid sh -c \"sleep 300 & echo \\$! > "
+	    "%s/pid\" & sleep 0.3", dir);
+	a = run_task("", cmd, NULL, &n);
+	cr_assert_str_eq(a->status, "success", "%s", a->reason);
+	snprintf(p, sizeof(p), "%s/pid", dir);
+	pid = test_read(p, NULL);
+	cr_assert_not_null(pid);
+	v = strtol(pid, NULL, 10);
+	cr_assert_gt(v, 1);
+	snprintf(p, sizeof(p), "/proc/%ld/cmdline", v);
+	{
+		char *c = test_read(p, NULL);
+
+		cr_assert(c == NULL || strcmp(c, "sleep") != 0,
+		    "the daemon (pid %ld) is still running", v);
+		free(c);
+	}
+	free(pid);
+	store_attempts_free(a, n);
+}
+
+Test(iso, the_supervisor_environment_does_not_leak)
+{
+	char			*env[] = { (char *)"PF_TEST_SECRET=hunter2",
+	    NULL };
+	struct store_attempt	*a;
+	size_t			 n;
+	char			*out;
+
+	a = run_task("", "env", env, &n);
+	cr_assert_str_eq(a->status, "success");
+	out = out_of(a);
+	cr_assert(strstr(out, "hunter2") == NULL, "%s", out);
+	cr_assert(strstr(out, "PICOFLOW_TASK=t\n") != NULL, "%s", out);
+	free(out);
+	store_attempts_free(a, n);
+}
+
+Test(iso, no_descriptor_but_the_three_standard_ones)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	char			*out;
+	int			 fd;
+
+	/* One descriptor picoflow inherits must not reach the task. */
+	fd = open("/dev/null", O_RDONLY);
+	cr_assert_geq(fd, 0);
+	a = run_task("", "ls /proc/self/fd", NULL, &n);
+	close(fd);
+	cr_assert_str_eq(a->status, "success");
+	out = out_of(a);
+	/* 3 is ls's own directory handle. */
+	cr_assert_str_eq(out, "0\n1\n2\n3\n");
+	free(out);
+	store_attempts_free(a, n);
+}
+
+Test(iso, seccomp_denies_mount)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	char			*err, *mounts;
+
+	need_root();
+	a = run_task("", "/bin/mount -t tmpfs none /mnt", NULL, &n);
+	cr_assert_str_eq(a->status, "failed");
+	err = calloc(1, a->stderr_len + 1);
+	memcpy(err, a->stderr_data, a->stderr_len);
+	cr_assert(strstr(err, "ermission denied") != NULL, "%s", err);
+	mounts = test_read("/proc/self/mounts", NULL);
+	cr_assert(strstr(mounts, "none /mnt tmpfs") == NULL);
+	free(mounts);
+	free(err);
+	store_attempts_free(a, n);
+}
+
+/* A listener on 127.0.0.1 in our namespace; returns its port. */
+static int
+listener(int *fd)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(*fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(*fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(*fd, 8), 0);
+	cr_assert_eq(getsockname(*fd, (struct sockaddr *)&sin, &len), 0);
+	return ntohs(sin.sin_port);
+}
+
+Test(iso, no_network_cannot_reach_a_loopback_listener)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	char			 cmd[256];
+	int			 fd, port;
+
+	need_root();
+	if (access("/bin/bash", X_OK) != 0)
+		cr_skip_test("no /bin/bash to connect with");
+	port = listener(&fd);
+	snprintf(cmd, sizeof(cmd), "exec /bin/bash -c \"echo hi > "
+	    "/dev/tcp/127.0.0.1/%d\"", port);
+	/* The control: with the network, the same command connects. */
+	a = run_task("", cmd, NULL, &n);
+	cr_assert_str_eq(a->status, "success", "%s", a->reason);
+	store_attempts_free(a, n);
+	unlink(db);
+	a = run_task("    sandbox: {network: false}\n", cmd, NULL, &n);
+	cr_assert_str_eq(a->status, "failed");
+	store_attempts_free(a, n);
+	close(fd);
+}
+
+Test(iso, run_as_nobody)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	char			*out;
+
+	need_root();
+	a = run_task("    run_as: nobody\n", "id -u; id -g; umask", NULL, &n);
+	cr_assert_str_eq(a->status, "success", "%s", a->reason);
+	out = out_of(a);
+	cr_assert_str_eq(out, "65534\n65534\n0077\n");
+	free(out);
+	store_attempts_free(a, n);
+}
+
+Test(iso, run_as_an_unknown_user_fails_before_the_task_runs)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	char			 cmd[4200], p[4200];
+
+	snprintf(cmd, sizeof(cmd), "touch %s/ran", dir);
+	a = run_task("    run_as: no-such-user-pf\n", cmd, NULL, &n);
+	cr_assert_str_eq(a->status, "failed");
+	cr_assert(strstr(a->reason, "no user 'no-such-user-pf'") != NULL,
+	    "%s", a->reason);
+	snprintf(p, sizeof(p), "%s/ran", dir);
+	cr_assert_neq(access(p, F_OK), 0, "the task ran");
+	store_attempts_free(a, n);
+}
+
+Test(iso, landlock_writable_list)
+{
+	struct store_attempt	*a;
+	size_t			 n;
+	char			 extra[4200], cmd[8400], *out;
+
+	need_root();
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0, 1U) < 1)
+		cr_skip_test("no Landlock in this kernel");
+	snprintf(extra, sizeof(extra), "    sandbox: {writable: [%s]}\n",
+	    dir);
+	snprintf(cmd, sizeof(cmd), "echo a > %s/ok && echo wrote; "
+	    "touch /tmp/pf-landlock-test-$$ 2>/dev/null && echo escaped; "
+	    "cat /etc/passwd > /dev/null && echo read", dir);
+	a = run_task(extra, cmd, NULL, &n);
+	out = out_of(a);
+	cr_assert_str_eq(out, "wrote\nread\n");
+	free(out);
+	store_attempts_free(a, n);
+}

@@ -43,8 +43,8 @@
 #define SSH_KEEPALIVE_S		30
 /* Closing the channel and the session, once the command has ended. */
 #define SSH_CLOSE_MS		3000
-/* Waiting for the server's answer to a KILL request. */
-#define SSH_KILL_REPLY_MS	1000
+/* Delivering KILL (grace over, supervisor gone): a bounded wait. */
+#define SSH_KILL_REPLY_MS	3000
 
 /* ssh_wait() results. */
 #define W_READY		0
@@ -225,11 +225,22 @@ ssh_pick_known_hosts(struct ssh *s)
 	return 0;
 }
 
+/* Forward: ssh_lost() needs it. */
+static int	 ssh_signal(struct ssh *, const char *, int64_t);
+
+/*
+ * The supervisor is gone: no grace, the remote command is sent SIGKILL
+ * (waiting at most SSH_KILL_REPLY_MS for the server to take the
+ * request) before the connection is dropped.
+ */
 static void
 ssh_lost(struct ssh *s)
 {
-	(void)s;
-	log_warnx("the supervisor is gone: dropping the ssh connection");
+	log_warnx("the supervisor is gone: killing the remote command and "
+	    "dropping the ssh connection");
+	if (s->ch != NULL)
+		(void)ssh_signal(s, "KILL", worker_mono_ms() +
+		    SSH_KILL_REPLY_MS);
 }
 
 /*
@@ -266,7 +277,8 @@ ssh_wait_fd(struct ssh *s, short events, int64_t deadline, int extra_ms)
 		}
 		p[0].fd = s->fd;
 		p[0].events = events;
-		p[1].fd = s->w->sock;
+		/* Once the supervisor is gone only cleanup is left. */
+		p[1].fd = s->w->lost ? -1 : s->w->sock;
 		p[1].events = POLLIN;
 		p[2].fd = s->w->sigfd;
 		p[2].events = POLLIN;
@@ -789,7 +801,8 @@ static int
 ssh_signal(struct ssh *s, const char *name, int64_t deadline)
 {
 	LIBSSH2_CHANNEL	*k = NULL;
-	char		 cmd[256];
+	char		 cmd[256], drain[256];
+	ssize_t		 n;
 	int		 rc, wr, i;
 
 	for (i = 0; i < 2 && s->kch[i] != NULL; i++)
@@ -805,8 +818,10 @@ ssh_signal(struct ssh *s, const char *name, int64_t deadline)
 			break;
 		if ((wr = ssh_wait(s, deadline)) == W_LOST)
 			return -2;
-		if (wr == W_TIMEOUT)
+		if (wr == W_TIMEOUT) {
+			log_info("no channel to deliver SIG%s in time", name);
 			return -1;
+		}
 	}
 	if (k == NULL) {
 		log_info("cannot open a channel to deliver SIG%s: %s", name,
@@ -821,14 +836,35 @@ ssh_signal(struct ssh *s, const char *name, int64_t deadline)
 			break;
 		if ((wr = ssh_wait(s, deadline)) == W_LOST)
 			return -2;
-		if (wr == W_TIMEOUT)
+		if (wr == W_TIMEOUT) {
+			log_info("kill for SIG%s not started in time", name);
 			return -1;
+		}
 		/* W_STOP: a second request; keep waiting for this answer. */
 	}
 	if (rc != 0) {
 		log_info("the server did not run kill for SIG%s: %s", name,
 		    ssh_errmsg(s));
 		return -1;
+	}
+	/*
+	 * Wait for kill to finish: dropping the connection earlier could
+	 * end its sshd process, and orphan the command, before it ran.
+	 */
+	for (;;) {
+		n = libssh2_channel_read(k, drain, sizeof(drain));
+		if (n > 0)
+			continue;
+		if (libssh2_channel_eof(k) || (n < 0 &&
+		    n != LIBSSH2_ERROR_EAGAIN))
+			break;
+		if ((wr = ssh_wait(s, deadline)) == W_LOST)
+			return -2;
+		if (wr == W_TIMEOUT) {
+			log_info("kill for SIG%s did not finish in time",
+			    name);
+			break;
+		}
 	}
 	return 0;
 }

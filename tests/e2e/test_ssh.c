@@ -77,6 +77,34 @@ run(struct wh *h, const struct proto_spec *s, const char *kh)
 	    "worker exit status %d, log: %s", h->status, h->log);
 }
 
+/* Gone, or a zombie nobody reaped yet (its parent, sshd, may be gone). */
+static int
+dead(long pid)
+{
+	char	 path[64], *st, *p;
+	int	 z;
+
+	if (kill((pid_t)pid, 0) == -1)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((st = test_read(path, NULL)) == NULL)
+		return 1;
+	p = strrchr(st, ')');
+	z = p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	free(st);
+	return z;
+}
+
+static int
+wait_dead(long pid, double timeout_s)
+{
+	double	 end = wh_now() + timeout_s;
+
+	while (!dead(pid) && wh_now() < end)
+		usleep(10000);
+	return dead(pid);
+}
+
 static void
 assert_error_has(struct wh *h, const char *needle)
 {
@@ -369,9 +397,8 @@ Test(ssh, stop_signal_terminates_remote_command)
 	    "the worker): the remote command died from SIGTERM");
 	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0);
 	/* The remote process is gone. */
-	for (t0 = wh_now(); kill((pid_t)rpid, 0) == 0 && wh_now() - t0 < 10;)
-		usleep(10000);
-	cr_assert_eq(kill((pid_t)rpid, 0), -1, "remote sleep still runs");
+	cr_assert(wait_dead(rpid, 10), "remote sleep still runs; log: %s",
+	    h.log);
 	wh_free(&h);
 }
 
@@ -381,16 +408,24 @@ Test(ssh, stop_after_grace_kills_and_closes)
 	struct proto_spec	 s;
 	struct wh		 h;
 	char			 env[4200], *envp[] = { env, NULL };
+	char			 pidf[4200], cmd[4400], *p;
 	double			 t0;
+	long			 rpid;
 
-	ssh_spec(&s, "127.0.0.1", "trap '' TERM; echo started; "
-	    "while :; do sleep 0.1; done");
+	snprintf(pidf, sizeof(pidf), "%s/remote.pid", sshd.dir);
+	snprintf(cmd, sizeof(cmd), "trap '' TERM; echo $$ > %s; echo started; "
+	    "while :; do sleep 0.1; done", pidf);
+	ssh_spec(&s, "127.0.0.1", cmd);
 	s.kill_grace_ms = 500;
 	snprintf(env, sizeof(env), "%s=%s", SSH_KNOWN_HOSTS_ENV,
 	    sshd.known_hosts);
 	cr_assert_eq(wh_start(&h, envp), 0);
 	cr_assert_eq(wh_send_spec(&h, &s), 0);
 	cr_assert_eq(wh_wait_output(&h, 1, "started\n", T_RUN), 0);
+	p = test_read(pidf, NULL);
+	cr_assert_not_null(p);
+	rpid = strtol(p, NULL, 10);
+	free(p);
 	t0 = wh_now();
 	kill(h.pid, SIGTERM);
 	cr_assert_eq(wh_collect(&h, T_RUN), 0);
@@ -400,6 +435,10 @@ Test(ssh, stop_after_grace_kills_and_closes)
 	cr_assert_eq(h.result.status, PROTO_ST_KILLED, "%s", h.result.error);
 	assert_error_has(&h, "stopped on request (SIGTERM to the worker): "
 	    "the remote command");
+	if (!wait_dead(rpid, 10))
+		kill((pid_t)rpid, SIGKILL);	/* never leave it running */
+	cr_assert(wait_dead(rpid, 1), "remote command still runs; log: %s",
+	    h.log);
 	wh_free(&h);
 }
 
@@ -419,22 +458,36 @@ Test(ssh, output_cap_counts_dropped_bytes)
 	wh_free(&h);
 }
 
-Test(ssh, supervisor_gone_drops_the_connection)
+Test(ssh, supervisor_gone_kills_and_drops_the_connection)
 {
 	struct proto_spec	 s;
 	struct wh		 h;
 	char			 env[4200], *envp[] = { env, NULL };
+	char			 pidf[4200], cmd[4400], *p;
+	long			 rpid;
 
-	ssh_spec(&s, "127.0.0.1", "echo started; exec sleep 100");
+	snprintf(pidf, sizeof(pidf), "%s/remote.pid", sshd.dir);
+	snprintf(cmd, sizeof(cmd), "echo $$ > %s; echo started; exec sleep "
+	    "100", pidf);
+	ssh_spec(&s, "127.0.0.1", cmd);
 	snprintf(env, sizeof(env), "%s=%s", SSH_KNOWN_HOSTS_ENV,
 	    sshd.known_hosts);
 	cr_assert_eq(wh_start(&h, envp), 0);
 	cr_assert_eq(wh_send_spec(&h, &s), 0);
 	cr_assert_eq(wh_wait_output(&h, 1, "started\n", T_RUN), 0);
+	p = test_read(pidf, NULL);
+	cr_assert_not_null(p);
+	rpid = strtol(p, NULL, 10);
+	free(p);
+	cr_assert_gt(rpid, 1);
 	wh_close(&h);
 	cr_assert_eq(wh_reap(&h, T_RUN), 0);
 	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 1,
 	    "status %d log %s", h.status, h.log);
+	if (!wait_dead(rpid, 10))
+		kill((pid_t)rpid, SIGKILL);	/* never leave it running */
+	cr_assert(wait_dead(rpid, 1), "remote sleep still runs; log: %s",
+	    h.log);
 	wh_free(&h);
 }
 

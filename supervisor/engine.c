@@ -564,8 +564,14 @@ attempt_cg_end(struct attempt *a, struct store_attempt_end *e, char *reason,
 			    "was reached (%" PRId64 " forks refused)%s%s",
 			    u.pids_denied, was[0] ? "; " : "", was);
 	}
-	if (why[0] != '\0') {
-		snprintf(reason, rlen, "%s", why);
+	if (why[0] != '\0' && rlen > 0) {
+		/* Cut to the caller's buffer: the cause comes first. */
+		size_t	 k = strlen(why);
+
+		if (k >= rlen)
+			k = rlen - 1;
+		memcpy(reason, why, k);
+		reason[k] = '\0';
 		e->reason = reason;
 	}
 	cg_discard(a->run->eng, a->cg);

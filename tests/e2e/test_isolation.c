@@ -9,12 +9,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +29,7 @@
 #include "picoflow/store.h"
 #include "../lib/proc.h"
 #include "../../supervisor/cgroup.h"
+#include "../../worker/sandbox.h"
 
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset	444
@@ -408,4 +413,140 @@ Test(iso, landlock_writable_list)
 	cr_assert_str_eq(out, "wrote\nread\n");
 	free(out);
 	store_attempts_free(a, n);
+}
+
+/* ---- the sandbox steps, in this (forked) test process ------------------ */
+
+TestSuite(sandbox, .timeout = 30);
+
+Test(sandbox, run_as_hostile_and_unknown_names)
+{
+	char		 longname[300];
+	struct pf_err	 err;
+
+	cr_assert_eq(sandbox_ids(NULL, &err), 0);
+	cr_assert_eq(sandbox_ids("", &err), 0);
+	cr_assert_eq(sandbox_ids(":", &err), -1);
+	cr_assert(strstr(err.msg, "bad user name") != NULL, "%s", err.msg);
+	cr_assert_eq(sandbox_ids(":root", &err), -1);
+	cr_assert_eq(sandbox_ids("no-such-user-pf", &err), -1);
+	cr_assert_str_eq(err.msg, "run_as: no user 'no-such-user-pf' on this "
+	    "host");
+	cr_assert_eq(sandbox_ids("nobody:no-such-group-pf", &err), -1);
+	cr_assert_str_eq(err.msg, "run_as: no group 'no-such-group-pf' on "
+	    "this host");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	cr_assert_eq(sandbox_ids(longname, &err), -1);
+	cr_assert(strstr(err.msg, "bad user name") != NULL, "%s", err.msg);
+	/* Nothing changed on the way. */
+	cr_assert_eq(getuid(), geteuid());
+}
+
+Test(sandbox, run_as_drops_every_id_for_good)
+{
+	struct pf_err	 err;
+	gid_t		 groups[8];
+
+	need_root();
+	cr_assert_eq(sandbox_ids("nobody:nogroup", &err), 0, "%s", err.msg);
+	cr_assert_eq(getuid(), 65534);
+	cr_assert_eq(geteuid(), 65534);
+	cr_assert_eq(getgid(), 65534);
+	cr_assert_eq(getegid(), 65534);
+	cr_assert_eq(getgroups(8, groups), 1);
+	cr_assert_eq(groups[0], 65534);
+	cr_assert_eq(setuid(0), -1);
+}
+
+Test(sandbox, rlimits)
+{
+	struct proto_spec	 s;
+	struct rlimit		 rl, before;
+	struct pf_err		 err;
+
+	proto_spec_init(&s);
+	s.limits.nofile = 100;
+	cr_assert_eq(sandbox_rlimits(&s, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(rl.rlim_cur, 100);
+	cr_assert_eq(rl.rlim_max, 100);
+	/* Contained: no address-space or process rlimit. */
+	cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
+	cr_assert_eq(rl.rlim_cur, RLIM_INFINITY);
+	/* More than the hard limit is cut to it, never an error. */
+	s.limits.nofile = (int64_t)1 << 40;
+	cr_assert_eq(sandbox_rlimits(&s, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_eq(rl.rlim_cur, 100);
+	/* Not contained (mode none): the stand-ins. */
+	cr_assert_eq(getrlimit(RLIMIT_NPROC, &before), 0);
+	s.limits.nofile = -1;
+	s.limits.memory = 1;		/* raised to the 64 MiB floor */
+	s.limits.pids = 50;
+	cr_assert_eq(sandbox_rlimits(&s, 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
+	cr_assert_eq(rl.rlim_cur, 64 * 1024 * 1024);
+	cr_assert_eq(getrlimit(RLIMIT_NPROC, &rl), 0);
+	cr_assert_eq(rl.rlim_cur, before.rlim_max < 50 ? before.rlim_max : 50);
+}
+
+Test(sandbox, seccomp_denies_and_allows)
+{
+	struct pf_err	 err;
+
+	cr_assert_eq(sandbox_seccomp(&err), 0, "%s", err.msg);
+	errno = 0;
+	cr_assert_eq(mount("none", "/mnt", "tmpfs", 0, NULL), -1);
+	cr_assert_eq(errno, EPERM);
+	cr_assert_eq(unshare(CLONE_NEWNET), -1);
+	cr_assert_eq(errno, EPERM);
+	cr_assert_eq(syscall(SYS_bpf, 0, NULL, 0), -1);
+	cr_assert_eq(errno, EPERM);
+	/* Ordinary work goes on, forks included. */
+	cr_assert_gt(getpid(), 0);
+	{
+		pid_t	 p = fork();
+		int	 st;
+
+		if (p == 0)
+			_exit(7);
+		cr_assert_gt(p, 0);
+		cr_assert_eq(waitpid(p, &st, 0), p);
+		cr_assert_eq(WEXITSTATUS(st), 7);
+	}
+}
+
+Test(sandbox, network_false_leaves_only_loopback)
+{
+	struct proto_spec	 s;
+	struct pf_err		 err;
+	char			*dev;
+	int			 fd, port;
+
+	need_root();
+	port = listener(&fd);
+	proto_spec_init(&s);
+	s.executor = PROTO_EXEC_SHELL;
+	s.network = 0;
+	cr_assert_eq(sandbox_network(&s, &err), 0, "%s", err.msg);
+	dev = test_read("/proc/self/net/dev", NULL);
+	cr_assert_not_null(dev);
+	cr_assert(strstr(dev, " lo:") != NULL);
+	cr_assert(strstr(dev, "eth") == NULL, "%s", dev);
+	free(dev);
+	{
+		struct sockaddr_in	 sin;
+		int			 c = socket(AF_INET, SOCK_STREAM, 0);
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		cr_assert_eq(connect(c, (struct sockaddr *)&sin, sizeof(sin)),
+		    -1, "reached the host's loopback listener");
+		cr_assert_eq(errno, ECONNREFUSED);
+		close(c);
+	}
+	close(fd);
 }

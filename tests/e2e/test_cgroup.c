@@ -294,7 +294,7 @@ remove_roots(void)
 	static const char *const hiers[] = {
 		"unified", "memory", "pids", "cpu", "cpuacct", "freezer",
 	};
-	char		 p[4096], own[4096], *self, *line, *save;
+	char		 p[8400], own[4096], *self, *line, *save;
 	size_t		 i;
 
 	self = test_read("/proc/self/cgroup", NULL);

@@ -24,6 +24,12 @@
 
 #define T_RUN	30.0
 
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKER_RSS_MAX_KIB	(128 * 1024)
+#else
+#define WORKER_RSS_MAX_KIB	(24 * 1024)
+#endif
+
 static struct test_sshd	 sshd;
 static char		 kh_env[4200];
 
@@ -455,6 +461,11 @@ Test(ssh, output_cap_counts_dropped_bytes)
 	cr_assert_eq(h.result.dropped, 20971520 + 2 - 1000000);
 	cr_assert(h.result.truncated);
 	cr_assert_eq(h.out[0].len + h.out[1].len, 1000000);
+	cr_log_info("worker peak RSS %llu KiB for 20 MiB of remote output",
+	    (unsigned long long)h.result.worker_rss_kib);
+	/* Bounded: nothing beyond the cap is kept (ASan costs more). */
+	if (!wh_under_valgrind())
+		cr_assert_lt(h.result.worker_rss_kib, WORKER_RSS_MAX_KIB);
 	wh_free(&h);
 }
 

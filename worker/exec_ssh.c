@@ -933,8 +933,17 @@ ssh_io(struct ssh *s)
 			return e0;
 		if ((e1 = ssh_read_stream(s, SSH_EXTENDED_DATA_STDERR)) < 0)
 			return e1;
-		if (e0 == 1 && e1 == 1 && libssh2_channel_eof(s->ch))
-			return 0;
+		/*
+		 * EOF may have been read (with the last data) while the
+		 * other stream was being read: nothing more will come on
+		 * the socket then, so look at both streams again instead
+		 * of waiting.  With EOF known, a drained stream reads 0.
+		 */
+		if (libssh2_channel_eof(s->ch)) {
+			if (e0 == 1 && e1 == 1)
+				return 0;
+			continue;
+		}
 		now = worker_mono_ms();
 		if (s->kill_at >= 0 && now >= s->kill_at) {
 			s->killed_hard = 1;

@@ -114,7 +114,13 @@ sshd_try(struct test_sshd *d)
 	    "UsePAM no\n"
 	    "StrictModes no\n"
 	    "LogLevel ERROR\n"
-	    "MaxStartups 100\n",
+	    "MaxStartups 100\n"
+	    /*
+	     * Debian's bash reads ~/.bashrc when started by sshd as a
+	     * top-level shell; SHLVL=1 makes it a nested one, so the
+	     * tests never run (or kill half-way) the user's dotfiles.
+	     */
+	    "SetEnv SHLVL=1\n",
 	    d->port, d->dir, d->dir) == -1)
 		return -1;
 	cfg = test_sshd_file(d, "sshd_config", text);

@@ -34,6 +34,9 @@
 
 static struct test_httpd httpd;
 static char		 url[256];
+/* Cleaned up by teardown even when an assertion ends a test early. */
+static pid_t		 tls_pid = -1;
+static char		*scratch;
 
 static void
 setup(void)
@@ -45,6 +48,13 @@ static void
 teardown(void)
 {
 	test_httpd_stop(&httpd);
+	if (tls_pid > 0) {
+		kill(tls_pid, SIGKILL);
+		waitpid(tls_pid, NULL, 0);
+	}
+	if (scratch != NULL)
+		test_rmrf(scratch);
+	free(scratch);
 }
 
 TestSuite(http, .init = setup, .fini = teardown, .timeout = 90);
@@ -617,7 +627,7 @@ Test(http, picoflow_run_records_status_and_body)
 	size_t			 n, nruns, i;
 	const char		*body;
 
-	dir = test_tmpdir("http");
+	dir = scratch = test_tmpdir("http");
 	cr_assert_not_null(dir);
 	snprintf(db, sizeof(db), "%s/state.db", dir);
 	cr_assert_neq(asprintf(&text,
@@ -692,8 +702,6 @@ Test(http, picoflow_run_records_status_and_body)
 	proc_result_free(&r);
 	free(argv[0]);
 	free(wf);
-	test_rmrf(dir);
-	free(dir);
 }
 
 /* ---- TLS, against openssl s_server with a self-signed certificate ------ */
@@ -732,7 +740,7 @@ tls_start(struct tls_server *t)
 	int			 fd;
 
 	memset(t, 0, sizeof(*t));
-	t->dir = test_tmpdir("tls");
+	t->dir = scratch = test_tmpdir("tls");
 	cr_assert_not_null(t->dir);
 	snprintf(key, sizeof(key), "%s/key.pem", t->dir);
 	cr_assert_neq(asprintf(&t->cert, "%s/cert.pem", t->dir), -1);
@@ -777,21 +785,16 @@ tls_start(struct tls_server *t)
 	argv[8] = "-key";
 	argv[9] = key;
 	argv[10] = NULL;
-	t->pid = proc_spawn(argv, NULL, NULL, NULL);
+	t->pid = tls_pid = proc_spawn(argv, NULL, NULL, NULL);
 	cr_assert_gt(t->pid, 0);
 	for (end = wh_now() + 15; !port_open(t->port); usleep(10000))
 		cr_assert_lt(wh_now(), end, "openssl s_server did not start");
 }
 
+/* The process and the directory go in teardown. */
 static void
 tls_stop(struct tls_server *t)
 {
-	if (t->pid > 0) {
-		kill(t->pid, SIGKILL);
-		waitpid(t->pid, NULL, 0);
-	}
-	test_rmrf(t->dir);
-	free(t->dir);
 	free(t->cert);
 }
 

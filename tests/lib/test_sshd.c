@@ -2,6 +2,7 @@
  * sshd on loopback for tests; see test_sshd.h.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -203,12 +204,57 @@ test_sshd_start(struct test_sshd *d)
 	return d->known_hosts != NULL ? 0 : -1;
 }
 
+/* Parent of pid from /proc, or -1. */
+static long
+ppid_of(long pid)
+{
+	char	 path[64], *st, *p;
+	long	 pp = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((st = test_read(path, NULL)) == NULL)
+		return -1;
+	if ((p = strrchr(st, ')')) != NULL && p[1] == ' ' && p[2] != '\0')
+		pp = strtol(p + 3, NULL, 10);
+	free(st);
+	return pp;
+}
+
+/*
+ * SIGKILL every descendant of root: what the remote commands of a test
+ * left running (sshd does not kill a command when its connection
+ * drops), so no test leaves processes behind even when it failed early.
+ */
+static void
+kill_descendants(long root)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	long		 pid, a;
+	int		 depth;
+
+	if ((dir = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if ((pid = strtol(de->d_name, NULL, 10)) <= 1 || pid == root)
+			continue;
+		for (a = ppid_of(pid), depth = 0; a > 1 && depth < 64;
+		    a = ppid_of(a), depth++)
+			if (a == root) {
+				kill((pid_t)pid, SIGKILL);
+				break;
+			}
+	}
+	closedir(dir);
+}
+
 void
 test_sshd_stop(struct test_sshd *d)
 {
 	int	 st;
 
 	if (d->pid > 0) {
+		kill_descendants(d->pid);
 		kill(d->pid, SIGTERM);
 		waitpid(d->pid, &st, 0);
 		d->pid = -1;

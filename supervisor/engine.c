@@ -1348,9 +1348,11 @@ run_end(struct engine_run *run)
 {
 	struct engine	*eng = run->eng;
 	struct engine_run **pp;
+	const struct pf_workflow *wf;
 	struct pf_err	 err;
 	const char	*status, *error;
-	int64_t		 ended = now_ms();
+	int64_t		 ended = now_ms(), run_id;
+	void		*cookie;
 
 	status = run->cancelled ? "cancelled" : run->failed ? "failed" :
 	    "success";
@@ -1367,10 +1369,13 @@ run_end(struct engine_run *run)
 			*pp = run->next;
 			break;
 		}
-	if (eng->hooks.run_ended != NULL)
-		eng->hooks.run_ended(eng->hooks.arg, run->wf, run->run_id,
-		    status, run->cookie);
+	/* The hook may release the workflow: nothing touches it after. */
+	wf = run->wf;
+	run_id = run->run_id;
+	cookie = run->cookie;
 	run_free(run);
+	if (eng->hooks.run_ended != NULL)
+		eng->hooks.run_ended(eng->hooks.arg, wf, run_id, status, cookie);
 }
 
 /*

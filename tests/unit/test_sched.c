@@ -97,10 +97,14 @@ static size_t
 brute(const struct sched_spec *sp, int64_t lo, int64_t hi, int64_t **out)
 {
 	int64_t	*v = NULL, t = lo, nx;
-	size_t	 n = 0;
+	size_t	 n = 0, cap = 0;
 
 	while (sched_next(sp, t, &nx) == 0 && nx <= hi) {
-		v = realloc(v, (n + 1) * sizeof(*v));
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(v, cap * sizeof(*v));
+			cr_assert_not_null(v);
+		}
 		v[n++] = nx;
 		t = nx;
 	}

@@ -71,6 +71,27 @@ toolong:
 	return -1;
 }
 
+extern char **environ;
+
+/*
+ * The worker starts with an empty environment except for the operator
+ * settings it honours: PICOFLOW_SSH_KNOWN_HOSTS (docs/executors.md).
+ * envp has room for one entry and the NULL.
+ */
+static void
+worker_env(char *envp[2])
+{
+	static const char	 key[] = "PICOFLOW_SSH_KNOWN_HOSTS=";
+	char			**e;
+
+	for (e = environ; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, key, sizeof(key) - 1) == 0 &&
+		    (*e)[sizeof(key) - 1] != '\0') {
+			envp[0] = *e;
+			return;
+		}
+}
+
 int
 spawn_worker(const char *path, struct spawn_worker *w, struct pf_err *err)
 {
@@ -78,8 +99,10 @@ spawn_worker(const char *path, struct spawn_worker *w, struct pf_err *err)
 	posix_spawnattr_t		 attr;
 	sigset_t			 none, all;
 	char				*argv[] = { (char *)"pf-worker", NULL };
-	char				*envp[] = { NULL };
+	char				*envp[2] = { NULL, NULL };
 	int				 sv[2], child, rc, fl;
+
+	worker_env(envp);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		pf_err_set(err, "socketpair: %s", strerror(errno));

@@ -1,7 +1,8 @@
 /*
  * Starting pf-worker: one fresh process per task attempt, spawned the vfork
  * way (posix_spawn) with its end of a socketpair on fd 3, stdin on
- * /dev/null, an empty environment, its own session, default signal
+ * /dev/null, an empty environment (but for PICOFLOW_SSH_KNOWN_HOSTS when
+ * the operator sets it), its own session, default signal
  * dispositions and every other descriptor closed.
  */
 #ifndef PICOFLOW_SPAWN_H

@@ -715,7 +715,8 @@ Test(worker, large_spec_over_many_frames)
 	pf_free(big);
 }
 
-Test(worker, other_executors_are_reported)
+/* An ssh SPEC reaches the ssh executor, which reports a bad key itself. */
+Test(worker, ssh_spec_reaches_its_executor)
 {
 	struct proto_spec	 s;
 	struct wh		 h;
@@ -725,11 +726,14 @@ Test(worker, other_executors_are_reported)
 	s.ssh.host = "127.0.0.1";
 	s.ssh.user = "nobody";
 	s.ssh.command = "true";
+	s.ssh.key_path = "/nonexistent/picoflow-test-key";
+	s.ssh.port = 22;
 	run_ok(&h, &s);
 	cr_assert_eq(h.nstarted, 0);
-	cr_assert_eq(h.result.status, PROTO_ST_INTERNAL_ERROR);
-	cr_assert_str_eq(h.result.error, "the ssh executor is not available "
-	    "in this pf-worker");
+	cr_assert_eq(h.result.status, PROTO_ST_EXEC_ERROR);
+	cr_assert_not_null(h.result.error);
+	cr_assert(strstr(h.result.error, "/nonexistent/picoflow-test-key") !=
+	    NULL, "%s", h.result.error);
 	wh_free(&h);
 }
 

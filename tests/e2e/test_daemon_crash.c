@@ -15,7 +15,7 @@
 #include "picoflow/store.h"
 #include "test_daemon.h"
 
-TestSuite(crash, .init = dt_setup, .fini = dt_teardown, .timeout = 300);
+TestSuite(crash, .init = dt_setup, .fini = dt_teardown, .timeout = 400);
 
 /* Lines in a marker file that equal `word`. */
 static int
@@ -155,7 +155,7 @@ Test(crash, interrupted_attempt_counts_as_an_attempt)
  * database is intact, no run stays running, and no task that recorded a
  * success ran twice.
  */
-Test(crash, twenty_random_kills, .timeout = 400)
+Test(crash, twenty_random_kills)
 {
 	char	 p[4400];
 	int	 i;

@@ -293,7 +293,7 @@ raw_exchange(const void *p, size_t len, unsigned char *out, size_t cap)
 }
 
 /* Hostile bytes on the socket: answered or dropped, never a crash. */
-Test(ctl, hostile_socket_input, .timeout = 120)
+Test(ctl, hostile_socket_input)
 {
 	static const unsigned char junk[] = "GET / HTTP/1.0\r\n\r\n";
 	unsigned char		 hdr[8], out[4096];

@@ -249,7 +249,7 @@ Test(state, retention_by_bytes_on_a_timer)
  * each.  Writes fail with "database or disk is full"; the supervisor
  * logs it, keeps running and answering, and stops cleanly.
  */
-Test(state, full_disk_is_survived, .timeout = 120)
+Test(state, full_disk_is_survived)
 {
 	struct proc_result	 r;
 	char			 cmd[16384], log[4400];

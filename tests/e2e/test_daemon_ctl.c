@@ -158,7 +158,8 @@ Test(ctl, reload_added_changed_removed_broken)
 	    "  - {name: t, type: shell, config: {command: /bin/sh, "
 	    "args: [\"-c\", \"sleep 2; echo $MSG\"]}}\n");
 	dt_rm_wf("b.yaml");
-	dt_wf("c.yaml", "name: c\nschedule: \"*/7 * * * *\"\ntasks: []\n");
+	/* A schedule that cannot fire during the test: run ids stay ours. */
+	dt_wf("c.yaml", "name: c\nschedule: \"0 0 29 2 *\"\ntasks: []\n");
 	dt_wf("d.yaml", "name: d\ntasks: [\n");
 	dt_wf("e.yaml", "name: e\ntasks:\n  - {name: t, type: mail}\n");
 	dt_ctl(CTL_CMD_RELOAD, NULL, -1, &rep);

@@ -44,7 +44,7 @@ int	 sched_next(const struct sched_spec *, int64_t after, int64_t *next);
  * all, up to SCHED_MISSED_COUNT_MAX (then it is a lower bound).  Cost is
  * bounded whatever the distance between lo and hi.
  */
-#define SCHED_MISSED_COUNT_MAX	100000
+#define SCHED_MISSED_COUNT_MAX	10000
 int	 sched_missed(const struct sched_spec *, int64_t lo, int64_t hi,
 	    size_t want, int64_t *out, size_t *n, int64_t *nmissed);
 

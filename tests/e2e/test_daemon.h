@@ -182,10 +182,19 @@ dt_wait_ready(double timeout)
 DT_UNUSED static void
 dt_start(const char *extra)
 {
-	char	*argv[40], *copy = NULL, *tok, *save, log[4400];
+	char	*argv[64], *copy = NULL, *wcopy = NULL, *tok, *save, log[4400];
+	const char *wrap;
 	int	 n = 0;
 
 	cr_assert_eq(dt_pid, -1, "already running");
+	/* PF_TEST_SUPERVISOR_WRAPPER="valgrind -q --error-exitcode=99 ..." */
+	if ((wrap = getenv("PF_TEST_SUPERVISOR_WRAPPER")) != NULL &&
+	    *wrap != '\0') {
+		wcopy = strdup(wrap);
+		for (tok = strtok_r(wcopy, " ", &save); tok && n < 20;
+		    tok = strtok_r(NULL, " ", &save))
+			argv[n++] = tok;
+	}
 	argv[n++] = (char *)(uintptr_t)test_bin("pf-supervisor");
 	argv[n++] = (char *)"-c";
 	argv[n++] = dt_wfdir;
@@ -195,7 +204,7 @@ dt_start(const char *extra)
 	argv[n++] = (char *)"2";
 	if (extra != NULL) {
 		copy = strdup(extra);
-		for (tok = strtok_r(copy, " ", &save); tok && n < 38;
+		for (tok = strtok_r(copy, " ", &save); tok && n < 62;
 		    tok = strtok_r(NULL, " ", &save))
 			argv[n++] = tok;
 	}
@@ -203,8 +212,9 @@ dt_start(const char *extra)
 	snprintf(log, sizeof(log), "%s/log.%d", dt_dir, ++dt_nstarts);
 	dt_pid = proc_spawn(argv, NULL, log, log);
 	free(copy);
+	free(wcopy);
 	cr_assert_gt(dt_pid, 0);
-	dt_wait_ready(60);
+	dt_wait_ready(wrap != NULL && *wrap != '\0' ? 180 : 60);
 }
 
 /* SIGTERM, then waits for the exit; checks its status. */

@@ -392,7 +392,7 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 }
 
 static void
-slot_skip(struct slot *s, int64_t at, const char *why)
+slot_skip(struct slot *s, int64_t at, const char *trigger, const char *why)
 {
 	struct pf_err	 err;
 	char		 ts[32];
@@ -402,7 +402,7 @@ slot_skip(struct slot *s, int64_t at, const char *why)
 		log_info("'%s': fire at %s skipped: %s", s->name,
 		    fmt_time(at, ts, sizeof(ts)), why);
 	else
-		log_info("'%s': trigger skipped: %s", s->name, why);
+		log_info("'%s': %s run skipped: %s", s->name, trigger, why);
 	if (at > s->last_seen)
 		s->last_seen = at;
 	/* A skipped fire was handled: catch-up must not bring it back. */
@@ -460,7 +460,7 @@ slot_fire(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 			snprintf(why, sizeof(why), "a run is in progress "
 			    "(overlap: %s)",
 			    sched_overlap_name(s->def->wf->overlap));
-		slot_skip(s, at, why);
+		slot_skip(s, at, trigger, why);
 		snprintf(msg, msglen, "not started: %s", why);
 		return 1;
 	}
@@ -958,7 +958,8 @@ catch_up(struct daemon *d)
 			else if (s->qlen < SCHED_QUEUE_MAX)
 				slot_enqueue(s, fires[i], "catchup");
 			else
-				slot_skip(s, fires[i], "catch-up queue full");
+				slot_skip(s, fires[i], "catchup",
+				    "catch-up queue full");
 		}
 		/* Fires not caught up are done with, whatever the policy. */
 		if (n == 0 && newest > s->last_fire) {
@@ -1554,6 +1555,16 @@ daemon_main(const struct daemon_opts *o)
 		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
 		goto out;
 	}
+	/* A configuration that cannot be read is a start-up error. */
+	{
+		struct stat	 sb;
+
+		if (stat(d.config, &sb) == -1) {
+			fprintf(stderr, "pf-supervisor: %s: %s\n", d.config,
+			    strerror(errno));
+			goto out;
+		}
+	}
 	if (o->detach) {
 		snprintf(logpath, sizeof(logpath), "%s/pf-supervisor.log",
 		    d.paths.state_dir);
@@ -1606,7 +1617,11 @@ daemon_main(const struct daemon_opts *o)
 
 	memset(&rs, 0, sizeof(rs));
 	buf_init(&rs.text, CTL_TEXT_MAX);
-	(void)daemon_load(&d, 1, &rs);
+	if (daemon_load(&d, 1, &rs) == -1) {
+		buf_free(&rs.text);
+		pf_err_set(&err, "giving up: no configuration loaded");
+		goto fail;
+	}
 	buf_free(&rs.text);
 	for (s = d.slots; s != NULL; s = s->next)
 		nwf++;

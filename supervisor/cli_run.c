@@ -174,6 +174,8 @@ run_usage(FILE *fp)
 	    "  --backoff MS   first retry delay, doubling up to 60 s "
 	    "(default 1000)\n"
 	    "  --jitter       randomise retry delays by up to 25%%\n"
+	    "  --no-cgroups   no per-task cgroups: limits by rlimits and process "
+	    "groups only\n"
 	    "  --sync MODE    full (default): every state change is fsynced; "
 	    "normal: survives\n"
 	    "                 a crash of picoflow, a power cut may lose the "
@@ -212,6 +214,7 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 		{ "backoff",	required_argument, NULL, 'b' },
 		{ "jitter",	no_argument,	   NULL, 'J' },
 		{ "max-tasks",	required_argument, NULL, 'm' },
+		{ "no-cgroups",	no_argument,	   NULL, 'C' },
 		{ "sync",	required_argument, NULL, 's' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -253,6 +256,9 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 			break;
 		case 'J':
 			opts.jitter = 1;
+			break;
+		case 'C':
+			opts.no_cgroups = 1;
 			break;
 		case 's':
 			if (strcmp(optarg, "full") == 0)

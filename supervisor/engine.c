@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,7 @@ struct engine {
 	struct cg_sys		*cgs;		/* isolation (cgroup.h) */
 	struct cg_trash		*trash;
 	ev_timer		 trash_timer;
+	char			 net_worker[PATH_MAX]; /* ssh and http tasks */
 };
 
 static void	 pump(struct engine *);
@@ -1223,7 +1225,8 @@ dispatch(struct engine_run *run, size_t i)
 		    run->run_id, a->no);
 
 	if (attempt_cg_create(a, &err) == -1 || queue_spec(a, &err) == -1 ||
-	    spawn_worker(eng->opts.worker_path, &sw, &err) == -1) {
+	    spawn_worker(task->type == TASK_SHELL ? eng->opts.worker_path :
+	    eng->net_worker, &sw, &err) == -1) {
 		snprintf(msg, sizeof(msg), "cannot start the task: %s",
 		    err.msg);
 		attempt_error(a, msg);
@@ -1746,6 +1749,12 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 	eng->loop = loop;
 	eng->store = store;
 	eng->opts = *opts;
+	if (spawn_net_worker(opts->worker_path, eng->net_worker,
+	    sizeof(eng->net_worker)) == -1) {
+		pf_err_set(err, "pf-worker path too long");
+		pf_free(eng);
+		return NULL;
+	}
 	if (eng->opts.backoff_max_ms < eng->opts.backoff_ms)
 		eng->opts.backoff_max_ms = eng->opts.backoff_ms;
 	if (eng->opts.owner == NULL)

@@ -71,6 +71,27 @@ toolong:
 	return -1;
 }
 
+int
+spawn_net_worker(const char *worker, char *out, size_t len)
+{
+	const char	*slash;
+	const char	*env = getenv("PICOFLOW_WORKER");
+
+	/* An explicit PICOFLOW_WORKER runs every executor. */
+	if (env != NULL && *env != '\0')
+		goto same;
+	if ((slash = strrchr(worker, '/')) == NULL)
+		goto same;
+	if ((size_t)snprintf(out, len, "%.*s/pf-worker-net",
+	    (int)(slash - worker), worker) >= len || !is_executable(out))
+		goto same;
+	return 0;
+same:
+	if ((size_t)snprintf(out, len, "%s", worker) >= len)
+		return -1;
+	return 0;
+}
+
 extern char **environ;
 
 /*

@@ -25,6 +25,13 @@ struct spawn_worker {
  */
 int	 spawn_find_worker(char *out, size_t len, struct pf_err *);
 
+/*
+ * The worker for ssh and http tasks: pf-worker-net beside `worker` (it
+ * links libcurl and libssh2, which pf-worker leaves out to start fast),
+ * or `worker` itself when PICOFLOW_WORKER is set or there is none.
+ */
+int	 spawn_net_worker(const char *worker, char *out, size_t len);
+
 int	 spawn_worker(const char *path, struct spawn_worker *, struct pf_err *);
 
 #endif

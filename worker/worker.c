@@ -26,9 +26,11 @@
 #include "picoflow/frame.h"
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
-#include "exec_http.h"
 #include "exec_shell.h"
+#ifndef PF_WORKER_SHELL_ONLY
+#include "exec_http.h"
 #include "exec_ssh.h"
+#endif
 #include "sandbox.h"
 #include "worker.h"
 
@@ -370,16 +372,24 @@ worker_run(int fd)
 		case PROTO_EXEC_SHELL:
 			rc = exec_shell_run(&w, &spec, &res);
 			break;
+#ifndef PF_WORKER_SHELL_ONLY
 		case PROTO_EXEC_SSH:
 			rc = exec_ssh_run(&w, &spec, &res);
 			break;
 		case PROTO_EXEC_HTTP:
 			rc = exec_http_run(&w, &spec, &res);
 			break;
+#endif
 		default:
+			/*
+			 * pf-worker runs shell tasks only, so that it starts
+			 * without loading libcurl and libssh2 (about 25 ms a
+			 * task here); pf-worker-net runs every executor.
+			 */
 			worker_result_error(&res, PROTO_ST_INTERNAL_ERROR,
 			    "the %s executor is not available in this "
-			    "pf-worker", proto_exec_name(spec.executor));
+			    "worker (ssh and http tasks run in pf-worker-net)",
+			    proto_exec_name(spec.executor));
 			log_warnx("%s", res.error ? res.error : "");
 			break;
 		}

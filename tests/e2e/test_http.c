@@ -41,6 +41,7 @@ static char		*scratch;
 static void
 setup(void)
 {
+	wh_binary("pf-worker-net");
 	cr_assert_eq(test_httpd_start(&httpd), 0);
 }
 

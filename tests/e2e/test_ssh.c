@@ -36,6 +36,7 @@ static char		 kh_env[4200];
 static void
 setup(void)
 {
+	wh_binary("pf-worker-net");
 	cr_assert_eq(getuid(), 0, "these tests run sshd and need root");
 	cr_assert_eq(test_sshd_start(&sshd), 0, "sshd did not start");
 	snprintf(kh_env, sizeof(kh_env), "PICOFLOW_SSH_KNOWN_HOSTS=%s",

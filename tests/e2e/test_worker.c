@@ -715,12 +715,32 @@ Test(worker, large_spec_over_many_frames)
 	pf_free(big);
 }
 
-/* An ssh SPEC reaches the ssh executor, which reports a bad key itself. */
+/* pf-worker runs shell tasks only and says where the others run. */
+Test(worker, shell_worker_refuses_remote_executors)
+{
+	struct proto_spec	 s;
+	struct wh		 h;
+
+	wh_shell_spec(&s, "/bin/true", NULL);
+	s.executor = PROTO_EXEC_HTTP;
+	s.http.url = "http://127.0.0.1:9/";
+	s.http.method = "GET";
+	s.http.timeout = 5;
+	run_ok(&h, &s);
+	cr_assert_eq(h.nstarted, 0);
+	cr_assert_eq(h.result.status, PROTO_ST_INTERNAL_ERROR);
+	cr_assert_str_eq(h.result.error, "the http executor is not available "
+	    "in this worker (ssh and http tasks run in pf-worker-net)");
+	wh_free(&h);
+}
+
+/* In pf-worker-net an ssh SPEC reaches the ssh executor. */
 Test(worker, ssh_spec_reaches_its_executor)
 {
 	struct proto_spec	 s;
 	struct wh		 h;
 
+	wh_binary("pf-worker-net");
 	wh_shell_spec(&s, "/bin/true", NULL);
 	s.executor = PROTO_EXEC_SSH;
 	s.ssh.host = "127.0.0.1";

@@ -75,6 +75,15 @@ wh_sample(struct wh *h)
 		h->hwm_kib = kib;
 }
 
+/* The worker binary under test; this test process owns the choice. */
+static const char	*wh_bin = "pf-worker";
+
+void
+wh_binary(const char *name)
+{
+	wh_bin = name;
+}
+
 int
 wh_start(struct wh *h, char *const env[])
 {
@@ -104,7 +113,7 @@ wh_start(struct wh *h, char *const env[])
 		    n < WH_WRAP_MAX; w = strtok_r(NULL, " ", &save))
 			argv[n++] = w;
 	}
-	argv[n++] = strdup(test_bin("pf-worker"));
+	argv[n++] = strdup(test_bin(wh_bin));
 	argv[n] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);

@@ -46,6 +46,8 @@ struct wh {
  * NULL for an empty one, as the supervisor gives it).  Returns 0.
  */
 int	 wh_start(struct wh *, char *const env[]);
+/* Which binary wh_start runs: "pf-worker" (default) or "pf-worker-net". */
+void	 wh_binary(const char *name);
 /*
  * Waits until the worker has its signalfd, i.e. SIGTERM is an event for
  * it rather than the default action.  0 when it does.

@@ -73,7 +73,8 @@ struct slot {
 	char		*error;		/* its file is broken now: why */
 	ev_periodic	 timer;
 	int64_t		 armed_for;	/* fire the timer waits for, -1 */
-	int64_t		 prev_armed;	/* fire that just came due, -1 */
+	int64_t		 due;		/* fire that came due, not run yet */
+	uint64_t	 missed_note;	/* missed fires not logged yet */
 	int64_t		 last_seen;	/* newest fire handled */
 	int64_t		 last_fire;	/* newest fire recorded in the store */
 	unsigned	 nrunning;	/* its runs in progress, any version */
@@ -110,10 +111,12 @@ struct daemon {
 	int			 pidfd;
 	int			 ready_fd;	/* -d: tells the parent */
 	int			 stopping;
+	int			 dues;		/* a slot has a fire due */
 	int			 exit_code;
 	int64_t			 started_ms;
 	ev_signal		 sigterm, sigint, sighup;
 	ev_timer		 stop_timer, retain_timer, kick;
+	ev_check		 check;
 	char			*errors[DAEMON_ERRORS_KEPT];
 	unsigned		 nerrors, errhead;
 };
@@ -466,61 +469,88 @@ slot_fire(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 	}
 }
 
+/*
+ * libev's reschedule hook: at arming, at each expiry and after a clock
+ * jump.  It may not touch watchers, so a fire that came due is only
+ * noted here (s->due) and run from on_fire or, after a jump where libev
+ * calls no callback, from the loop's check watcher.
+ */
 static ev_tstamp
 slot_reschedule(ev_periodic *w, ev_tstamp now)
 {
 	struct slot	*s = w->data;
-	int64_t		 after = (int64_t)floor(now), next;
+	int64_t		 due, nmissed, next;
 
-	/* After a backward clock step, never fire a time already handled. */
-	if (s->last_seen > after)
-		after = s->last_seen;
-	/*
-	 * Fires between the one due and now were missed (a blocked loop, a
-	 * suspend, a forward clock step): they are not made up while we
-	 * run, only counted.  The next fire is computed from the clock.
-	 */
-	if (s->armed_for >= 0 && after > s->armed_for && s->def->has_spec) {
-		int64_t	 one, nmissed = 0;
-		size_t	 k;
-
-		if (sched_missed(&s->def->spec, s->armed_for, after, 1, &one,
-		    &k, &nmissed) == 0 && nmissed > 0) {
-			s->nskips += (uint64_t)nmissed;
-			log_warnx("'%s': %" PRId64 " fire%s missed (the clock "
-			    "jumped or the supervisor was held up)", s->name,
-			    nmissed, nmissed == 1 ? "" : "s");
-		}
+	if (!s->def->has_spec) {
+		s->armed_for = -1;
+		return now + 1e9;
 	}
-	s->prev_armed = s->armed_for;
-	if (s->def->has_spec && sched_next(&s->def->spec, after, &next) == 0) {
-		s->armed_for = next;
-		return (ev_tstamp)next;
+	sched_rearm(&s->def->spec, s->armed_for, s->last_seen, now, &due,
+	    &nmissed, &next);
+	if (due >= 0) {
+		s->due = due;
+		s->d->dues = 1;
 	}
-	s->armed_for = -1;
-	return now + 1e9;	/* never: the schedule has no future fire */
+	if (nmissed > 0) {
+		s->nskips += (uint64_t)nmissed;
+		s->missed_note += (uint64_t)nmissed;
+		s->d->dues = 1;
+	}
+	s->armed_for = next;
+	if (next < 0)
+		return now + 1e9;	/* never: no future fire */
+	return (ev_tstamp)next;
 }
 
+/* Runs a fire that came due (and says what was missed), once. */
 static void
-on_fire(struct ev_loop *loop, ev_periodic *w, int revents)
+slot_run_due(struct slot *s)
 {
-	struct slot	*s = w->data;
-	int64_t		 due = s->prev_armed;
+	int64_t		 due = s->due;
 	char		 msg[PF_ERR_MAX + 64];
 
-	(void)loop;
-	(void)revents;
-	s->prev_armed = -1;
+	if (s->missed_note > 0) {
+		log_warnx("'%s': %" PRIu64 " fire%s missed (the clock jumped "
+		    "or the supervisor was held up); not made up", s->name,
+		    s->missed_note, s->missed_note == 1 ? "" : "s");
+		s->missed_note = 0;
+	}
+	s->due = -1;
 	if (due < 0 || due <= s->last_seen || s->d->stopping)
 		return;
 	(void)slot_fire(s, due, "cron", NULL, msg, sizeof(msg));
 }
 
 static void
+on_fire(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	slot_run_due(w->data);
+}
+
+/* Every loop iteration: fires noted by a reschedule that had no expiry. */
+static void
+on_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct daemon	*d = w->data;
+	struct slot	*s;
+
+	(void)loop;
+	(void)revents;
+	if (!d->dues)
+		return;
+	d->dues = 0;
+	for (s = d->slots; s != NULL; s = s->next)
+		if (s->due >= 0 || s->missed_note > 0)
+			slot_run_due(s);
+}
+
+static void
 slot_arm(struct slot *s)
 {
 	ev_periodic_stop(s->d->loop, &s->timer);
-	s->armed_for = s->prev_armed = -1;
+	s->armed_for = s->due = -1;
 	if (s->d->stopping || !s->def->has_spec || s->def->spec.at_start)
 		return;
 	/* The loop's clock may be stale after slow start-up work. */
@@ -548,7 +578,7 @@ slot_new(struct daemon *d, const char *path, struct wfdef *def)
 	}
 	s->d = d;
 	s->def = def;
-	s->armed_for = s->prev_armed = -1;
+	s->armed_for = s->due = -1;
 	s->last_seen = s->last_fire = -1;
 	ev_periodic_init(&s->timer, on_fire, 0., 0., slot_reschedule);
 	s->timer.data = s;
@@ -1640,6 +1670,9 @@ daemon_main(const struct daemon_opts *o)
 	ev_signal_start(d.loop, &d.sigterm);
 	ev_signal_start(d.loop, &d.sigint);
 	ev_signal_start(d.loop, &d.sighup);
+	ev_check_init(&d.check, on_check);
+	d.check.data = &d;
+	ev_check_start(d.loop, &d.check);
 	ev_timer_init(&d.stop_timer, on_stop_timer, 0., 0.);
 	ev_timer_init(&d.kick, on_kick, 0., 0.);
 	d.stop_timer.data = d.kick.data = &d;
@@ -1694,6 +1727,7 @@ out:
 		ev_timer_stop(d.loop, &d.stop_timer);
 		ev_timer_stop(d.loop, &d.kick);
 		ev_timer_stop(d.loop, &d.retain_timer);
+		ev_check_stop(d.loop, &d.check);
 	}
 	daemon_free(&d);
 	if (d.ready_fd != -1)

@@ -5,6 +5,7 @@
  * so an every-second schedule down for a year costs a few thousand
  * steps, not thirty million.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,27 @@ sched_catchup_plan(const struct sched_spec *sp, const struct sched_catchup *c,
 			out[j++] = out[i];
 	*n = j;
 	return 0;
+}
+
+void
+sched_rearm(const struct sched_spec *sp, int64_t armed, int64_t last_seen,
+    double now, int64_t *due, int64_t *nmissed, int64_t *next)
+{
+	int64_t	 after = (int64_t)floor(now), one;
+	size_t	 k;
+
+	*due = -1;
+	*nmissed = 0;
+	if (armed >= 0 && (double)armed <= now && armed > last_seen)
+		*due = armed;
+	if (last_seen > after)
+		after = last_seen;
+	if (*due >= 0 && after > *due)
+		(void)sched_missed(sp, *due, after, 1, &one, &k, nmissed);
+	if (*due > after)
+		after = *due;
+	if (sched_next(sp, after, next) == -1)
+		*next = -1;
 }
 
 enum sched_action

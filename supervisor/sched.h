@@ -68,6 +68,25 @@ int	 sched_catchup_plan(const struct sched_spec *,
 	    const struct sched_catchup *, int64_t last, int64_t now,
 	    int64_t *out, size_t *n, int64_t *nmissed, int64_t *newest);
 
+/*
+ * The schedule timer's arithmetic, called when the timer is armed, when
+ * it expires and after the wall clock jumped (libev's reschedule hook).
+ * armed: the fire the timer was waiting for (-1 none); last_seen: the
+ * newest fire already handled (-1 none); now: the wall clock.
+ *
+ *	*due	armed, when it has come (now >= armed), else -1: it runs,
+ *		late if need be, whether the timer expired or the clock
+ *		jumped past it
+ *	*nmissed fires after the due one, up to now, that will not run
+ *		(held-up loop, suspend, clock stepped forward)
+ *	*next	the fire to wait for now, strictly after now and after
+ *		last_seen (a clock stepped back never repeats a fire); -1
+ *		when the schedule has none left
+ */
+void	 sched_rearm(const struct sched_spec *, int64_t armed,
+	    int64_t last_seen, double now, int64_t *due, int64_t *nmissed,
+	    int64_t *next);
+
 /* What a fire does, given the runs of its workflow in progress. */
 enum sched_action {
 	SCHED_RUN,

@@ -270,6 +270,61 @@ Test(sched, catchup_plans)
 	sched_spec_free(&sp);
 }
 
+/* The timer across expiries, a late loop and clock jumps both ways. */
+Test(sched, rearm_across_clock_jumps)
+{
+	struct sched_spec	 sp = spec("0 * * * *", NULL);	/* hourly */
+	int64_t			 due, missed, next;
+
+	/* Armed for the first time at 02:10. */
+	sched_rearm(&sp, -1, -1, T0 + 600.5, &due, &missed, &next);
+	cr_assert_eq(due, -1);
+	cr_assert_eq(missed, 0);
+	cr_assert_eq(next, T0 + 3600);
+	/* Expiry on time (03:00:00.002): 03:00 is due, 04:00 is next. */
+	sched_rearm(&sp, T0 + 3600, T0, T0 + 3600.002, &due, &missed, &next);
+	cr_assert_eq(due, T0 + 3600);
+	cr_assert_eq(missed, 0);
+	cr_assert_eq(next, T0 + 7200);
+	/* The clock steps forward to 06:30 before 04:00 fired: 04:00 still
+	 * runs, 05:00 and 06:00 are missed, 07:00 is next. */
+	sched_rearm(&sp, T0 + 7200, T0 + 3600, T0 + 4.5 * 3600, &due, &missed,
+	    &next);
+	cr_assert_eq(due, T0 + 7200);
+	cr_assert_eq(missed, 2);
+	cr_assert_eq(next, T0 + 5 * 3600);
+	/* The clock steps back an hour after 07:00 ran: 07:00 never again. */
+	sched_rearm(&sp, T0 + 6 * 3600, T0 + 5 * 3600, T0 + 4.2 * 3600, &due,
+	    &missed, &next);
+	cr_assert_eq(due, -1);
+	cr_assert_eq(missed, 0);
+	cr_assert_eq(next, T0 + 6 * 3600, "the armed 08:00 stays");
+	/* ... and from before 07:00, 07:00 is not armed again either. */
+	sched_rearm(&sp, -1, T0 + 5 * 3600, T0 + 4.5 * 3600, &due, &missed,
+	    &next);
+	cr_assert_eq(next, T0 + 6 * 3600);
+	/* A fire that was handled already is not due twice. */
+	sched_rearm(&sp, T0 + 3600, T0 + 3600, T0 + 3600.5, &due, &missed,
+	    &next);
+	cr_assert_eq(due, -1);
+	cr_assert_eq(next, T0 + 7200);
+	sched_spec_free(&sp);
+
+	/* Every second, the loop held up 3.6 s: one late, three missed. */
+	sp = spec("* * * * * *", NULL);
+	sched_rearm(&sp, T0 + 10, T0 + 9, T0 + 13.6, &due, &missed, &next);
+	cr_assert_eq(due, T0 + 10);
+	cr_assert_eq(missed, 3);
+	cr_assert_eq(next, T0 + 14);
+	sched_spec_free(&sp);
+
+	/* A schedule with no future: nothing to wait for. */
+	sp = spec("0 0 0 1 1 * 2024", NULL);
+	sched_rearm(&sp, -1, -1, T0, &due, &missed, &next);
+	cr_assert_eq(next, -1);
+	sched_spec_free(&sp);
+}
+
 Test(sched, overlap_table)
 {
 	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 0, 0), SCHED_RUN);

@@ -114,7 +114,7 @@ done
 
 # --- sizes ------------------------------------------------------------------
 sizes=""
-for b in picoflow pf-supervisor pf-worker; do
+for b in picoflow pf-supervisor pf-worker pf-worker-net; do
 	strip -o "$tmp/$b.stripped" "$build/$b"
 	sizes="$sizes| $b | $(stat -c %s "$build/$b") | $(stat -c %s "$tmp/$b.stripped") |
 "
@@ -145,7 +145,7 @@ mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 	pfs=$(col 1 "$tmp/pf-normal")
 	echo "| $N independent, \`--sync normal\` | $pfs | $floor_spawn | $floor_fork | $nj_ind | $(ratio "$pfs" "$nj_ind") | $(ratio "$pfs" "$floor_spawn") | $(col 2 "$tmp/pf-normal") | $(col 3 "$tmp/pf-normal") / $(col 4 "$tmp/pf-normal") |"
 	echo
-	echo "By default every state change is fsynced before it is acted on (two commits per attempt, about 4 ms each on this disk); \`--sync normal\` keeps crash safety against kill -9 but not against power loss. Each task costs two process starts (pf-worker, then the command), the floor one."
+	echo "By default every state change is fsynced before it is acted on (two commits per attempt, about 4 ms each on this disk); \`--sync normal\` keeps crash safety against kill -9 but not against power loss. Each task costs two process starts (pf-worker, then the command), the floor one. Shell tasks run in pf-worker, which links only libc, libseccomp and PicoFlow's own code; with libcurl and libssh2 loaded (pf-worker-net, for ssh and http tasks) a worker took about 30 ms more to start here."
 	echo
 	echo "Start latency is from the engine's dispatch of a task to the worker's STARTED message, which it sends once the task's exec has succeeded (it includes starting pf-worker)."
 	echo "Peak RSS is the engine process's VmHWM at the end of the run; it includes SQLite's page cache and the recorded output."

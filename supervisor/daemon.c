@@ -1625,6 +1625,7 @@ daemon_main(const struct daemon_opts *o)
 	eo.trigger = "cron";
 	eo.owner = STORE_OWNER_SUPERVISOR;
 	eo.track_procs = 1;
+	eo.no_cgroups = o->no_cgroups;
 	eo.jitter = 1;
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.task_ended = on_task_ended;

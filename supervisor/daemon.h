@@ -36,6 +36,7 @@ struct daemon_opts {
 	unsigned	 retain_runs;	/* per workflow; 0 = no limit */
 	int64_t		 retain_bytes;	/* captured output; 0 = no limit */
 	unsigned	 retain_every_s;
+	int		 no_cgroups;	/* rlimits and process groups only */
 };
 
 void	 daemon_opts_default(struct daemon_opts *);

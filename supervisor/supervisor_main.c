@@ -23,6 +23,8 @@ usage(FILE *fp)
 	    "[--retain-runs N]\n"
 	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
 	    "[--sync full|normal]\n"
+	    "                     [--no-cgroups]"
+	    "\n"
 	    "                     [-l LEVEL] [--log-format pretty|json] "
 	    "[--log-file PATH]\n"
 	    "\n"
@@ -56,6 +58,8 @@ usage(FILE *fp)
 	    "%d; also at start)\n"
 	    "      --sync MODE       full (default) or normal (see "
 	    "docs/state.md)\n"
+	    "      --no-cgroups      no per-task cgroups: limits by rlimits "
+	    "and process groups\n"
 	    "  -l, --log-level LEVEL error, warn, info (default), debug, "
 	    "trace\n"
 	    "      --log-format FMT  pretty (default) or json\n"
@@ -134,6 +138,7 @@ main(int argc, char *argv[])
 		{ "retain-bytes", required_argument, NULL, 'b' },
 		{ "retain-every", required_argument, NULL, 'e' },
 		{ "sync",	required_argument, NULL, 's' },
+		{ "no-cgroups",	no_argument,	   NULL, 'C' },
 		{ "log-level",	required_argument, NULL, 'l' },
 		{ "log-format",	required_argument, NULL, 'F' },
 		{ "log-file",	required_argument, NULL, 'L' },
@@ -223,6 +228,9 @@ main(int argc, char *argv[])
 				    "not full or normal\n", optarg);
 				return 2;
 			}
+			break;
+		case 'C':
+			o.no_cgroups = 1;
 			break;
 		case 'l':
 			if (log_level_parse(optarg, &lvl) == -1) {

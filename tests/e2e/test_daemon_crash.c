@@ -280,7 +280,8 @@ Test(crash, kill9_leaves_no_task_behind)
 /*
  * A worker that outlived its supervisor (here: stopped, so it cannot
  * notice) is killed by the next start, which knows it by pid and start
- * time.
+ * time.  Without cgroups: a supervisor starting elsewhere on the host
+ * (another test) would sweep a dead supervisor's cgroups first.
  */
 Test(crash, restart_kills_a_stuck_leftover_worker)
 {
@@ -297,7 +298,7 @@ Test(crash, restart_kills_a_stuck_leftover_worker)
 	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ > "
 	    "%1$s/a.pid; echo $PPID > %1$s/w.pid; exec sleep 300\"]}\n",
 	    dt_dir);
-	dt_start(NULL);
+	dt_start("--no-cgroups");
 	snprintf(p, sizeof(p), "%s/w.pid", dt_dir);
 	cr_assert_eq(test_wait_file(p, 60), 0);
 	dt_wait_int("SELECT count(*) FROM attempt_procs WHERE task_pid IS NOT "
@@ -312,7 +313,7 @@ Test(crash, restart_kills_a_stuck_leftover_worker)
 	usleep(300000);
 	cr_assert_eq(dt_proc_gone(wpid, 0.2), 0, "the stopped worker is "
 	    "still there");
-	dt_start(NULL);
+	dt_start("--no-cgroups");
 	cr_assert_eq(dt_proc_gone(tpid, 20.0), 1, "task %ld survived", tpid);
 	cr_assert_eq(dt_proc_gone(wpid, 20.0), 1, "worker %ld survived", wpid);
 	cr_assert(dt_log_has("killed the leftover task"));

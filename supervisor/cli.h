@@ -8,6 +8,7 @@
 #ifndef PICOFLOW_CLI_H
 #define PICOFLOW_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #define CLI_OK		0
@@ -21,6 +22,13 @@ struct cli_ctx {
 };
 
 typedef int (*cli_fn)(struct cli_ctx *, int argc, char *argv[]);
+
+/*
+ * Parses the decimal value of option opt within [min, max]; on failure
+ * says so on stderr ("picoflow: OPT: 'S' is not a number in MIN..MAX").
+ */
+int	 cli_parse_count(const char *opt, const char *s, size_t min,
+	    size_t max, size_t *out);
 
 /* Each command's implementation; see docs/cli.md. */
 int	 cli_validate(struct cli_ctx *, int, char *[]);

@@ -186,21 +186,14 @@ run_usage(FILE *fp)
 	    "cancelled.\n");
 }
 
+/* An unsigned option within 0..max, through the shared parser. */
 static int
-parse_uint(const char *opt, const char *s, unsigned long max,
-    unsigned *out)
+parse_uint(const char *opt, const char *s, unsigned max, unsigned *out)
 {
-	char		*end;
-	unsigned long	 v;
+	size_t	 v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s == '-' || *s == '\0' || *end != '\0' || errno != 0 ||
-	    v > max) {
-		fprintf(stderr, "picoflow: %s: '%s' is not a number in "
-		    "0..%lu\n", opt, s, max);
+	if (cli_parse_count(opt, s, 0, max, &v) == -1)
 		return -1;
-	}
 	*out = (unsigned)v;
 	return 0;
 }

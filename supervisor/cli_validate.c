@@ -19,28 +19,6 @@
 #include "picoflow/workflow.h"
 #include "cli.h"
 
-/* Parses a decimal size_t option within [min, max]. */
-static int
-parse_count(const char *opt, const char *s, size_t min, size_t max,
-    size_t *out)
-{
-	char			*end;
-	unsigned long long	 v;
-
-	errno = 0;
-	if (*s == '-' || *s == '\0')
-		goto bad;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		goto bad;
-	*out = (size_t)v;
-	return 0;
-bad:
-	fprintf(stderr, "picoflow: %s: '%s' is not a number in %zu..%zu\n",
-	    opt, s, min, max);
-	return -1;
-}
-
 static void
 print_diags(const struct pf_diags *d)
 {
@@ -127,12 +105,12 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 			print = 1;
 			break;
 		case 't':
-			if (parse_count("--max-tasks", optarg, 0, 1000000,
+			if (cli_parse_count("--max-tasks", optarg, 0, 1000000,
 			    &opts.max_tasks) == -1)
 				return CLI_USAGE;
 			break;
 		case 'b':
-			if (parse_count("--max-bytes", optarg, 1,
+			if (cli_parse_count("--max-bytes", optarg, 1,
 			    (size_t)1 << 30, &opts.max_bytes) == -1)
 				return CLI_USAGE;
 			break;
@@ -391,7 +369,7 @@ cli_next(struct cli_ctx *ctx, int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
-			if (parse_count("-n", optarg, 1, 1000, &n) == -1)
+			if (cli_parse_count("-n", optarg, 1, 1000, &n) == -1)
 				return CLI_USAGE;
 			break;
 		case 'c':

@@ -1854,6 +1854,113 @@ load_limits(struct ld *ld, const struct ynode *v, const char *pfx,
 }
 
 enum {
+	CK_MAX_PARALLEL, CK_RETRY_DEFAULT, CK_TIMEOUT_DEFAULT, CK_LIMITS,
+	CK_RETENTION, CK_N
+};
+static const char *const config_keys[CK_N] = {
+	"max_parallel", "retry_default", "timeout_default", "limits",
+	"retention",
+};
+
+enum {
+	RK_MAX_AGE, RK_MAX_RUNS, RK_MAX_OUTPUT, RK_N
+};
+static const char *const retention_keys[RK_N] = {
+	"max_age", "max_runs", "max_output",
+};
+
+#define WF_RETAIN_AGE_MAX	(36500LL * 86400)	/* 100 years */
+#define WF_RETAIN_RUNS_MAX	100000000LL
+
+/*
+ * A duration: decimal digits with an optional unit s, m, h, d or w
+ * (seconds without one).  0 ok, -1 not a duration, -2 beyond max.
+ */
+static int
+parse_duration(const char *s, long long max, long long *out)
+{
+	long long	 v = 0, mul = 1;
+	const char	*p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > max)
+			return -2;
+		v = v * 10 + (*p - '0');
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 's':
+		p++;
+		break;
+	case 'm':
+		mul = 60;
+		p++;
+		break;
+	case 'h':
+		mul = 3600;
+		p++;
+		break;
+	case 'd':
+		mul = 86400;
+		p++;
+		break;
+	case 'w':
+		mul = 7 * 86400;
+		p++;
+		break;
+	default:
+		return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	if (v > max / mul)
+		return -2;
+	*out = v * mul;
+	return 0;
+}
+
+static void
+load_retention(struct ld *ld, const struct ynode *v, struct pf_retention *r)
+{
+	const struct ynode *vals[RK_N], *keys[RK_N], *s;
+	long long	 x;
+	int		 rc;
+
+	v = R(v);
+	if (v == NULL || is_null(v))
+		return;
+	if (v->kind != YN_MAP) {
+		ld_err(ld, v, "config.retention: expected a mapping (max_age, "
+		    "max_runs, max_output), got %s", kind_name(v));
+		return;
+	}
+	map_collect(ld, v, retention_keys, RK_N, "config.retention", vals,
+	    keys);
+	if (get_scalar(ld, vals[RK_MAX_AGE], "", "config.retention.max_age",
+	    0, &s) == 1) {
+		rc = parse_duration(s->text, WF_RETAIN_AGE_MAX, &x);
+		if (rc == -1)
+			ld_err(ld, s, "config.retention.max_age: '%s' is not a "
+			    "duration; use a number with s, m, h, d or w "
+			    "(e.g. 30d)", shown(ld, s));
+		else if (rc == -2 || x < 1)
+			ld_err(ld, s, "config.retention.max_age: %s is out of "
+			    "range 1s..36500d", shown(ld, s));
+		else
+			r->max_age = x;
+	}
+	if (get_int(ld, vals[RK_MAX_RUNS], "", "config.retention.max_runs", 1,
+	    WF_RETAIN_RUNS_MAX, &x) == 1)
+		r->max_runs = x;
+	if (get_size(ld, vals[RK_MAX_OUTPUT], "", "config.retention.max_output",
+	    1, &x) == 1)
+		r->max_output = x;
+}
+
+enum {
 	SB_NETWORK, SB_READ_ONLY, SB_WRITABLE, SB_N
 };
 static const char *const sandbox_keys[SB_N] = {
@@ -2480,12 +2587,6 @@ static const char *const wf_keys[WK_N] = {
 	"catchup_window", "catchup_max", "env", "config", "tasks",
 };
 
-enum {
-	CK_MAX_PARALLEL, CK_RETRY_DEFAULT, CK_TIMEOUT_DEFAULT, CK_LIMITS, CK_N
-};
-static const char *const config_keys[CK_N] = {
-	"max_parallel", "retry_default", "timeout_default", "limits",
-};
 
 static const char *const overlap_words[] = { "skip", "queue", "allow" };
 static const enum wf_overlap overlap_vals[] = {
@@ -2508,8 +2609,8 @@ load_config(struct ld *ld, const struct ynode *v)
 		return;
 	if (v->kind != YN_MAP) {
 		ld_err(ld, v, "config: expected a mapping (max_parallel, "
-		    "retry_default, timeout_default, limits), got %s",
-		    kind_name(v));
+		    "retry_default, timeout_default, limits, retention), "
+		    "got %s", kind_name(v));
 		return;
 	}
 	map_collect(ld, v, config_keys, CK_N, "config", vals, keys);
@@ -2524,6 +2625,7 @@ load_config(struct ld *ld, const struct ynode *v)
 		wf->timeout_default = (unsigned)x;
 	load_limits(ld, vals[CK_LIMITS], "", "config.limits", "config.limits",
 	    &wf->limits);
+	load_retention(ld, vals[CK_RETENTION], &wf->retention);
 }
 
 static void

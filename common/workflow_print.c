@@ -142,6 +142,20 @@ print_limits(struct pf_buf *b, const char *indent, const struct pf_limits *l)
 }
 
 static void
+print_retention(struct pf_buf *b, const struct pf_retention *r)
+{
+	if (r->max_age <= 0 && r->max_runs <= 0 && r->max_output <= 0)
+		return;
+	buf_add_str(b, "  retention:\n");
+	if (r->max_age > 0)
+		buf_printf(b, "    max_age: %" PRId64 "s\n", r->max_age);
+	if (r->max_runs > 0)
+		buf_printf(b, "    max_runs: %" PRId64 "\n", r->max_runs);
+	if (r->max_output > 0)
+		buf_printf(b, "    max_output: %" PRId64 "\n", r->max_output);
+}
+
+static void
 print_task(struct pf_buf *b, const struct pf_task *t)
 {
 	const struct pf_sandbox *sb = &t->sandbox;
@@ -248,6 +262,7 @@ workflow_print(const struct pf_workflow *wf, struct pf_buf *b)
 	buf_printf(b, "  retry_default: %u\n", wf->retry_default);
 	buf_printf(b, "  timeout_default: %u\n", wf->timeout_default);
 	print_limits(b, "  ", &wf->limits);
+	print_retention(b, &wf->retention);
 	if (wf->ntasks == 0)
 		buf_add_str(b, "tasks: []\n");
 	else

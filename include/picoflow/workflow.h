@@ -67,6 +67,16 @@ struct pf_limits {
 	int64_t		 output;	/* bytes of captured stdout+stderr */
 };
 
+/*
+ * config.retention: this workflow's own history limits; 0 = not set, the
+ * supervisor's global limit (--retain-*) applies to the workflow instead.
+ */
+struct pf_retention {
+	int64_t		 max_age;	/* seconds since the run started */
+	int64_t		 max_runs;	/* newest finished runs kept */
+	int64_t		 max_output;	/* bytes of captured stdout+stderr */
+};
+
 struct pf_sandbox {
 	int		 network;	/* -1 unset, 0 no network, 1 allowed */
 	char		**read_only;
@@ -140,6 +150,7 @@ struct pf_workflow {
 	unsigned	 retry_default;
 	unsigned	 timeout_default;
 	struct pf_limits limits;	/* config.limits */
+	struct pf_retention retention;	/* config.retention */
 	struct pf_task	*tasks;
 	size_t		 ntasks;
 	size_t		*order;		/* a topological order, ntasks long */

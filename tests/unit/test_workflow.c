@@ -316,6 +316,9 @@ Test(workflow, extensions_and_limit_merging)
 	cr_expect_eq(wf->limits.pids, 64);
 	cr_expect_eq(wf->limits.nofile, 256);
 	cr_expect_eq(wf->limits.output, 10LL << 20);
+	cr_expect_eq(wf->retention.max_age, 14 * 86400);
+	cr_expect_eq(wf->retention.max_runs, 50);
+	cr_expect_eq(wf->retention.max_output, 1LL << 30);
 	t = &wf->tasks[0];
 	cr_expect_eq(t->limits.memory, 64LL << 20, "inherits config.limits");
 	cr_expect_eq(t->limits.cpu_milli, 500);

@@ -256,6 +256,8 @@ ctl_reply_free(struct ctl_reply *r)
 	pf_free(r->message);
 	pf_free(r->version);
 	pf_free(r->config);
+	pf_free(r->isolation_mode);
+	pf_free(r->isolation);
 	for (i = 0; i < r->nwfs; i++)
 		wf_status_clear(&r->wfs[i]);
 	pf_free(r->wfs);
@@ -442,7 +444,12 @@ ctl_reply_encode(const struct ctl_reply *r, struct pf_buf *out,
 		    frame_add_u32(&body, CTL_REP_TASKS_RUNNING,
 		    r->tasks_running) == -1 ||
 		    frame_add_u32(&body, CTL_REP_MAX_TASKS, r->max_tasks) ==
-		    -1)
+		    -1 ||
+		    put_opt_str(&body, CTL_REP_ISOLATION_MODE,
+		    r->isolation_mode, CTL_NAME_MAX, "isolation mode", err) ==
+		    -1 ||
+		    put_opt_str(&body, CTL_REP_ISOLATION, r->isolation,
+		    CTL_TEXT_MAX, "isolation", err) == -1)
 			goto fail;
 	}
 	for (i = 0; i < r->nwfs; i++)
@@ -649,6 +656,13 @@ ctl_reply_decode(const void *body, size_t len, struct ctl_reply *r,
 			break;
 		case CTL_REP_CONFIG:
 			rc = get_str(&f, CTL_TEXT_MAX, &r->config, err);
+			break;
+		case CTL_REP_ISOLATION_MODE:
+			rc = get_str(&f, CTL_NAME_MAX, &r->isolation_mode,
+			    err);
+			break;
+		case CTL_REP_ISOLATION:
+			rc = get_str(&f, CTL_TEXT_MAX, &r->isolation, err);
 			break;
 		case CTL_REP_STOPPING:
 			rc = get_bool(&f, &r->stopping, m, err);

@@ -376,6 +376,8 @@ status_json(const struct ctl_reply *r)
 	json_ktime(&b, "started_ms", r->started_ms);
 	json_ktime(&b, "now_ms", r->now_ms);
 	json_kstr(&b, "config", r->config, 1);
+	json_kstr(&b, "isolation_mode", r->isolation_mode, 1);
+	json_kstr(&b, "isolation", r->isolation, 1);
 	buf_printf(&b, ",\"stopping\":%s,\"tasks_running\":%u,"
 	    "\"max_tasks\":%u,\"workflows\":[", r->stopping ? "true" : "false",
 	    r->tasks_running, r->max_tasks);
@@ -433,6 +435,11 @@ status_text(const struct ctl_reply *r)
 	    r->stopping ? ", STOPPING" : "");
 	printf("config: ");
 	put_txt(stdout, r->config);
+	if (r->isolation != NULL) {
+		/* The line already says "isolation: <mode>...". */
+		printf("\n");
+		put_txt(stdout, r->isolation);
+	}
 	printf("\ntasks running: %u", r->tasks_running);
 	if (r->max_tasks > 0)
 		printf(" (cap %u)", r->max_tasks);

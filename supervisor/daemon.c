@@ -41,6 +41,7 @@
 #include "picoflow/paths.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
+#include "cgroup.h"
 #include "control.h"
 #include "daemon.h"
 #include "engine.h"
@@ -1077,6 +1078,8 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 	rep->stopping = d->stopping;
 	rep->tasks_running = engine_running(d->eng);
 	rep->max_tasks = d->opts.max_tasks;
+	rep->isolation_mode = pf_strdup(engine_isolation_mode(d->eng));
+	rep->isolation = pf_strdup(engine_isolation(d->eng));
 	for (s = d->slots; s != NULL; s = s->next) {
 		memset(&w, 0, sizeof(w));
 		w.name = s->name;
@@ -1341,6 +1344,25 @@ daemon_opts_default(struct daemon_opts *o)
 	o->retain_every_s = DAEMON_DEFAULT_RETAIN_EVERY_S;
 }
 
+/* -n: what isolation the supervisor would get here, without setting it up. */
+static void
+check_isolation(const struct daemon_opts *o)
+{
+	struct cg_opts	 co;
+	struct cg_sys	*cgs;
+	struct pf_err	 err;
+
+	cg_opts_default(&co);
+	co.detect_only = 1;
+	co.force_none = o->no_cgroups;
+	if (cg_open(&co, &cgs, &err) == -1) {
+		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
+		return;
+	}
+	printf("%s\n", cg_describe(cgs));
+	cg_close(cgs);
+}
+
 int
 daemon_check(const struct daemon_opts *o)
 {
@@ -1396,6 +1418,7 @@ daemon_check(const struct daemon_opts *o)
 	printf("%zu workflow%s valid, %zu broken\n", ok, ok == 1 ? "" : "s",
 	    set.nbroken + (size_t)(rc && set.nbroken == 0 ? 1 : 0));
 	wfset_free(&set);
+	check_isolation(o);
 	return rc;
 }
 

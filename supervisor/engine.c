@@ -1823,3 +1823,10 @@ engine_isolation(const struct engine *eng)
 {
 	return eng->cgs != NULL ? cg_describe(eng->cgs) : "isolation: none";
 }
+
+const char *
+engine_isolation_mode(const struct engine *eng)
+{
+	return cg_mode_name(eng->cgs != NULL ? cg_mode(eng->cgs) :
+	    CG_MODE_NONE);
+}

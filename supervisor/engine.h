@@ -159,6 +159,8 @@ void	 engine_drain(struct engine *);
 int	 engine_idle(const struct engine *);
 /* One line saying how attempts are isolated (cgroup mode and sources). */
 const char *engine_isolation(const struct engine *);
+/* The mode alone: "v2", "hybrid", "v1" or "none". */
+const char *engine_isolation_mode(const struct engine *);
 /* Attempts in flight, all runs. */
 unsigned engine_running(const struct engine *);
 /* Attempts in flight of one run; -1 when the run is not in progress. */

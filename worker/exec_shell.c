@@ -156,24 +156,40 @@ shell_argv(const struct proto_spec *spec)
 	return argv;
 }
 
-/* envp: exactly the SPEC's entries, plus a minimal PATH if it has none. */
+/*
+ * envp: exactly the SPEC's entries, plus a minimal PATH, HOME (the home
+ * of the user the task runs as) and LANG=C.UTF-8 for those it lacks.
+ * home_var is the caller's buffer for "HOME=...".
+ */
 static char **
-shell_envp(const struct proto_spec *spec)
+shell_envp(const struct proto_spec *spec, const char *home, char *home_var,
+    size_t home_len)
 {
 	char	**envp;
 	size_t	 i, n = 0;
-	int	 have_path = 0;
+	int	 have_path = 0, have_home = 0, have_lang = 0;
 
-	if ((envp = pf_reallocarray(NULL, spec->nenv + 2, sizeof(*envp))) ==
+	if ((envp = pf_reallocarray(NULL, spec->nenv + 4, sizeof(*envp))) ==
 	    NULL)
 		return NULL;
 	for (i = 0; i < spec->nenv; i++) {
 		if (strncmp(spec->env[i], "PATH=", 5) == 0)
 			have_path = 1;
+		else if (strncmp(spec->env[i], "HOME=", 5) == 0)
+			have_home = 1;
+		else if (strncmp(spec->env[i], "LANG=", 5) == 0)
+			have_lang = 1;
 		envp[n++] = spec->env[i];
 	}
 	if (!have_path)
 		envp[n++] = (char *)(uintptr_t)PROTO_DEFAULT_PATH;
+	if (!have_home) {
+		(void)snprintf(home_var, home_len, "HOME=%s",
+		    home[0] == '/' ? home : "/");
+		envp[n++] = home_var;
+	}
+	if (!have_lang)
+		envp[n++] = (char *)(uintptr_t)PROTO_DEFAULT_LANG;
 	envp[n] = NULL;
 	return envp;
 }
@@ -186,11 +202,12 @@ shell_spawn(struct shell *sh)
 	posix_spawnattr_t	 attr;
 	sigset_t		 none, all;
 	char			**argv, **envp;
+	char			 home_var[sizeof(sh->w->home) + 5];
 	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int			 rc, i;
 
 	argv = shell_argv(spec);
-	envp = shell_envp(spec);
+	envp = shell_envp(spec, sh->w->home, home_var, sizeof(home_var));
 	if (argv == NULL || envp == NULL) {
 		pf_free(argv);
 		pf_free(envp);

@@ -192,6 +192,30 @@ resolve(const char *run_as, uid_t *uid, gid_t *gid, char *user, size_t ulen,
 	return 0;
 }
 
+void
+sandbox_home(const char *run_as, char *buf, size_t len)
+{
+	const struct passwd *pw;
+	char		 user[256];
+	size_t		 n;
+
+	if (len < 2)
+		return;
+	pw = NULL;
+	if (run_as == NULL || run_as[0] == '\0')
+		pw = getpwuid(geteuid());
+	else if ((n = strcspn(run_as, ":")) > 0 && n < sizeof(user)) {
+		memcpy(user, run_as, n);
+		user[n] = '\0';
+		pw = getpwnam(user);
+	}
+	if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/' ||
+	    strlen(pw->pw_dir) >= len)
+		(void)snprintf(buf, len, "/");
+	else
+		(void)snprintf(buf, len, "%s", pw->pw_dir);
+}
+
 int
 sandbox_ids(const char *run_as, struct pf_err *err)
 {
@@ -373,10 +397,12 @@ fail:
 }
 
 int
-sandbox_apply(const struct proto_spec *s, struct pf_err *err)
+sandbox_apply(const struct proto_spec *s, char *home, size_t homelen,
+    struct pf_err *err)
 {
 	int	 contained = sandbox_contained();
 
+	sandbox_home(s->run_as, home, homelen);
 	umask(077);
 	if (sandbox_rlimits(s, contained, err) == -1 ||
 	    sandbox_network(s, err) == -1 ||

@@ -4,6 +4,7 @@
  * task inherits it (pf-worker is exec'd fresh for each attempt).  A chain
  * of small steps, in this order; see docs/security.md:
  *
+ *	the task's HOME: the home directory of the user it runs as
  *	umask 077
  *	rlimits: nofile; RLIMIT_AS and RLIMIT_NPROC only when the worker is
  *	    not in an attempt cgroup (isolation mode none)
@@ -16,11 +17,17 @@
 #ifndef PICOFLOW_SANDBOX_H
 #define PICOFLOW_SANDBOX_H
 
+#include <stddef.h>
+
 #include "picoflow/err.h"
 #include "picoflow/proto.h"
 
-/* Applies every step; -1 with err set when one that was asked for fails. */
-int	 sandbox_apply(const struct proto_spec *, struct pf_err *);
+/*
+ * Applies every step; -1 with err set when one that was asked for fails.
+ * home gets the task's HOME (sandbox_home), looked up first.
+ */
+int	 sandbox_apply(const struct proto_spec *, char *home, size_t homelen,
+	    struct pf_err *);
 
 /* The steps, exposed for tests.  Each returns 0 or -1 with err set. */
 int	 sandbox_rlimits(const struct proto_spec *, int contained,
@@ -29,6 +36,13 @@ int	 sandbox_network(const struct proto_spec *, struct pf_err *);
 int	 sandbox_ids(const char *run_as, struct pf_err *);
 int	 sandbox_landlock(const struct proto_spec *, struct pf_err *);
 int	 sandbox_seccomp(struct pf_err *);
+/*
+ * The home directory of the user the task will run as (run_as, else this
+ * process's user) into buf; "/" when the user has none or it does not
+ * fit.  Called before the sandbox: the password database may be out of
+ * reach afterwards.
+ */
+void	 sandbox_home(const char *run_as, char *buf, size_t len);
 /* 1 when this process is in a PicoFlow attempt cgroup. */
 int	 sandbox_contained(void);
 

@@ -24,6 +24,7 @@ struct worker {
 	struct pf_buf	 frame;		/* one outgoing frame */
 	int		 lost;		/* the supervisor went away */
 	int		 extra_warned;	/* bytes after the SPEC were logged */
+	char		 home[1024];	/* HOME for the task: the user's */
 };
 
 /*

@@ -62,6 +62,8 @@ enum {
 	CTL_REP_STOPPING = 15,		/* u8 0 or 1 */
 	CTL_REP_TASKS_RUNNING = 16,	/* u32 */
 	CTL_REP_MAX_TASKS = 17,		/* u32, 0 = no cap */
+	CTL_REP_ISOLATION_MODE = 18,	/* str: v2, hybrid, v1, none */
+	CTL_REP_ISOLATION = 19,		/* str: one line, how and where */
 	CTL_REP_WORKFLOW = 20,		/* nested fields, repeated */
 	CTL_REP_RUN = 21,		/* nested fields, repeated */
 	CTL_REP_ERROR = 22,		/* str, repeated */
@@ -139,6 +141,8 @@ struct ctl_reply {
 	int		 stopping;
 	uint32_t	 tasks_running;
 	uint32_t	 max_tasks;
+	char		*isolation_mode;
+	char		*isolation;
 	struct ctl_wf_status *wfs;
 	size_t		 nwfs;
 	struct ctl_run_status *runs;

@@ -55,6 +55,7 @@ enum proto_msg {
 #define PROTO_DEFAULT_KILL_GRACE_MS	5000u
 #define PROTO_DEFAULT_DRAIN_MS		100u
 #define PROTO_DEFAULT_PATH	"PATH=/usr/local/bin:/usr/bin:/bin"
+#define PROTO_DEFAULT_LANG	"LANG=C.UTF-8"
 
 enum proto_exec {
 	PROTO_EXEC_SHELL = 1,

@@ -327,7 +327,18 @@ Test(daemon, check_mode)
 	    r.out);
 	cr_assert(strstr(r.out, "1 workflow valid, 0 broken") != NULL, "%s",
 	    r.out);
+	cr_assert(strstr(r.out, "\nisolation: ") != NULL, "-n says how tasks "
+	    "would be isolated: %s", r.out);
 	proc_result_free(&r);
+
+	/* --no-cgroups: the check says the fallback, loudly. */
+	argv[4] = (char *)"--no-cgroups";
+	argv[5] = NULL;
+	cr_assert_eq(proc_run(argv, NULL, 30, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\nisolation: NONE: ") != NULL, "%s", r.out);
+	proc_result_free(&r);
+	argv[4] = NULL;
 
 	dt_wf("bad.yml", "name: bad\nschedule: \"61 * * * *\"\ntasks: []\n");
 	cr_assert_eq(proc_run(argv, NULL, 30, &r), 0);

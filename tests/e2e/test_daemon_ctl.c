@@ -392,12 +392,20 @@ Test(ctl, picoflow_commands)
 	cr_assert(strstr(r.out, " running (pid ") != NULL, "%s", r.out);
 	cr_assert(strstr(r.out, "x.yaml") != NULL, "the broken file is in "
 	    "the recent errors: %s", r.out);
+	cr_assert(strstr(r.out, "\nisolation: ") != NULL, "status says how "
+	    "tasks are isolated: %s", r.out);
 	proc_result_free(&r);
 	pf(&r, "--json", "daemon", "status", NULL);
 	cr_assert_eq(r.exit_code, 0);
 	cr_assert(strncmp(r.out, "{\"running\":true,\"pid\":", 22) == 0,
 	    "%s", r.out);
 	cr_assert(strstr(r.out, "\"name\":\"e\"") != NULL);
+	cr_assert(strstr(r.out, "\"isolation_mode\":\"v2\"") != NULL ||
+	    strstr(r.out, "\"isolation_mode\":\"hybrid\"") != NULL ||
+	    strstr(r.out, "\"isolation_mode\":\"v1\"") != NULL ||
+	    strstr(r.out, "\"isolation_mode\":\"none\"") != NULL, "%s", r.out);
+	cr_assert(strstr(r.out, "\"isolation\":\"isolation: ") != NULL,
+	    "%s", r.out);
 	proc_result_free(&r);
 
 	pf(&r, "trigger", "e", NULL, NULL);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,9 +429,9 @@ Test(run, environment_and_workdir)
 	    "    type: shell\n"
 	    "    config:\n"
 	    "      command: /bin/sh\n"
-	    "      args: [-c, 'pwd; env | sort']\n"
+	    "      args: [-c, 'pwd; env | sort; echo \"uid=$(id -u)\"']\n"
 	    "      workdir: %1$s\n"
-	    "      env: {OVERRIDE: task, NUM: 5}\n",
+	    "      env: {OVERRIDE: task, NUM: 5, LANG: C}\n",
 	    dir);
 	pf_run(f, NULL, env, &r);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
@@ -451,7 +452,23 @@ Test(run, environment_and_workdir)
 		cr_assert(strstr(out, "\nPICOFLOW_WORKFLOW=envwd\n") != NULL);
 		cr_assert(strstr(out, "PF_LEAK_CHECK") == NULL,
 		    "the caller's environment leaked into the task");
-		cr_assert(strstr(out, "\nHOME=") == NULL);
+		/* HOME is the home of the user the task ran as. */
+		{
+			const char	*u = strstr(out, "\nuid=");
+			struct passwd	*pw;
+			char		 home[4200];
+
+			cr_assert_not_null(u, "%s", out);
+			pw = getpwuid((uid_t)strtoul(u + 5, NULL, 10));
+			cr_assert_not_null(pw);
+			snprintf(home, sizeof(home), "\nHOME=%s\n",
+			    pw->pw_dir);
+			cr_assert(strstr(out, home) != NULL, "%s", out);
+		}
+		cr_assert(strstr(out, "\nLANG=C\n") != NULL,
+		    "a declared LANG wins: %s", out);
+		cr_assert(strstr(out, "\nPATH=/usr/local/bin:/usr/bin:/bin\n")
+		    != NULL, "%s", out);
 		free(out);
 	}
 	store_attempts_free(a, n);

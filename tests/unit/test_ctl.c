@@ -278,6 +278,9 @@ fill_status(struct ctl_reply *r, size_t nwf, size_t pathlen)
 	r->stopping = 1;
 	r->tasks_running = 3;
 	r->max_tasks = 32;
+	r->isolation_mode = pf_strdup("hybrid");
+	r->isolation = pf_strdup("isolation: hybrid cgroups: cgroup2 at "
+	    "/sys/fs/cgroup/picoflow/1.2.0");
 	cr_assert_not_null(path = malloc(pathlen + 1));
 	memset(path, 'p', pathlen);
 	path[0] = '/';
@@ -339,6 +342,9 @@ Test(ctl, status_reply_round_trips)
 	cr_assert_eq(out.stopping, 1);
 	cr_assert_eq(out.tasks_running, 3);
 	cr_assert_eq(out.max_tasks, 32);
+	cr_assert_str_eq(out.isolation_mode, "hybrid");
+	cr_assert_str_eq(out.isolation, "isolation: hybrid cgroups: cgroup2 "
+	    "at /sys/fs/cgroup/picoflow/1.2.0");
 	cr_assert_eq(out.nwfs, 3);
 	cr_assert_str_eq(out.wfs[1].name, "wf-1");
 	cr_assert_str_eq(out.wfs[1].schedule, "*/5 * * * * *");

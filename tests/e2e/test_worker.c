@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,32 +241,54 @@ Test(worker, environment_is_exactly_the_specs)
 {
 	struct proto_spec	 s;
 	struct wh		 h;
+	struct passwd		*pw;
+	char			 want[2048];
 	char			*env[] = { "A=1", "B=two words", "EMPTY=",
 	    NULL };
-	char			*env2[] = { "PATH=/only/here", NULL };
+	char			*env2[] = { "PATH=/only/here", "HOME=/h",
+	    "LANG=C", NULL };
 	char			*worker_env[] = { "PF_LEAK=secret",
-	    "HOME=/leak", NULL };
+	    "HOME=/leak", "LANG=xx_XX", NULL };
 
 	wh_shell_spec(&s, "/usr/bin/env", NULL);
 	s.env = env;
 	s.nenv = 3;
-	/* The worker has an environment; the task must not see it. */
+	/*
+	 * The worker has an environment; the task must not see it.  It
+	 * gets a PATH, its user's HOME and LANG=C.UTF-8 besides the SPEC's.
+	 */
+	cr_assert_not_null(pw = getpwuid(geteuid()));
+	snprintf(want, sizeof(want), "A=1\nB=two words\nEMPTY=\n"
+	    "PATH=/usr/local/bin:/usr/bin:/bin\nHOME=%s\nLANG=C.UTF-8\n",
+	    pw->pw_dir);
 	cr_assert_eq(wh_start(&h, worker_env), 0);
 	cr_assert_eq(wh_send_spec(&h, &s), 0);
 	cr_assert_eq(wh_collect(&h, T_RUN), 0);
 	cr_assert_eq(wh_reap(&h, T_RUN), 0);
 	assert_clean(&h);
 	assert_worker_exit(&h, 0);
-	cr_assert_str_eq(wh_out(&h, 1), "A=1\nB=two words\nEMPTY=\n"
-	    "PATH=/usr/local/bin:/usr/bin:/bin\n");
+	cr_assert_str_eq(wh_out(&h, 1), want);
 	wh_free(&h);
 
-	/* A PATH of its own replaces the default. */
+	/* A PATH, HOME or LANG of its own replaces the default. */
 	s.env = env2;
-	s.nenv = 1;
+	s.nenv = 3;
 	run_ok(&h, &s);
-	cr_assert_str_eq(wh_out(&h, 1), "PATH=/only/here\n");
+	cr_assert_str_eq(wh_out(&h, 1), "PATH=/only/here\nHOME=/h\nLANG=C\n");
 	wh_free(&h);
+
+	/* run_as: the HOME of that user, whatever ours is. */
+	if (geteuid() == 0 && (pw = getpwnam("nobody")) != NULL) {
+		s.env = env;
+		s.nenv = 3;
+		s.run_as = (char *)"nobody";
+		snprintf(want, sizeof(want), "A=1\nB=two words\nEMPTY=\n"
+		    "PATH=/usr/local/bin:/usr/bin:/bin\nHOME=%s\n"
+		    "LANG=C.UTF-8\n", pw->pw_dir);
+		run_ok(&h, &s);
+		cr_assert_str_eq(wh_out(&h, 1), want);
+		wh_free(&h);
+	}
 }
 
 Test(worker, workdir)

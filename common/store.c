@@ -7,9 +7,10 @@
  * The tables keep the Rust PicoFlow's columns (started_at/completed_at as
  * text timestamps, stdout/stderr, attempt, retry_count, ...) and add ours
  * (millisecond times, resource usage, reasons).  Schema v0 is "whatever
- * the Rust version or nothing left here"; v1 is ours.  Migration runs the
- * same code for an empty file and for a Rust database: create the original
- * tables if missing, add every missing column, convert the old rows.
+ * the Rust version or nothing left here"; v1 is ours; v2 adds the cgroup
+ * accounting of each attempt.  Migration runs the same code for an empty
+ * file and for a Rust database: create the original tables if missing,
+ * add every missing column, convert the old rows; then each later step.
  */
 #include <sys/stat.h>
 
@@ -47,12 +48,13 @@ enum sq {
 	SQ_SKIP,
 	SQ_SCHED_SET,
 	SQ_SCHED_GET,
-	SQ_PRUNE_TASKS,
-	SQ_PRUNE_RUNS,
+	SQ_PRUNE_RULE_ADD,
+	SQ_PRUNE_COLLECT,
 	SQ_RUNS_ALL,
 	SQ_RUNS_WF,
 	SQ_RUN_GET,
 	SQ_ATT_LIST,
+	SQ_ATT_LIST_V1,
 	SQ_WF_LIST,
 	SQ_STATS,
 	SQ_RUN_META,
@@ -61,8 +63,8 @@ enum sq {
 	SQ_INFLIGHT,
 	SQ_ATT_INFLIGHT,
 	SQ_PRUNE_BYTES_COLLECT,
-	SQ_PRUNE_BYTES_TASKS,
-	SQ_PRUNE_BYTES_RUNS,
+	SQ_PRUNE_IDS_TASKS,
+	SQ_PRUNE_IDS_RUNS,
 	SQ_OUTPUT_BYTES,
 	SQ__COUNT
 };
@@ -72,16 +74,36 @@ enum sq {
 	"e.started_ms, e.completed_ms, e.error, e.pid " \
 	"FROM executions e JOIN workflows w ON w.id = e.workflow_id "
 
+/* Captured bytes of each execution that has attempts. */
+#define EXEC_BYTES \
+	"(SELECT execution_id, sum(coalesce(length(stdout), 0) +" \
+	" coalesce(length(stderr), 0)) AS b FROM task_executions" \
+	" GROUP BY execution_id)"
+
 /*
- * The executions to prune: finished, and older than ?1 (when ?1 > 0) or
- * beyond the newest ?2 of their workflow (when ?2 > 0).
+ * The executions to prune under per-workflow rules: each finished
+ * execution with its workflow's rule (from temp.prune_rules, else the
+ * default ?1 age, ?2 count, ?3 bytes), its rank among the finished runs
+ * of its workflow, newest first, and the running total of their captured
+ * bytes in that order.  Running executions are left out before ranking,
+ * so they neither go nor count.  An execution whose workflow row is gone
+ * gets the default rule.
  */
-#define PRUNE_SET \
-	"SELECT id FROM executions WHERE status <> 'running' AND (" \
-	" (?1 > 0 AND started_ms < ?1) OR" \
-	" (?2 > 0 AND id IN (SELECT id FROM (SELECT id, row_number() OVER" \
-	"  (PARTITION BY workflow_id ORDER BY started_ms DESC, id DESC) AS rn" \
-	"  FROM executions) WHERE rn > ?2)))"
+#define PRUNE_RULES_SET \
+	"SELECT id FROM (SELECT e.id AS id, e.started_ms AS started," \
+	" CASE WHEN r.name IS NULL THEN ?1 ELSE r.older END AS older," \
+	" CASE WHEN r.name IS NULL THEN ?2 ELSE r.keep END AS keep," \
+	" CASE WHEN r.name IS NULL THEN ?3 ELSE r.maxb END AS maxb," \
+	" row_number() OVER win AS rn," \
+	" sum(coalesce(t.b, 0)) OVER win AS cum" \
+	" FROM executions e LEFT JOIN workflows w ON w.id = e.workflow_id" \
+	" LEFT JOIN temp.prune_rules r ON r.name = w.name" \
+	" LEFT JOIN " EXEC_BYTES " t ON t.execution_id = e.id" \
+	" WHERE e.status <> 'running'" \
+	" WINDOW win AS (PARTITION BY e.workflow_id" \
+	"  ORDER BY e.started_ms DESC, e.id DESC))" \
+	" WHERE (older > 0 AND started < older) OR (keep > 0 AND rn > keep)" \
+	" OR (maxb > 0 AND cum > maxb)"
 
 /*
  * The finished executions to drop so that the output kept by the newest
@@ -91,10 +113,20 @@ enum sq {
 #define PRUNE_BYTES_SET \
 	"SELECT id FROM (SELECT e.id, sum(coalesce(t.b, 0)) OVER" \
 	" (ORDER BY e.started_ms DESC, e.id DESC) AS cum FROM executions e" \
-	" LEFT JOIN (SELECT execution_id, sum(coalesce(length(stdout), 0) +" \
-	"  coalesce(length(stderr), 0)) AS b FROM task_executions" \
-	"  GROUP BY execution_id) t ON t.execution_id = e.id" \
+	" LEFT JOIN " EXEC_BYTES " t ON t.execution_id = e.id" \
 	" WHERE e.status <> 'running') WHERE cum > ?1"
+
+/* The attempt columns of both list statements, ending with the output. */
+#define ATT_COLS \
+	"SELECT id, execution_id, task_name, attempt, status, started_ms, " \
+	"completed_ms, exit_code, signal, duration_ms, max_rss_kb, " \
+	"user_cpu_us, sys_cpu_us, bytes_captured, bytes_dropped, " \
+	"truncated, http_status, reason, " \
+	"CASE WHEN ?3 THEN stdout END, CASE WHEN ?3 THEN stderr END, "
+#define ATT_WHERE \
+	"FROM task_executions WHERE execution_id = ?1 " \
+	"AND (?2 IS NULL OR task_name = ?2) " \
+	"ORDER BY started_ms, id"
 
 static const char *const sq_text[SQ__COUNT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -124,7 +156,8 @@ static const char *const sq_text[SQ__COUNT] = {
 	    "duration_ms = ?7, max_rss_kb = ?8, user_cpu_us = ?9, "
 	    "sys_cpu_us = ?10, bytes_captured = ?11, bytes_dropped = ?12, "
 	    "truncated = ?13, http_status = ?14, reason = ?15, "
-	    "stdout = ?16, stderr = ?17 "
+	    "stdout = ?16, stderr = ?17, oom_kills = ?18, pids_peak = ?19, "
+	    "pids_denied = ?20, nr_throttled = ?21, throttled_us = ?22 "
 	    "WHERE id = ?1 AND status = 'running'",
 	[SQ_ATT_STATUS] = "SELECT status FROM task_executions WHERE id = ?1",
 	[SQ_SKIP] =
@@ -138,10 +171,12 @@ static const char *const sq_text[SQ__COUNT] = {
 	    "last_fire_ms = excluded.last_fire_ms",
 	[SQ_SCHED_GET] =
 	    "SELECT last_fire_ms FROM schedule_state WHERE workflow_name = ?1",
-	[SQ_PRUNE_TASKS] =
-	    "DELETE FROM task_executions WHERE execution_id IN (" PRUNE_SET ")",
-	[SQ_PRUNE_RUNS] =
-	    "DELETE FROM executions WHERE id IN (" PRUNE_SET ")",
+	[SQ_PRUNE_RULE_ADD] =
+	    "INSERT INTO temp.prune_rules (name, older, keep, maxb) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	/* The set is computed once: deleting attempts changes the sums. */
+	[SQ_PRUNE_COLLECT] =
+	    "INSERT INTO temp.prune_ids (id) " PRUNE_RULES_SET,
 	[SQ_RUNS_ALL] =
 	    "SELECT " RUN_COLS
 	    "WHERE (?2 IS NULL OR e.status = ?2) "
@@ -153,14 +188,11 @@ static const char *const sq_text[SQ__COUNT] = {
 	    "ORDER BY e.started_ms DESC, e.id DESC LIMIT ?3",
 	[SQ_RUN_GET] = "SELECT " RUN_COLS "WHERE e.id = ?1",
 	[SQ_ATT_LIST] =
-	    "SELECT id, execution_id, task_name, attempt, status, started_ms, "
-	    "completed_ms, exit_code, signal, duration_ms, max_rss_kb, "
-	    "user_cpu_us, sys_cpu_us, bytes_captured, bytes_dropped, "
-	    "truncated, http_status, reason, "
-	    "CASE WHEN ?3 THEN stdout END, CASE WHEN ?3 THEN stderr END "
-	    "FROM task_executions WHERE execution_id = ?1 "
-	    "AND (?2 IS NULL OR task_name = ?2) "
-	    "ORDER BY started_ms, id",
+	    ATT_COLS "oom_kills, pids_peak, pids_denied, nr_throttled, "
+	    "throttled_us " ATT_WHERE,
+	/* A version 1 file read as it is (read-only): no accounting yet. */
+	[SQ_ATT_LIST_V1] =
+	    ATT_COLS "NULL, NULL, NULL, NULL, NULL " ATT_WHERE,
 	[SQ_WF_LIST] =
 	    "SELECT w.id, w.name, w.file, w.schedule, w.description, "
 	    "count(e.id), total(e.status = 'success'), "
@@ -210,10 +242,10 @@ static const char *const sq_text[SQ__COUNT] = {
 	/* The set is computed once: deleting attempts changes the sums. */
 	[SQ_PRUNE_BYTES_COLLECT] =
 	    "INSERT INTO temp.prune_ids (id) " PRUNE_BYTES_SET,
-	[SQ_PRUNE_BYTES_TASKS] =
+	[SQ_PRUNE_IDS_TASKS] =
 	    "DELETE FROM task_executions WHERE execution_id IN "
 	    "(SELECT id FROM temp.prune_ids)",
-	[SQ_PRUNE_BYTES_RUNS] =
+	[SQ_PRUNE_IDS_RUNS] =
 	    "DELETE FROM executions WHERE id IN (SELECT id FROM temp.prune_ids)",
 	[SQ_OUTPUT_BYTES] =
 	    "SELECT total(coalesce(length(stdout), 0) + "
@@ -510,6 +542,27 @@ static const struct {
 	    "ALTER TABLE task_executions ADD COLUMN reason TEXT" },
 };
 
+/*
+ * Version 2: what the attempt's cgroup saw at its end (supervisor/cgroup.h
+ * struct cg_usage); NULL when unknown (no cgroup, the host cannot tell,
+ * or a row written before version 2).
+ */
+static const struct {
+	const char	*column;
+	const char	*ddl;
+} schema_v2[] = {
+	{ "oom_kills",
+	    "ALTER TABLE task_executions ADD COLUMN oom_kills INTEGER" },
+	{ "pids_peak",
+	    "ALTER TABLE task_executions ADD COLUMN pids_peak INTEGER" },
+	{ "pids_denied",
+	    "ALTER TABLE task_executions ADD COLUMN pids_denied INTEGER" },
+	{ "nr_throttled",
+	    "ALTER TABLE task_executions ADD COLUMN nr_throttled INTEGER" },
+	{ "throttled_us",
+	    "ALTER TABLE task_executions ADD COLUMN throttled_us INTEGER" },
+};
+
 /* Columns without which a table is not the original's. */
 static const struct {
 	const char	*table;
@@ -740,6 +793,28 @@ migrate_v0_to_v1(struct pf_store *st, struct pf_err *err)
 	return 0;
 }
 
+/*
+ * Additive: columns that stay NULL in the rows already there, which reads
+ * take as "unknown".  Checked one by one, so a file that somehow has some
+ * of them already is completed, not refused.
+ */
+static int
+migrate_v1_to_v2(struct pf_store *st, struct pf_err *err)
+{
+	size_t	 i;
+	int	 yes;
+
+	for (i = 0; i < sizeof(schema_v2) / sizeof(schema_v2[0]); i++) {
+		if (has_column(st, "task_executions", schema_v2[i].column, &yes,
+		    err) == -1)
+			return -1;
+		if (!yes && exec_sql(st, schema_v2[i].ddl, "adding a column",
+		    err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Brings a RW handle to STORE_SCHEMA_VERSION in one transaction. */
 static int
 store_migrate(struct pf_store *st, struct pf_err *err)
@@ -764,7 +839,9 @@ store_migrate(struct pf_store *st, struct pf_err *err)
 	}
 	if (v == 0 && migrate_v0_to_v1(st, err) == -1)
 		goto fail;
-	/* Future migrations: if (v <= 1 && migrate_v1_to_v2(...)) ... */
+	if (v <= 1 && migrate_v1_to_v2(st, err) == -1)
+		goto fail;
+	/* Future migrations: if (v <= 2 && migrate_v2_to_v3(...)) ... */
 	{
 		size_t	 i;
 
@@ -774,10 +851,16 @@ store_migrate(struct pf_store *st, struct pf_err *err)
 			    err) == -1)
 				goto fail;
 	}
-	if (v < STORE_SCHEMA_VERSION && exec_sql(st,
-	    "PRAGMA user_version = 1", "recording the schema version",
-	    err) == -1)
-		goto fail;
+	if (v < STORE_SCHEMA_VERSION) {
+		char	 sql[64];
+
+		/* A PRAGMA takes no parameters; the value is our constant. */
+		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    STORE_SCHEMA_VERSION);
+		if (exec_sql(st, sql, "recording the schema version", err) ==
+		    -1)
+			goto fail;
+	}
 	if (tx_commit(st, err) == -1)
 		goto fail;
 	st->version = STORE_SCHEMA_VERSION;
@@ -876,7 +959,12 @@ store_setup(struct pf_store *st, struct pf_err *err)
 			st->version = 0;
 			return 0;
 		}
-		if (v < STORE_SCHEMA_VERSION) {
+		/*
+		 * Version 1 lacks only additive columns: it is read as it is
+		 * (they read as unknown) rather than refused until a writer
+		 * comes by.  Version 0 needs its rows converted first.
+		 */
+		if (v < 1) {
 			pf_err_set(err, "%s: the database has an older schema "
 			    "(version %lld); run any write command (such as "
 			    "'picoflow run') to migrate it", st->path,
@@ -1045,6 +1133,8 @@ store_attempt_end_init(struct store_attempt_end *e)
 	e->ended_ms = e->duration_ms = e->max_rss_kb = -1;
 	e->user_cpu_us = e->sys_cpu_us = -1;
 	e->bytes_captured = e->bytes_dropped = -1;
+	e->oom_kills = e->pids_peak = e->pids_denied = -1;
+	e->nr_throttled = e->throttled_us = -1;
 }
 
 /* ---- writes ------------------------------------------------------------ */
@@ -1257,6 +1347,11 @@ store_attempt_end(struct pf_store *st, int64_t attempt_id,
 	if (e->http_status > 0)
 		sqlite3_bind_int(s, 14, e->http_status);
 	bind_text(s, 15, e->reason);
+	bind_opt_i64(s, 18, e->oom_kills);
+	bind_opt_i64(s, 19, e->pids_peak);
+	bind_opt_i64(s, 20, e->pids_denied);
+	bind_opt_i64(s, 21, e->nr_throttled);
+	bind_opt_i64(s, 22, e->throttled_us);
 	if ((rc = bind_blob(s, 16, e->stdout_data, e->stdout_len)) ==
 	    SQLITE_OK)
 		rc = bind_blob(s, 17, e->stderr_data, e->stderr_len);
@@ -1352,33 +1447,129 @@ int
 store_prune(struct pf_store *st, int64_t older_than_ms,
     unsigned keep_per_workflow, int64_t *deleted, struct pf_err *err)
 {
+	struct store_prune_rule	 d;
+
+	memset(&d, 0, sizeof(d));
+	d.older_than_ms = older_than_ms < 0 ? 0 : older_than_ms;
+	d.keep = (int64_t)keep_per_workflow;
+	return store_prune_rules(st, &d, NULL, 0, deleted, err);
+}
+
+static int
+prune_rule_check(const struct store_prune_rule *r, int named,
+    struct pf_err *err)
+{
+	const char	*name = named ? r->workflow : "(default)";
+
+	if (named && (r->workflow == NULL || *r->workflow == '\0')) {
+		pf_err_set(err, "a retention rule names no workflow");
+		return -1;
+	}
+	if (r->older_than_ms < 0 || r->older_than_ms > STORE_MAX_MS) {
+		pf_err_set(err, "retention of workflow %s: time %lld ms is out "
+		    "of range", name, (long long)r->older_than_ms);
+		return -1;
+	}
+	if (r->keep < 0 || r->max_bytes < 0) {
+		pf_err_set(err, "retention of workflow %s: negative limit",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+prune_limits(const struct store_prune_rule *r)
+{
+	return r->older_than_ms > 0 || r->keep > 0 || r->max_bytes > 0;
+}
+
+/* The temp tables pruning works in (per connection, never on disk). */
+static int
+prune_temp(struct pf_store *st, struct pf_err *err)
+{
+	return exec_sql(st, "CREATE TEMP TABLE IF NOT EXISTS prune_ids "
+	    "(id INTEGER PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS "
+	    "prune_rules (name TEXT PRIMARY KEY, older INTEGER NOT NULL, "
+	    "keep INTEGER NOT NULL, maxb INTEGER NOT NULL)",
+	    "preparing to prune", err);
+}
+
+/* Deletes the executions listed in temp.prune_ids, children first. */
+static int
+prune_listed(struct pf_store *st, int64_t *n, struct pf_err *err)
+{
+	sqlite3_stmt	*s;
+
+	/* The original's foreign keys do not cascade. */
+	if ((s = store_stmt(st, SQ_PRUNE_IDS_TASKS, err)) == NULL ||
+	    step_done(st, s, "pruning task attempts", err) == -1 ||
+	    (s = store_stmt(st, SQ_PRUNE_IDS_RUNS, err)) == NULL ||
+	    step_done(st, s, "pruning executions", err) == -1)
+		return -1;
+	*n = sqlite3_changes64(st->db);
+	return 0;
+}
+
+int
+store_prune_rules(struct pf_store *st, const struct store_prune_rule *dflt,
+    const struct store_prune_rule *rules, size_t nrules, int64_t *deleted,
+    struct pf_err *err)
+{
+	static const struct store_prune_rule none;
 	sqlite3_stmt	*s;
 	int64_t		 n;
+	size_t		 i;
+	int		 any;
 
 	if (deleted != NULL)
 		*deleted = 0;
 	if (check_writable(st, err) == -1)
 		return -1;
-	if (older_than_ms < 0)
-		older_than_ms = 0;
-	if (older_than_ms == 0 && keep_per_workflow == 0)
-		return 0;
-	if (tx_begin(st, err) == -1)
+	if (dflt == NULL)
+		dflt = &none;
+	if (nrules > 0 && rules == NULL) {
+		pf_err_set(err, "retention rules missing");
 		return -1;
-	/* Children first: the original's foreign keys do not cascade. */
-	if ((s = store_stmt(st, SQ_PRUNE_TASKS, err)) == NULL)
+	}
+	if (prune_rule_check(dflt, 0, err) == -1)
+		return -1;
+	any = prune_limits(dflt);
+	for (i = 0; i < nrules; i++) {
+		if (prune_rule_check(&rules[i], 1, err) == -1)
+			return -1;
+		any |= prune_limits(&rules[i]);
+	}
+	if (!any)
+		return 0;
+	if (prune_temp(st, err) == -1 || tx_begin(st, err) == -1)
+		return -1;
+	if (exec_sql(st, "DELETE FROM temp.prune_ids; "
+	    "DELETE FROM temp.prune_rules", "preparing to prune", err) == -1)
 		goto fail;
-	sqlite3_bind_int64(s, 1, older_than_ms);
-	sqlite3_bind_int64(s, 2, (int64_t)keep_per_workflow);
-	if (step_done(st, s, "pruning task attempts", err) == -1)
+	for (i = 0; i < nrules; i++) {
+		if ((s = store_stmt(st, SQ_PRUNE_RULE_ADD, err)) == NULL)
+			goto fail;
+		bind_text(s, 1, rules[i].workflow);
+		sqlite3_bind_int64(s, 2, rules[i].older_than_ms);
+		sqlite3_bind_int64(s, 3, rules[i].keep);
+		sqlite3_bind_int64(s, 4, rules[i].max_bytes);
+		if (step_done(st, s, "preparing to prune", err) == -1) {
+			if (sqlite3_extended_errcode(st->db) ==
+			    SQLITE_CONSTRAINT_PRIMARYKEY)
+				pf_err_set(err, "workflow %s has two retention "
+				    "rules", rules[i].workflow);
+			goto fail;
+		}
+	}
+	if ((s = store_stmt(st, SQ_PRUNE_COLLECT, err)) == NULL)
 		goto fail;
-	if ((s = store_stmt(st, SQ_PRUNE_RUNS, err)) == NULL)
+	sqlite3_bind_int64(s, 1, dflt->older_than_ms);
+	sqlite3_bind_int64(s, 2, dflt->keep);
+	sqlite3_bind_int64(s, 3, dflt->max_bytes);
+	if (step_done(st, s, "choosing executions to prune", err) == -1 ||
+	    prune_listed(st, &n, err) == -1)
 		goto fail;
-	sqlite3_bind_int64(s, 1, older_than_ms);
-	sqlite3_bind_int64(s, 2, (int64_t)keep_per_workflow);
-	if (step_done(st, s, "pruning executions", err) == -1)
-		goto fail;
-	n = sqlite3_changes64(st->db);
 	if (tx_commit(st, err) == -1)
 		goto fail;
 	if (deleted != NULL)
@@ -1387,6 +1578,25 @@ store_prune(struct pf_store *st, int64_t older_than_ms,
 fail:
 	tx_rollback(st);
 	return -1;
+}
+
+int
+store_prune_workflow(struct pf_store *st, const char *workflow,
+    int64_t older_than_ms, int64_t keep, int64_t max_bytes, int64_t *deleted,
+    struct pf_err *err)
+{
+	struct store_prune_rule	 r;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (check_name(workflow, "workflow", err) == -1)
+		return -1;
+	r.workflow = workflow;
+	r.older_than_ms = older_than_ms;
+	r.keep = keep;
+	r.max_bytes = max_bytes;
+	/* The default (no limits) leaves every other workflow alone. */
+	return store_prune_rules(st, NULL, &r, 1, deleted, err);
 }
 
 /* ---- reads ------------------------------------------------------------- */
@@ -1454,6 +1664,15 @@ col_int(sqlite3_stmt *s, int i, int dflt, int lo, int hi)
 	if (v > hi)
 		return hi;
 	return (int)v;
+}
+
+/* A count or amount: NULL and anything negative (a hostile file) = -1. */
+static int64_t
+col_count(sqlite3_stmt *s, int i)
+{
+	int64_t	 v = col_i64(s, i, -1);
+
+	return v < 0 ? -1 : v;
 }
 
 /* Grows *v (of elements of size sz) so that index n fits. */
@@ -1624,6 +1843,11 @@ row_attempt(sqlite3_stmt *s, struct store_attempt *a, int with_output)
 	a->bytes_dropped = col_i64(s, 14, -1);
 	a->truncated = col_int(s, 15, 0, 0, 1);
 	a->http_status = col_int(s, 16, 0, 0, 999);
+	a->oom_kills = col_count(s, 20);
+	a->pids_peak = col_count(s, 21);
+	a->pids_denied = col_count(s, 22);
+	a->nr_throttled = col_count(s, 23);
+	a->throttled_us = col_count(s, 24);
 	if (col_str(s, 2, &a->task_name) == -1 ||
 	    col_str(s, 4, &a->status) == -1 ||
 	    col_str(s, 17, &a->reason) == -1)
@@ -1663,7 +1887,8 @@ store_attempts_list(struct pf_store *st, int64_t run_id, const char *task,
 	*n = 0;
 	if (st->empty)
 		return 0;
-	if ((s = store_stmt(st, SQ_ATT_LIST, err)) == NULL)
+	if ((s = store_stmt(st, st->version >= 2 ? SQ_ATT_LIST :
+	    SQ_ATT_LIST_V1, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, run_id);
 	bind_text(s, 2, task);
@@ -2041,10 +2266,7 @@ store_prune_bytes(struct pf_store *st, int64_t max_bytes, int64_t *deleted,
 		return -1;
 	if (max_bytes <= 0)
 		return 0;
-	if (exec_sql(st, "CREATE TEMP TABLE IF NOT EXISTS prune_ids "
-	    "(id INTEGER PRIMARY KEY)", "preparing to prune", err) == -1)
-		return -1;
-	if (tx_begin(st, err) == -1)
+	if (prune_temp(st, err) == -1 || tx_begin(st, err) == -1)
 		return -1;
 	if (exec_sql(st, "DELETE FROM temp.prune_ids", "preparing to prune",
 	    err) == -1 ||
@@ -2052,12 +2274,8 @@ store_prune_bytes(struct pf_store *st, int64_t max_bytes, int64_t *deleted,
 		goto fail;
 	sqlite3_bind_int64(s, 1, max_bytes);
 	if (step_done(st, s, "choosing executions to prune", err) == -1 ||
-	    (s = store_stmt(st, SQ_PRUNE_BYTES_TASKS, err)) == NULL ||
-	    step_done(st, s, "pruning task attempts", err) == -1 ||
-	    (s = store_stmt(st, SQ_PRUNE_BYTES_RUNS, err)) == NULL ||
-	    step_done(st, s, "pruning executions", err) == -1)
+	    prune_listed(st, &n, err) == -1)
 		goto fail;
-	n = sqlite3_changes64(st->db);
 	if (tx_commit(st, err) == -1)
 		goto fail;
 	if (deleted != NULL)

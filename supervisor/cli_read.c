@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,6 +526,14 @@ json_run_fields(struct pf_buf *b, int *first, const struct store_run *r)
 	json_kstr(b, first, "error", r->error);
 }
 
+/* A key only when the value is known: accounting the host could not take. */
+static void
+json_ki64_known(struct pf_buf *b, int *first, const char *key, int64_t v)
+{
+	if (v >= 0)
+		json_ki64(b, first, key, v);
+}
+
 static void
 json_attempt(struct pf_buf *b, const struct store_attempt *a, int output)
 {
@@ -552,6 +561,11 @@ json_attempt(struct pf_buf *b, const struct store_attempt *a, int output)
 	json_ki64(b, &f, "sys_cpu_us", a->sys_cpu_us);
 	json_ki64(b, &f, "bytes_captured", a->bytes_captured);
 	json_ki64(b, &f, "bytes_dropped", a->bytes_dropped);
+	json_ki64_known(b, &f, "oom_kills", a->oom_kills);
+	json_ki64_known(b, &f, "pids_peak", a->pids_peak);
+	json_ki64_known(b, &f, "pids_denied", a->pids_denied);
+	json_ki64_known(b, &f, "nr_throttled", a->nr_throttled);
+	json_ki64_known(b, &f, "throttled_us", a->throttled_us);
 	json_key(b, &f, "truncated");
 	buf_add_str(b, a->truncated ? "true" : "false");
 	json_kstr(b, &f, "reason", a->reason);
@@ -562,6 +576,59 @@ json_attempt(struct pf_buf *b, const struct store_attempt *a, int output)
 		json_bytes(b, a->stderr_data, a->stderr_len);
 	}
 	buf_add_u8(b, '}');
+}
+
+/* Appends ", " (or nothing first) and one formatted part. */
+static void
+part_add(char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+part_add(char *out, size_t len, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 k = strlen(out);
+
+	if (k + 2 >= len)
+		return;
+	if (k > 0) {
+		memcpy(out + k, ", ", 3);
+		k += 2;
+	}
+	va_start(ap, fmt);
+	(void)vsnprintf(out + k, len - k, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * What an attempt used, known values only.  all = 0 keeps what deserves a
+ * look in a summary: OOM kills, refused forks, cpu throttling.
+ */
+static void
+usage_text(const struct store_attempt *a, int all, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (all && a->max_rss_kb >= 0)
+		part_add(out, len, "memory peak %" PRId64 " KiB",
+		    a->max_rss_kb);
+	if (all && a->user_cpu_us >= 0 && a->sys_cpu_us >= 0)
+		part_add(out, len, "cpu %" PRId64 " us user + %" PRId64
+		    " us sys", a->user_cpu_us, a->sys_cpu_us);
+	if (all && a->pids_peak >= 0)
+		part_add(out, len, "pids peak %" PRId64, a->pids_peak);
+	if (a->pids_denied > 0 || (all && a->pids_denied == 0))
+		part_add(out, len, "forks refused %" PRId64, a->pids_denied);
+	if (a->oom_kills > 0 || (all && a->oom_kills == 0))
+		part_add(out, len, "oom kills %" PRId64, a->oom_kills);
+	if (a->nr_throttled > 0 || (all && a->nr_throttled == 0)) {
+		if (a->throttled_us >= 0)
+			part_add(out, len, "cpu throttled %" PRId64 " times "
+			    "for %" PRId64 " us", a->nr_throttled,
+			    a->throttled_us);
+		else
+			part_add(out, len, "cpu throttled %" PRId64 " times",
+			    a->nr_throttled);
+	}
 }
 
 static void
@@ -583,14 +650,14 @@ task_lines(const struct store_attempt *a, size_t n, char **out)
 	struct tbl	 t;
 	struct pf_buf	 b;
 	size_t		 i, j;
-	char		 lab[32];
+	char		 lab[32], use[256];
 
 	*out = NULL;
 	memset(&t, 0, sizeof(t));
-	t.ncol = 4;
+	t.ncol = 5;
 	for (i = 0; i < n; i++) {
 		const struct store_attempt	*last = &a[i];
-		const char			*cols[4];
+		const char			*cols[5];
 		int				 seen = 0;
 
 		for (j = 0; j < i; j++)
@@ -606,6 +673,8 @@ task_lines(const struct store_attempt *a, size_t n, char **out)
 		cols[1] = last->status;
 		cols[2] = lab;
 		cols[3] = last->reason;
+		usage_text(last, 0, use, sizeof(use));
+		cols[4] = use;
 		if (tbl_row(&t, cols) == -1) {
 			tbl_free(&t);
 			return -1;
@@ -957,7 +1026,7 @@ txt_stream(struct pf_buf *b, const char *name, const unsigned char *p,
 static void
 txt_attempt_log(struct pf_buf *b, const struct store_attempt *a)
 {
-	char	 lab[32], dur[32];
+	char	 lab[32], dur[32], use[256];
 
 	attempt_label(a, lab, sizeof(lab));
 	fmt_dur(a->duration_ms, dur, sizeof(dur));
@@ -979,6 +1048,9 @@ txt_attempt_log(struct pf_buf *b, const struct store_attempt *a)
 		txt_str(b, a->reason);
 		buf_add_u8(b, '\n');
 	}
+	usage_text(a, 1, use, sizeof(use));
+	if (use[0] != '\0')
+		buf_printf(b, "usage: %s\n", use);
 	txt_stream(b, "stdout", a->stdout_data, a->stdout_len);
 	txt_stream(b, "stderr", a->stderr_data, a->stderr_len);
 	if (a->truncated || a->bytes_dropped > 0) {

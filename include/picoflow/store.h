@@ -25,8 +25,11 @@
 
 #include "picoflow/err.h"
 
-/* PRAGMA user_version written by this code; older versions are migrated. */
-#define STORE_SCHEMA_VERSION	1
+/*
+ * PRAGMA user_version written by this code; older versions are migrated.
+ * 1: the Rust tables extended; 2: cgroup accounting columns on attempts.
+ */
+#define STORE_SCHEMA_VERSION	2
 #define STORE_BUSY_TIMEOUT_MS	5000
 #define STORE_DB_NAME		"picoflow.db"
 
@@ -44,7 +47,8 @@ enum store_mode {
  * (empty file, Rust PicoFlow's schema) to STORE_SCHEMA_VERSION in one
  * transaction.  RO opens an existing file only; it fails when the file is
  * missing (check first if that is not an error for you), when the schema
- * predates this version ("run any write command to migrate it"), and for
+ * predates version 1 ("run any write command to migrate it"; a version 1
+ * file is read as it is, its attempts without the version 2 columns), and for
  * both modes when the file is not a PicoFlow database or was written by a
  * newer PicoFlow.
  */
@@ -119,6 +123,12 @@ struct store_attempt_end {
 	int64_t		 bytes_dropped;
 	int		 truncated;	/* output hit the cap */
 	int		 http_status;
+	/* cgroup accounting of the attempt (schema 2); -1 unknown */
+	int64_t		 oom_kills;	/* processes the OOM killer killed */
+	int64_t		 pids_peak;	/* most processes at once */
+	int64_t		 pids_denied;	/* forks refused at the pids limit */
+	int64_t		 nr_throttled;	/* periods the cpu limit throttled */
+	int64_t		 throttled_us;	/* time spent throttled */
 	const char	*reason;	/* error or skip reason */
 	const void	*stdout_data;
 	size_t		 stdout_len;
@@ -154,12 +164,44 @@ int	 store_schedule_get(struct pf_store *, const char *workflow,
 /*
  * Retention: deletes finished executions (and their attempts) that started
  * before older_than_ms (0 = no age limit) or that are beyond the newest
- * keep_per_workflow of their workflow (0 = no count limit).  Running
- * executions are never deleted.  *deleted (may be NULL) gets the number of
- * executions removed.  One transaction.
+ * keep_per_workflow finished executions of their workflow (0 = no count
+ * limit).  Running executions are never deleted and never count.
+ * *deleted (may be NULL) gets the number of executions removed.  One
+ * transaction.  Same as store_prune_rules with no rules.
  */
 int	 store_prune(struct pf_store *, int64_t older_than_ms,
 	    unsigned keep_per_workflow, int64_t *deleted, struct pf_err *);
+
+/*
+ * The limits of one workflow's history.  Every field 0 = no limit of that
+ * kind; negative values are refused.
+ */
+struct store_prune_rule {
+	const char	*workflow;	/* name; ignored in the default rule */
+	int64_t		 older_than_ms;	/* runs started before this go */
+	int64_t		 keep;		/* newest finished runs kept */
+	int64_t		 max_bytes;	/* captured output kept, newest first */
+};
+
+/*
+ * Retention with per-workflow limits, in one transaction: the finished
+ * executions of a workflow named in rules[] are pruned by that rule alone
+ * (a 0 field there is no limit, not the default's); every other
+ * workflow's by dflt (NULL = no limits).  A run goes when it breaks any
+ * limit of its rule: it started before older_than_ms, or is beyond the
+ * newest keep finished runs, or the captured output (stdout + stderr
+ * bytes) of the newer finished runs of its workflow and its own adds up to
+ * more than max_bytes.  Running executions are never deleted and never
+ * count.  A name given twice is refused.  *deleted (may be NULL) gets the
+ * number of executions removed.
+ */
+int	 store_prune_rules(struct pf_store *, const struct store_prune_rule *dflt,
+	    const struct store_prune_rule *rules, size_t nrules,
+	    int64_t *deleted, struct pf_err *);
+/* One workflow's history only; the others are left as they are. */
+int	 store_prune_workflow(struct pf_store *, const char *workflow,
+	    int64_t older_than_ms, int64_t keep, int64_t max_bytes,
+	    int64_t *deleted, struct pf_err *);
 
 /* ---- the supervisor's needs ---------------------------------------------
  * Kept in two side tables (run_meta, attempt_procs) that every read-write
@@ -271,6 +313,11 @@ struct store_attempt {
 	int64_t		 bytes_dropped;
 	int		 truncated;
 	int		 http_status;	/* 0 = none */
+	int64_t		 oom_kills;	/* -1 unknown, likewise below */
+	int64_t		 pids_peak;
+	int64_t		 pids_denied;
+	int64_t		 nr_throttled;
+	int64_t		 throttled_us;
 	char		*reason;
 	/* Only filled when asked for (with_output); NULL/0 otherwise. */
 	unsigned char	*stdout_data;

@@ -239,7 +239,8 @@ Test(store, create_modes_wal_and_version)
 	cr_assert_eq(sb.st_mode & 0777, 0700, "dir mode %o", sb.st_mode & 0777);
 	db = raw_open(dbpath);
 	cr_assert_str_eq(raw_str(db, "PRAGMA journal_mode"), "wal");
-	cr_assert_eq(raw_int(db, "PRAGMA user_version"), 1);
+	cr_assert_eq(raw_int(db, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	cr_assert_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE "
 	    "type = 'table' AND name IN ('workflows', 'executions', "
 	    "'task_executions', 'schedule_state')"), 4);
@@ -715,10 +716,10 @@ Test(store, prune_by_age_and_count)
 	cr_assert_eq(store_prune(st, T0 + 2000, 0, &del, &err), 0, "%s",
 	    err.msg);
 	cr_assert_eq(del, 2, "run at +1000 of w and +500 of w2");
-	/* Count: keep the newest 3 of each workflow (running counts). */
+	/* Count: the newest 3 finished runs of each workflow stay. */
 	cr_assert_eq(store_prune(st, 0, 3, &del, &err), 0, "%s", err.msg);
-	cr_assert_eq(del, 2, "+3000 and +2000 (ranks 4, 5); rank 6 is the "
-	    "running run at T0, which stays");
+	cr_assert_eq(del, 2, "+3000 and +2000 (finished ranks 4, 5); the "
+	    "running run at T0 neither counts nor goes");
 	cr_assert_eq(store_runs_list(st, "w", NULL, 0, &r, &n, &err), 0);
 	cr_assert_eq(n, 4);
 	cr_assert_eq(r[0].started_ms, T0 + 6000);
@@ -830,7 +831,7 @@ Test(store, migrates_rust_database_in_place)
 	    "command") != NULL, "%s", err.msg);
 
 	st = open_rw();
-	cr_assert_eq(store_schema_version(st), 1);
+	cr_assert_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
 	check_migrated_history(st);
 	/* New runs go on top of the old history with the old ids intact. */
 	cr_assert_eq(store_workflow_upsert(st, "backup", "/w/backup.yaml",
@@ -847,7 +848,8 @@ Test(store, migrates_rust_database_in_place)
 	store_close(st);
 
 	db = raw_open(dbpath);
-	cr_assert_eq(raw_int(db, "PRAGMA user_version"), 1);
+	cr_assert_eq(raw_int(db, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	cr_assert_eq(raw_int(db, "SELECT count(*) FROM task_executions WHERE "
 	    "status NOT IN ('running', 'success', 'failed', 'timeout', "
 	    "'skipped', 'cancelled')"), 0);

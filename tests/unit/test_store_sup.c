@@ -283,7 +283,7 @@ Test(storesup, older_v1_database_gains_the_side_tables)
 	cr_assert_eq(store_open(db, STORE_RO, &ro, &err), 0, "%s", err.msg);
 	store_close(ro);
 	st = rw();
-	cr_assert_eq(raw_int("PRAGMA user_version"), 1);
+	cr_assert_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	r = start(st, wf, 2000, 7000, STORE_OWNER_SUPERVISOR, &dup);
 	cr_assert_eq(dup, 0);
 	store_close(st);

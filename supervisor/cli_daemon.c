@@ -683,10 +683,9 @@ cli_daemon(struct cli_ctx *ctx, int argc, char *argv[])
 	    "or directory;\nstop sends it SIGTERM and waits for it to exit; "
 	    "status asks it what it runs.\n";
 	const char	*sub, *pidfile = NULL;
-	unsigned long	 t;
+	size_t		 t;
 	unsigned	 wait_s = STOP_WAIT_DEFAULT_S;
-	char		*end;
-	int		 ch, json = ctx->json;
+		int		 ch, json = ctx->json;
 
 	if (argc < 2) {
 		fprintf(stderr, "%s", usage);
@@ -709,14 +708,9 @@ cli_daemon(struct cli_ctx *ctx, int argc, char *argv[])
 			pidfile = optarg;
 			break;
 		case 't':
-			errno = 0;
-			t = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *optarg == '-' || *end != '\0' ||
-			    errno != 0 || t > 86400) {
-				fprintf(stderr, "picoflow daemon: --timeout: "
-				    "'%s' is not a number of seconds\n", optarg);
+			if (cli_parse_count("--timeout", optarg, 0, 86400,
+			    &t) == -1)
 				return CLI_USAGE;
-			}
 			wait_s = (unsigned)t;
 			break;
 		case 'h':

@@ -80,6 +80,16 @@ Test(cli, version_and_usage_errors)
 	PF(&r, "run", "--bogus", "x.yaml");
 	cr_assert_eq(r.exit_code, 2);
 	proc_result_free(&r);
+
+	/* Numeric options: range-checked before anything happens. */
+	PF(&r, "daemon", "stop", "--timeout", "86401");
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert(strstr(r.err, "--timeout: '86401' is not a number in "
+	    "0..86400") != NULL, "%s", r.err);
+	proc_result_free(&r);
+	PF(&r, "daemon", "stop", "--timeout", "-1");
+	cr_assert_eq(r.exit_code, 2);
+	proc_result_free(&r);
 }
 
 Test(cli, every_command_has_help)

@@ -549,6 +549,12 @@ attempt_cg_end(struct attempt *a, struct store_attempt_end *e, char *reason,
 		e->user_cpu_us = u.cpu_user_us;
 		e->sys_cpu_us = u.cpu_sys_us;
 	}
+	/* Stored as they are: -1 (the host cannot tell) becomes NULL. */
+	e->oom_kills = u.oom_kills;
+	e->pids_peak = u.pids_peak;
+	e->pids_denied = u.pids_denied;
+	e->nr_throttled = u.nr_throttled;
+	e->throttled_us = u.throttled_us;
 	log_debug("task '%s' attempt %u: memory peak %" PRId64 " B, oom "
 	    "kills %" PRId64 ", forks refused %" PRId64 ", cpu %" PRId64
 	    " us, throttled %" PRId64 " times", a->run->wf->tasks[a->task].name,

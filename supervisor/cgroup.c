@@ -60,6 +60,7 @@ struct cg_sys {
 	char		 inst[64];	/* <prefix>.<n> */
 	unsigned	 leftovers;
 	int		 swept;
+	int		 detect_only;	/* v2inst is a name to show, not ours */
 	char		 desc[512];
 };
 
@@ -1005,6 +1006,7 @@ cg_open(const struct cg_opts *o, struct cg_sys **out, struct pf_err *err)
 		s->mode = CG_MODE_V1;
 	else
 		s->mode = CG_MODE_NONE;
+	s->detect_only = o->detect_only;
 	if (o->detect_only && s->mode != CG_MODE_NONE && s->v2inst == NULL &&
 	    s->v2base != NULL)
 		s->v2inst = path_join(s->v2base, s->name);
@@ -1027,7 +1029,14 @@ cg_close(struct cg_sys *s)
 
 	if (s == NULL)
 		return;
-	inst_rmdir(s->v2inst);
+	/*
+	 * A detect-only handle created nothing; its v2inst is the shared
+	 * root <base>/<name>, which a supervisor starting at this moment may
+	 * have just made for its own instance: removing it would take
+	 * cgroups away from that supervisor.
+	 */
+	if (!s->detect_only)
+		inst_rmdir(s->v2inst);
 	pf_free(s->v2inst);
 	pf_free(s->v2base);
 	for (h = 0; h < s->nhier; h++) {

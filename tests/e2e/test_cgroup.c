@@ -146,6 +146,30 @@ Test(cgroup_detect, pure_v2_with_controllers)
 	cg_close(s);
 }
 
+/*
+ * Detection alone (pf-supervisor -n, a test asking what the host has)
+ * must leave the shared root alone, even empty: a supervisor starting at
+ * that moment may just have made it and is about to create its
+ * instance in it.
+ */
+Test(cgroup_detect, detect_only_close_leaves_the_shared_root)
+{
+	struct cg_sys	*s;
+	char		 root[4200];
+	struct stat	 st;
+
+	fake_dir("cg/picoflow", NULL);
+	fake_dir("cg", "cpu memory pids\n");
+	s = detect_with("40 30 0:37 / %1$s/cg rw - cgroup2 cgroup2 rw\n",
+	    "0::/\n");
+	cr_assert_eq(cg_mode(s), CG_MODE_V2, "%s", cg_describe(s));
+	snprintf(root, sizeof(root), "%s/cg/picoflow", fdir);
+	cr_assert_str_eq(cg_instance_dir(s), root);
+	cg_close(s);
+	cr_assert_eq(stat(root, &st), 0, "%s was removed", root);
+	cr_assert(S_ISDIR(st.st_mode));
+}
+
 Test(cgroup_detect, delegated_subtree_uses_own_cgroup)
 {
 	struct cg_sys	*s;
@@ -287,19 +311,31 @@ host_setup(void)
 	cr_assert_eq(cg_open(&o, &sys, &err), 0, "%s", err.msg);
 }
 
-/* rmdir <hierarchy base>/<rootname> wherever cg_open made one. */
+/*
+ * rmdir <hierarchy base>/<rootname> wherever cg_open made one: the parent
+ * of the instance directory (cgroup2 wherever it is mounted: at
+ * /sys/fs/cgroup on a pure cgroup2 host, /sys/fs/cgroup/unified on a
+ * hybrid one), then the v1 hierarchies.
+ */
 static void
-remove_roots(void)
+remove_roots(const char *inst)
 {
 	static const char *const hiers[] = {
-		"unified", "memory", "pids", "cpu", "cpuacct", "freezer",
+		"memory", "pids", "cpu", "cpuacct", "freezer",
 	};
-	char		 p[8400], own[4096], *self, *line, *save;
+	char		 p[8400], own[4096], *self, *line, *save, *slash;
 	size_t		 i;
 
-	self = test_read("/proc/self/cgroup", NULL);
+	snprintf(p, sizeof(p), "%s", inst);
+	if ((slash = strrchr(p, '/')) != NULL && strstr(p, rootname) != NULL) {
+		*slash = '\0';
+		(void)rmdir(p);
+	}
 	for (i = 0; i < sizeof(hiers) / sizeof(hiers[0]); i++) {
 		own[0] = '\0';
+		self = test_read("/proc/self/cgroup", NULL);
+		if (self == NULL)
+			return;
 		for (line = strtok_r(self, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save)) {
 			char *c1 = strchr(line, ':'), *c2;
@@ -307,25 +343,26 @@ remove_roots(void)
 			if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
 				continue;
 			*c2 = '\0';
-			if ((i == 0 && c2 == c1 + 1) || (i > 0 &&
-			    strcmp(c1 + 1, hiers[i]) == 0))
+			if (strcmp(c1 + 1, hiers[i]) == 0)
 				snprintf(own, sizeof(own), "%s", c2 + 1);
-			*c2 = ':';
 		}
 		free(self);
-		self = test_read("/proc/self/cgroup", NULL);
+		if (own[0] == '\0')
+			continue;
 		snprintf(p, sizeof(p), "/sys/fs/cgroup/%s%s/%s", hiers[i],
 		    strcmp(own, "/") == 0 ? "" : own, rootname);
 		(void)rmdir(p);
 	}
-	free(self);
 }
 
 static void
 host_teardown(void)
 {
+	char	 inst[4096];
+
+	snprintf(inst, sizeof(inst), "%s", cg_instance_dir(sys));
 	cg_close(sys);
-	remove_roots();
+	remove_roots(inst);
 }
 
 TestSuite(cgroup_host, .init = host_setup, .fini = host_teardown,

@@ -178,9 +178,12 @@ dt_wait_ready(double timeout)
 	cr_assert_fail("pf-supervisor not ready after %.0f s:\n%s", timeout, t);
 }
 
-/* Starts pf-supervisor on wf/ with state in st/; extra: more options. */
-DT_UNUSED static void
-dt_start(const char *extra)
+/*
+ * Starts pf-supervisor on wf/ with state in st/ without waiting for it to
+ * be ready; extra: more options.  Returns 1 when it runs under a wrapper.
+ */
+DT_UNUSED static int
+dt_spawn(const char *extra)
 {
 	char	*argv[64], *copy = NULL, *wcopy = NULL, *tok, *save, log[4400];
 	const char *wrap;
@@ -214,7 +217,14 @@ dt_start(const char *extra)
 	free(copy);
 	free(wcopy);
 	cr_assert_gt(dt_pid, 0);
-	dt_wait_ready(wrap != NULL && *wrap != '\0' ? 180 : 60);
+	return wrap != NULL && *wrap != '\0';
+}
+
+/* Starts pf-supervisor and waits until it is ready. */
+DT_UNUSED static void
+dt_start(const char *extra)
+{
+	dt_wait_ready(dt_spawn(extra) ? 180 : 60);
 }
 
 /* SIGTERM, then waits for the exit; checks its status. */

@@ -1666,12 +1666,18 @@ col_int(sqlite3_stmt *s, int i, int dflt, int lo, int hi)
 	return (int)v;
 }
 
-/* A count or amount: NULL and anything negative (a hostile file) = -1. */
+/*
+ * A count or amount: NULL, and what no writer of ours stores (a negative
+ * number, text, a real: a hostile or hand-edited file), read as -1.
+ */
 static int64_t
 col_count(sqlite3_stmt *s, int i)
 {
-	int64_t	 v = col_i64(s, i, -1);
+	int64_t	 v;
 
+	if (sqlite3_column_type(s, i) != SQLITE_INTEGER)
+		return -1;
+	v = sqlite3_column_int64(s, i);
 	return v < 0 ? -1 : v;
 }
 

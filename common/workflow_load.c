@@ -30,6 +30,7 @@
 #include "picoflow/cron.h"
 #include "picoflow/dag.h"
 #include "picoflow/err.h"
+#include "picoflow/policy.h"
 #include "picoflow/tz.h"
 #include "picoflow/workflow.h"
 #include "ytree.h"
@@ -66,6 +67,9 @@ struct ld {
 	/* per-task scratch for the dependency pass */
 	const struct ynode ***depnode;	/* [task][slot]: depends_on entries */
 	const struct ynode **namenode;	/* [task]: the name scalar */
+	const struct ynode *cfg_limits;	/* config.limits, for policy errors */
+	char		 rule[32];	/* a policy rule's name, for messages */
+	unsigned	 cfg_said;	/* config.limits over a ceiling, said */
 };
 
 /* Every function below reaches the document through its `ld`. */
@@ -1040,6 +1044,227 @@ map_find(const struct ynode *map, const char *key)
 	return NULL;
 }
 
+/* ---------------------------------------------------------------- policy */
+
+static void pol_err(struct ld *, const struct ynode *, const char *,
+    const struct pf_pos *, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* A value the policy refuses: the message, then the rule and its place. */
+static void
+pol_err(struct ld *ld, const struct ynode *at, const char *rule,
+    const struct pf_pos *rp, const char *fmt, ...)
+{
+	const struct pf_policy *p = ld->opts.policy;
+	char		 msg[PF_ERR_MAX];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (rp != NULL && rp->line != 0)
+		yt_err(YT, at, "%s (policy rule %s at %s:%u:%u)", msg, rule,
+		    p->file, rp->line, rp->col);
+	else
+		yt_err(YT, at, "%s (policy rule %s, by default, in %s)", msg,
+		    rule, p->file);
+}
+
+static void
+fmt_limit(int i, int64_t v, char *buf, size_t len)
+{
+	size_t	 n;
+
+	if (i == PL_CPU) {
+		/* 2, 0.5, 1.25: cores as written. */
+		(void)snprintf(buf, len, "%lld.%03lld", (long long)v / 1000,
+		    (long long)v % 1000);
+		n = strlen(buf);
+		while (n > 0 && buf[n - 1] == '0')
+			buf[--n] = '\0';
+		if (n > 0 && buf[n - 1] == '.')
+			buf[n - 1] = '\0';
+	} else if (i == PL_PIDS || i == PL_NOFILE)
+		(void)snprintf(buf, len, "%lld", (long long)v);
+	else
+		policy_fmt_size(v, buf, len);
+}
+
+/* The user tasks without run_as run as: NULL = ours, not root. */
+static const char *
+default_user(const struct ld *ld)
+{
+	if (ld->opts.run_as != NULL)
+		return ld->opts.run_as;
+	return geteuid() == 0 ? "root" : NULL;
+}
+
+static void
+policy_run_as(struct ld *ld, const struct pf_task *t, const struct ynode *tn,
+    const struct ynode *rv, const char *pfx)
+{
+	const struct pf_policy *p = ld->opts.policy;
+	const char	*user;
+	char		 why[512];
+
+	if (p == NULL) {
+		/* Without a policy only the operator can choose root. */
+		if (t->run_as != NULL && ld->opts.run_as != NULL &&
+		    policy_is_root(t->run_as) &&
+		    !policy_is_root(ld->opts.run_as))
+			yt_err(YT, yt_r(rv), "%srun_as: '%s' is root; without a "
+			    "policy a task may run as root only when the "
+			    "default user is root too (--run-as root) or a "
+			    "policy says allow_root: true", pfx, t->run_as);
+		return;
+	}
+	if ((user = t->run_as) == NULL && (user = default_user(ld)) == NULL)
+		return;
+	if (policy_check_run_as(p, user, why, sizeof(why)) == 0)
+		return;
+	if (t->run_as != NULL) {
+		if (policy_is_root(user) && !p->allow_root)
+			pol_err(ld, yt_r(rv), "allow_root",
+			    &p->pos[POL_ALLOW_ROOT], "%srun_as: %s", pfx, why);
+		else
+			pol_err(ld, yt_r(rv), "run_as", &p->pos[POL_RUN_AS],
+			    "%srun_as: %s", pfx, why);
+	} else if (policy_is_root(user) && !p->allow_root)
+		pol_err(ld, tn, "allow_root", &p->pos[POL_ALLOW_ROOT], "%sruns "
+		    "as root by default (no run_as, and the default user is "
+		    "'%s'), which the policy does not allow", pfx, user);
+	else
+		pol_err(ld, tn, "run_as", &p->pos[POL_RUN_AS], "%sruns as '%s' "
+		    "by default (no run_as), which is not an allowed user",
+		    pfx, user);
+}
+
+static void
+policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
+    const char *pfx)
+{
+	const struct pf_policy *p = ld->opts.policy;
+	const struct ynode *n;
+	const char	*base;
+	int64_t		*v, c;
+	char		 a[32], m[32];
+	int		 i;
+
+	for (i = 0; i < PL_N; i++) {
+		switch (i) {
+		case PL_MEMORY: v = &t->limits.memory; c = p->limits.memory;
+			break;
+		case PL_SWAP: v = &t->limits.swap; c = p->limits.swap; break;
+		case PL_CPU: v = &t->limits.cpu_milli; c = p->limits.cpu_milli;
+			break;
+		case PL_PIDS: v = &t->limits.pids; c = p->limits.pids; break;
+		case PL_NOFILE: v = &t->limits.nofile; c = p->limits.nofile;
+			break;
+		default: v = &t->limits.output; c = p->limits.output; break;
+		}
+		if (c < 0 || *v <= c)
+			continue;
+		/* The task's own value, else config.limits' (said once). */
+		n = tlim != NULL && tlim->kind == YN_MAP ?
+		    map_find(tlim, policy_limit_names[i]) : NULL;
+		base = "limits.";
+		if (n == NULL && ld->cfg_limits != NULL &&
+		    ld->cfg_limits->kind == YN_MAP) {
+			if (ld->cfg_said & (1u << i))
+				continue;
+			ld->cfg_said |= 1u << i;
+			n = map_find(ld->cfg_limits, policy_limit_names[i]);
+			base = "config.limits.";
+			pfx = "";
+		}
+		fmt_limit(i, *v, a, sizeof(a));
+		fmt_limit(i, c, m, sizeof(m));
+		(void)snprintf(ld->rule, sizeof(ld->rule), "limits.%s",
+		    policy_limit_names[i]);
+		pol_err(ld, yt_r(n), ld->rule, &p->limit_pos[i], "%s%s%s: %s "
+		    "exceeds the ceiling %s", pfx, base, policy_limit_names[i],
+		    a, m);
+	}
+	/*
+	 * nofile has no supervisor default (the worker's own is inherited):
+	 * under a ceiling, the task gets the policy's default or the ceiling.
+	 */
+	if (t->limits.nofile < 0)
+		t->limits.nofile = p->default_limits.nofile >= 0 ?
+		    p->default_limits.nofile : p->limits.nofile;
+}
+
+/* Checks a loaded task against the policy; fills what the policy sets. */
+static void
+policy_task(struct ld *ld, struct pf_task *t, const struct ynode *tn,
+    const struct ynode *const *v, const struct ynode *cfg, const char *pfx,
+    const char *cpfx)
+{
+	const struct pf_policy *p = ld->opts.policy;
+	const struct ynode *n, *sb;
+	enum policy_key	 rule;
+	char		 why[768];
+
+	policy_run_as(ld, t, tn, v[TK_RUN_AS], pfx);
+	if (p == NULL)
+		return;
+	if ((p->executors & (1u << t->type)) == 0)
+		pol_err(ld, yt_r(v[TK_TYPE]), "executors",
+		    &p->pos[POL_EXECUTORS], "%stype: %s tasks are not "
+		    "allowed", pfx, task_type_name(t->type));
+	if (!p->network && t->type != TASK_SHELL)
+		pol_err(ld, yt_r(v[TK_TYPE]), "network", &p->pos[POL_NETWORK],
+		    "%stype: %s tasks need the network, which tasks may not "
+		    "have", pfx, task_type_name(t->type));
+	switch (t->type) {
+	case TASK_SHELL:
+		if (t->u.shell.command != NULL &&
+		    policy_check_command(p, t->u.shell.command, why,
+		    sizeof(why)) == -1)
+			pol_err(ld, yt_r(map_find(cfg, "command")), "commands",
+			    &p->pos[POL_COMMANDS], "%scommand: %s", cpfx, why);
+		break;
+	case TASK_SSH:
+		if (t->u.ssh.host != NULL && policy_check_ssh_host(p,
+		    t->u.ssh.host, why, sizeof(why)) == -1)
+			pol_err(ld, yt_r(map_find(cfg, "host")), "ssh_hosts",
+			    &p->pos[POL_SSH_HOSTS], "%shost: %s", cpfx, why);
+		if (!t->u.ssh.verify_host_key && p->verify_host_key)
+			pol_err(ld, yt_r(map_find(cfg, "verify_host_key")),
+			    "verify_host_key", &p->pos[POL_VERIFY_HOST_KEY],
+			    "%sverify_host_key: false is not allowed; the "
+			    "host key must be checked", cpfx);
+		break;
+	case TASK_HTTP:
+		if (t->u.http.url != NULL && policy_check_url(p,
+		    t->u.http.url, &rule, why, sizeof(why)) == -1)
+			pol_err(ld, yt_r(map_find(cfg, "url")),
+			    policy_key_name(rule), &p->pos[rule], "%surl: %s",
+			    cpfx, why);
+		if (t->u.http.allow_private_ips && !p->allow_private_ips)
+			pol_err(ld, yt_r(map_find(cfg, "allow_private_ips")),
+			    "allow_private_ips", &p->pos[POL_ALLOW_PRIVATE_IPS],
+			    "%sallow_private_ips: true is not allowed", cpfx);
+		break;
+	}
+	sb = yt_r(v[TK_SANDBOX]);
+	n = sb != NULL && sb->kind == YN_MAP ? yt_r(map_find(sb, "network")) :
+	    NULL;
+	if (t->sandbox.network == 1 && !p->network)
+		pol_err(ld, n, "network", &p->pos[POL_NETWORK], "%ssandbox."
+		    "network: true is not allowed; tasks may not have the "
+		    "network", pfx);
+	else if (t->sandbox.network == 1 && !p->default_network &&
+	    !p->relax_sandbox)
+		pol_err(ld, n, "relax_sandbox", &p->pos[POL_RELAX_SANDBOX],
+		    "%ssandbox.network: true would loosen the policy's "
+		    "default_network: false", pfx);
+	if (t->type == TASK_SHELL && t->sandbox.network < 0 &&
+	    (!p->network || !p->default_network))
+		t->sandbox.network = 0;
+	policy_limits(ld, t, yt_r(v[TK_LIMITS]), pfx);
+}
+
 static void
 load_task(struct ld *ld, struct names *nt, size_t idx, const struct ynode *tn)
 {
@@ -1159,6 +1384,7 @@ load_task(struct ld *ld, struct names *nt, size_t idx, const struct ynode *tn)
 		load_http(ld, t, cfg, cpfx, where);
 		break;
 	}
+	policy_task(ld, t, tn, v, cfg, pfx, cpfx);
 }
 
 /* The closest task name to an unknown one, or NULL. */
@@ -1404,6 +1630,7 @@ load_config(struct ld *ld, const struct ynode *v)
 		wf->timeout_default = (unsigned)x;
 	load_limits(ld, vals[CK_LIMITS], "", "config.limits", "config.limits",
 	    &wf->limits);
+	ld->cfg_limits = yt_r(vals[CK_LIMITS]);
 	load_retention(ld, vals[CK_RETENTION], &wf->retention);
 }
 
@@ -1522,6 +1749,8 @@ workflow_load_opts_default(struct wf_load_opts *o)
 	o->max_tasks = WF_DEFAULT_MAX_TASKS;
 	o->max_depth = WF_DEFAULT_MAX_DEPTH;
 	o->max_nodes = WF_DEFAULT_MAX_NODES;
+	o->policy = NULL;
+	o->run_as = NULL;
 }
 
 static void
@@ -1539,6 +1768,8 @@ opts_fill(struct wf_load_opts *o, const struct wf_load_opts *in)
 		o->max_depth = in->max_depth;
 	if (in->max_nodes)
 		o->max_nodes = in->max_nodes;
+	o->policy = in->policy;
+	o->run_as = in->run_as;
 }
 
 

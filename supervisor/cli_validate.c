@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
 #include "picoflow/cron.h"
 #include "picoflow/err.h"
+#include "picoflow/policy.h"
 #include "picoflow/tz.h"
 #include "picoflow/workflow.h"
 #include "cli.h"
@@ -71,9 +73,16 @@ validate_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: picoflow validate [--json] [--print] [--max-tasks N] "
-	    "[--max-bytes N] FILE...\n"
+	    "[--max-bytes N]\n"
+	    "                         [--policy FILE [--run-as USER]] FILE...\n"
 	    "  --print        print each valid workflow normalized, defaults "
 	    "filled in\n"
+	    "  --policy FILE  check the workflows against this policy (alone: "
+	    "check the policy)\n"
+	    "  --run-as USER  the user tasks without run_as run as (default "
+	    "with a policy:\n"
+	    "                 its default_run_as, else nobody when run as "
+	    "root)\n"
 	    "  --max-tasks N  accept up to N tasks (default %d)\n"
 	    "  --max-bytes N  accept files up to N bytes (default %d)\n",
 	    WF_DEFAULT_MAX_TASKS, WF_DEFAULT_MAX_BYTES);
@@ -87,11 +96,16 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 		{ "print",	no_argument,	   NULL, 'p' },
 		{ "max-tasks",	required_argument, NULL, 't' },
 		{ "max-bytes",	required_argument, NULL, 'b' },
+		{ "policy",	required_argument, NULL, 'P' },
+		{ "run-as",	required_argument, NULL, 'u' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct wf_load_opts	 opts;
+	struct pf_policy	*pol = NULL;
+	struct pf_diags		 pd;
 	struct pf_buf		 out;
+	const char		*policy_path = NULL, *run_as = NULL;
 	int			 ch, json = ctx->json, print = 0, i;
 	int			 rc = CLI_OK;
 
@@ -114,6 +128,12 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 			    (size_t)1 << 30, &opts.max_bytes) == -1)
 				return CLI_USAGE;
 			break;
+		case 'P':
+			policy_path = optarg;
+			break;
+		case 'u':
+			run_as = optarg;
+			break;
 		case 'h':
 			validate_usage(stdout);
 			return CLI_OK;
@@ -122,10 +142,45 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 			return CLI_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && policy_path == NULL) {
 		validate_usage(stderr);
 		return CLI_USAGE;
 	}
+	if (policy_path != NULL) {
+		pf_diags_init(&pd);
+		pol = policy_load_file(policy_path, &pd);
+		if (json) {
+			buf_init(&out, 0);
+			buf_add_str(&out, "[{\"file\":");
+			buf_add_json_str(&out, policy_path, strlen(policy_path));
+			buf_printf(&out, ",\"policy\":true,\"valid\":%s,"
+			    "\"diagnostics\":", pol ? "true" : "false");
+			json_diags(&out, &pd);
+			buf_add_str(&out, "}]\n");
+			if (pol == NULL || optind >= argc)
+				fwrite(out.data, 1, out.len, stdout);
+			buf_free(&out);
+		} else {
+			print_diags(&pd);
+			if (pol == NULL)
+				fprintf(stderr, "%s: invalid policy: %zu "
+				    "error%s\n", policy_path, pd.nerrors,
+				    pd.nerrors == 1 ? "" : "s");
+			else if (optind >= argc)
+				printf("Policy '%s' is valid\n", policy_path);
+		}
+		pf_diags_free(&pd);
+		if (pol == NULL)
+			return CLI_FAIL;
+		if (optind >= argc) {
+			policy_free(pol);
+			return CLI_OK;
+		}
+	}
+	/* As picoflow run would run the tasks (see policy_default_user). */
+	opts.policy = pol;
+	opts.run_as = pol != NULL || run_as != NULL ?
+	    policy_default_user(pol, run_as, geteuid() == 0) : NULL;
 
 	buf_init(&out, 0);
 	if (json)
@@ -195,6 +250,7 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 			fwrite(out.data, 1, out.len, stdout);
 	}
 	buf_free(&out);
+	policy_free(pol);
 	return rc;
 }
 

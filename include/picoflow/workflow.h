@@ -157,11 +157,24 @@ struct pf_workflow {
 	unsigned	*level;		/* level[i]: longest dependency chain */
 };
 
+struct pf_policy;
+
 struct wf_load_opts {
 	size_t		 max_bytes;	/* default WF_DEFAULT_MAX_BYTES */
 	size_t		 max_tasks;	/* default WF_DEFAULT_MAX_TASKS */
 	size_t		 max_depth;	/* YAML nesting depth, default 64 */
 	size_t		 max_nodes;	/* YAML nodes incl. alias expansion */
+	/*
+	 * The operator's policy (picoflow/policy.h); NULL = none.  A task
+	 * asking for more than it allows is an error at the offending value.
+	 */
+	const struct pf_policy *policy;
+	/*
+	 * The user tasks without run_as will run as (policy_default_user);
+	 * NULL = the loading process's own.  Checked against the policy; with
+	 * no policy, an explicit root run_as needs this to be root too.
+	 */
+	const char	*run_as;
 };
 
 void	 workflow_load_opts_default(struct wf_load_opts *);

@@ -36,6 +36,12 @@
 #define PENDING_RETRY_S		5.0
 /* How often busy attempt cgroups are tried again for removal. */
 #define CG_RETRY_S		0.05
+/*
+ * A shortage of workers that starts within this long of the last one
+ * reported is logged at debug level and counted in the next report, so
+ * a host that hovers at its limit gets a line a minute, not two a task.
+ */
+#define SPAWN_QUIET_S		60.0
 
 enum tstate {
 	T_WAITING = 0,
@@ -63,6 +69,8 @@ enum tevent {
 	E_RESTORE_OK,	/* resume: the store has a success for it */
 	E_RESTORE_FAIL,	/* resume: its recorded attempts failed for good */
 	E_RESTORE_TIMEOUT, /* resume: ... and the last one timed out */
+	E_NO_WORKER,	/* a slot is free but no worker could start (short of
+			   fds, processes, memory): wait, nothing counted */
 	E_NEVENTS
 };
 
@@ -74,22 +82,22 @@ static const char *const tstate_names[T_NSTATES] = {
 static const char *const tevent_names[E_NEVENTS] = {
 	"deps-met", "dispatch", "ok", "retry", "fail", "timeout",
 	"backoff-done", "skip", "cancel", "restore-ok", "restore-fail",
-	"restore-timeout",
+	"restore-timeout", "no-worker",
 };
 
 /* (state, event) -> next state; T_NSTATES marks an impossible pair. */
 #define X T_NSTATES
 static const unsigned char task_transitions[T_NSTATES][E_NEVENTS] = {
-	/*		deps	disp	ok	retry	fail	tmout	bkoff	skip	cancel	r-ok	r-fail	r-tmout */
-	[T_WAITING] = { T_READY, X,	X,	X,	X,	X,	X,	T_SKIPPED, T_CANCELLED, T_SUCCESS, T_FAILED, T_TIMEOUT },
-	[T_READY] =   { X,	T_RUNNING, X,	X,	X,	X,	X,	X,	T_CANCELLED, X, X,	X },
-	[T_RUNNING] = { X,	X,	T_SUCCESS, T_BACKOFF, T_FAILED, T_TIMEOUT, X, X, T_CANCELLED, X, X, X },
-	[T_BACKOFF] = { X,	X,	X,	X,	X,	X,	T_READY, X,	T_CANCELLED, X, X,	X },
-	[T_SUCCESS] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
-	[T_FAILED] =  { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
-	[T_TIMEOUT] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
-	[T_SKIPPED] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
-	[T_CANCELLED] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	/*		deps	disp	ok	retry	fail	tmout	bkoff	skip	cancel	r-ok	r-fail	r-tmout	no-wkr */
+	[T_WAITING] = { T_READY, X,	X,	X,	X,	X,	X,	T_SKIPPED, T_CANCELLED, T_SUCCESS, T_FAILED, T_TIMEOUT, X },
+	[T_READY] =   { X,	T_RUNNING, X,	X,	X,	X,	X,	X,	T_CANCELLED, X, X,	X,	T_READY },
+	[T_RUNNING] = { X,	X,	T_SUCCESS, T_BACKOFF, T_FAILED, T_TIMEOUT, X, X, T_CANCELLED, X, X, X,	X },
+	[T_BACKOFF] = { X,	X,	X,	X,	X,	X,	T_READY, X,	T_CANCELLED, X, X,	X,	X },
+	[T_SUCCESS] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_FAILED] =  { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_TIMEOUT] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_SKIPPED] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
+	[T_CANCELLED] = { X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X,	X },
 };
 #undef X
 
@@ -188,6 +196,16 @@ struct engine {
 	struct cg_trash		*trash;
 	ev_timer		 trash_timer;
 	char			 net_worker[PATH_MAX]; /* ssh and http tasks */
+	/* No worker could start: a hold (spawn_hold) and its episode. */
+	int			 spawn_held;	/* no attempt starts */
+	ev_timer		 spawn_timer;	/* ends the hold */
+	unsigned long		 spawn_fails;	/* refusals this episode */
+	double			 spawn_since;	/* first one, monotonic s */
+	unsigned		 spawn_delay_ms; /* current hold */
+	int			 spawn_gave_up;	/* past spawn_giveup_ms */
+	int			 spawn_told;	/* this episode was logged */
+	double			 spawn_told_at;	/* last one logged, 0 none */
+	unsigned long		 spawn_quiet;	/* episodes not logged */
 };
 
 static void	 pump(struct engine *);
@@ -207,6 +225,9 @@ engine_opts_default(struct engine_opts *o)
 	o->swap = ENGINE_DEFAULT_SWAP;
 	o->cpu_milli = ENGINE_DEFAULT_CPU_MILLI;
 	o->pids = ENGINE_DEFAULT_PIDS;
+	o->spawn_backoff_ms = ENGINE_DEFAULT_SPAWN_BACKOFF_MS;
+	o->spawn_backoff_max_ms = ENGINE_DEFAULT_SPAWN_BACKOFF_MAX_MS;
+	o->spawn_giveup_ms = ENGINE_DEFAULT_SPAWN_GIVEUP_MS;
 }
 
 static int64_t
@@ -1170,7 +1191,126 @@ task_settle(struct engine_run *run, size_t i, enum tevent ev,
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-/* Starts one attempt of task i; on failure the attempt fails at once. */
+static double
+mono_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+on_spawn_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct engine	*eng = w->data;
+
+	(void)loop;
+	(void)revents;
+	eng->spawn_held = 0;
+	pump(eng);
+}
+
+/*
+ * No worker could start for want of descriptors, processes or memory:
+ * task i stays ready and first in its run's queue, nothing recorded or
+ * counted, and no attempt of any run starts until the hold timer fires.
+ * The hold doubles while the shortage lasts; the episode (one log line
+ * at each end) lasts until a worker starts.
+ */
+static void
+spawn_hold(struct engine_run *run, size_t i, const char *why)
+{
+	struct engine	*eng = run->eng;
+	char		 quiet[64];
+
+	(void)task_event(run, i, E_NO_WORKER);
+	/* dispatch() took it from the head, so the head slot is free. */
+	run->rq_head = (run->rq_head + run->wf->ntasks - 1) % run->wf->ntasks;
+	run->rq[run->rq_head] = i;
+	run->rq_len++;
+	if (eng->spawn_fails++ == 0) {
+		eng->spawn_since = mono_s();
+		eng->spawn_delay_ms = eng->opts.spawn_backoff_ms;
+		eng->spawn_told = eng->spawn_told_at == 0 ||
+		    eng->spawn_since - eng->spawn_told_at >= SPAWN_QUIET_S;
+		if (!eng->spawn_told) {
+			eng->spawn_quiet++;
+			log_debug("cannot start pf-worker: %s; waiting", why);
+		} else {
+			quiet[0] = '\0';
+			if (eng->spawn_quiet > 0)
+				snprintf(quiet, sizeof(quiet), " (and %lu times "
+				    "since the last report)", eng->spawn_quiet);
+			log_warnx("cannot start pf-worker: %s; tasks wait (no "
+			    "attempt is counted) and it is tried again after "
+			    "%u ms, doubling up to %u ms; after %g s of this, "
+			    "attempts fail%s", why, eng->spawn_delay_ms,
+			    eng->opts.spawn_backoff_max_ms,
+			    eng->opts.spawn_giveup_ms / 1000.0, quiet);
+			eng->spawn_told_at = eng->spawn_since;
+			eng->spawn_quiet = 0;
+		}
+	} else if (eng->spawn_delay_ms < eng->opts.spawn_backoff_max_ms) {
+		/* Compared before doubling, so it cannot overflow. */
+		if (eng->spawn_delay_ms > eng->opts.spawn_backoff_max_ms / 2)
+			eng->spawn_delay_ms = eng->opts.spawn_backoff_max_ms;
+		else
+			eng->spawn_delay_ms *= 2;
+	}
+	eng->spawn_held = 1;
+	ev_timer_stop(eng->loop, &eng->spawn_timer);
+	ev_timer_set(&eng->spawn_timer, eng->spawn_delay_ms / 1000.0, 0.);
+	ev_timer_start(eng->loop, &eng->spawn_timer);
+}
+
+/*
+ * Whether a worker refused for a shortage is waited for (0) or its
+ * attempt fails (1): the shortage has lasted spawn_giveup_ms (or the
+ * engine never waits).  Logged once per episode.
+ */
+static int
+spawn_give_up(struct engine *eng, const char *why)
+{
+	if (eng->opts.spawn_giveup_ms > 0 && (eng->spawn_fails == 0 ||
+	    (mono_s() - eng->spawn_since) * 1000.0 <
+	    (double)eng->opts.spawn_giveup_ms))
+		return 0;
+	if (eng->opts.spawn_giveup_ms == 0)
+		return 1;
+	if (!eng->spawn_gave_up)
+		log_error("cannot start pf-worker for %g s (%s): attempts "
+		    "that need one fail until one starts",
+		    eng->opts.spawn_giveup_ms / 1000.0, why);
+	eng->spawn_gave_up = 1;
+	eng->spawn_fails++;
+	return 1;
+}
+
+/* A worker started: the shortage, if there was one, is over. */
+static void
+spawn_recovered(struct engine *eng)
+{
+	if (eng->spawn_fails == 0)
+		return;
+	if (eng->spawn_told)
+		log_info("pf-worker starts again after %lu refused tries "
+		    "over %.1f s", eng->spawn_fails,
+		    mono_s() - eng->spawn_since);
+	else
+		log_debug("pf-worker starts again after %lu refused tries "
+		    "over %.1f s", eng->spawn_fails,
+		    mono_s() - eng->spawn_since);
+	eng->spawn_fails = 0;
+	eng->spawn_gave_up = 0;
+}
+
+/*
+ * Starts one attempt of task i.  The worker comes first: a system short
+ * of descriptors, processes or memory refuses it before anything is
+ * recorded or counted, and the task waits (spawn_hold).  Any later
+ * failure, or one that waiting cannot cure, fails the attempt at once.
+ */
 static void
 dispatch(struct engine_run *run, size_t i)
 {
@@ -1179,25 +1319,19 @@ dispatch(struct engine_run *run, size_t i)
 	struct task_rt		*t = &run->tasks[i];
 	struct spawn_worker	 sw;
 	struct attempt		*a;
-	struct pf_err		 err;
-	char			 msg[PF_ERR_MAX + 64];
+	struct pf_err		 err, serr;
+	char			 msg[PF_ERR_MAX + 64], waited[64];
+	int			 spawned;
 
 	if ((a = pf_calloc(1, sizeof(*a))) == NULL) {
-		/* Try again on the next event rather than lose the task. */
-		log_warnx("run %" PRId64 " task '%s': out of memory; will "
-		    "retry dispatch", run->run_id, task->name);
-		run->rq[(run->rq_head + run->rq_len++) % run->wf->ntasks] = i;
+		spawn_hold(run, i, "out of memory");
 		return;
 	}
 	a->run = run;
 	a->task = i;
-	a->no = ++t->attempts;
 	a->fd = -1;
-	a->started_ms = now_ms();
-	a->started = ev_now(eng->loop);
 	a->dispatched = ev_time();
 	a->start_latency_us = -1;
-	a->cap = attempt_cap(a);
 	frame_reader_init(&a->rd, FRAME_PAYLOAD_MAX);
 	frame_asm_init(&a->fasm, PROTO_SPEC_MAX);
 	buf_init(&a->wbuf, 0);
@@ -1211,6 +1345,23 @@ dispatch(struct engine_run *run, size_t i)
 	a->rio.data = a->wio.data = a->timeout.data = a->drain.data = a;
 	a->child.data = a;
 
+	spawned = spawn_worker(task->type == TASK_SHELL ?
+	    eng->opts.worker_path : eng->net_worker, &sw, &serr) == 0;
+	if (!spawned && spawn_transient(sw.error) &&
+	    !spawn_give_up(eng, serr.msg)) {
+		attempt_free(a);
+		spawn_hold(run, i, serr.msg);
+		return;
+	}
+	if (spawned) {
+		spawn_recovered(eng);
+		a->pid = sw.pid;
+		a->fd = sw.fd;
+	}
+	a->no = ++t->attempts;
+	a->started_ms = now_ms();
+	a->started = ev_now(eng->loop);
+	a->cap = attempt_cap(a);
 	t->cur = a;
 	run->running++;
 	eng->running++;
@@ -1222,6 +1373,8 @@ dispatch(struct engine_run *run, size_t i)
 		    "attempt; not starting it: %s", run->run_id, task->name,
 		    err.msg);
 		a->id = -1;
+		if (spawned)
+			goto kill;
 		a->exited = a->eof = 1;
 		attempt_finish(a);
 		return;
@@ -1230,26 +1383,38 @@ dispatch(struct engine_run *run, size_t i)
 		eng->hooks.task_started(eng->hooks.arg, run->wf, task,
 		    run->run_id, a->no);
 
-	if (attempt_cg_create(a, &err) == -1 || queue_spec(a, &err) == -1 ||
-	    spawn_worker(task->type == TASK_SHELL ? eng->opts.worker_path :
-	    eng->net_worker, &sw, &err) == -1) {
-		snprintf(msg, sizeof(msg), "cannot start the task: %s",
-		    err.msg);
+	if (!spawned) {
+		waited[0] = '\0';
+		if (eng->spawn_gave_up)
+			snprintf(waited, sizeof(waited), " (no worker could "
+			    "start for %g s)",
+			    eng->opts.spawn_giveup_ms / 1000.0);
+		snprintf(msg, sizeof(msg), "cannot start the task: %s%s",
+		    serr.msg, waited);
 		attempt_error(a, msg);
 		a->exited = a->eof = 1;
 		attempt_finish(a);
 		return;
 	}
-	a->pid = sw.pid;
-	a->fd = sw.fd;
+	if (attempt_cg_create(a, &err) == -1 || queue_spec(a, &err) == -1) {
+		snprintf(msg, sizeof(msg), "cannot start the task: %s",
+		    err.msg);
+		attempt_error(a, msg);
+		goto kill;
+	}
 	/* Before the SPEC goes out: the worker forks nothing until it has it. */
 	if (a->cg != NULL && cg_attach(a->cg, a->pid, &err) == -1) {
 		snprintf(msg, sizeof(msg), "cannot isolate the task: %s",
 		    err.msg);
 		attempt_error(a, msg);
-		buf_reset(&a->wbuf);
-		(void)kill(-a->pid, SIGKILL);
+		goto kill;
 	}
+	goto watch;
+kill:
+	/* The worker has no SPEC: it dies, and the child watcher reaps it. */
+	buf_reset(&a->wbuf);
+	(void)kill(-a->pid, SIGKILL);
+watch:
 	ev_child_init(&a->child, on_child, a->pid, 0);
 	ev_child_start(eng->loop, &a->child);
 	ev_io_set(&a->rio, a->fd, EV_READ);
@@ -1266,7 +1431,8 @@ run_has_slot(const struct engine_run *run)
 {
 	const struct engine	*eng = run->eng;
 
-	return run->running < run->wf->max_parallel &&
+	/* A worker that cannot start is a slot nobody has (spawn_hold). */
+	return !eng->spawn_held && run->running < run->wf->max_parallel &&
 	    (eng->opts.max_tasks == 0 || eng->running < eng->opts.max_tasks);
 }
 
@@ -1771,6 +1937,12 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 	eng->pending_timer.data = eng;
 	ev_timer_init(&eng->trash_timer, on_trash_timer, 0., 0.);
 	eng->trash_timer.data = eng;
+	if (eng->opts.spawn_backoff_ms == 0)
+		eng->opts.spawn_backoff_ms = 1;
+	if (eng->opts.spawn_backoff_max_ms < eng->opts.spawn_backoff_ms)
+		eng->opts.spawn_backoff_max_ms = eng->opts.spawn_backoff_ms;
+	ev_timer_init(&eng->spawn_timer, on_spawn_timer, 0., 0.);
+	eng->spawn_timer.data = eng;
 	cg_opts_default(&co);
 	co.force_none = opts->no_cgroups;
 	co.defer_sweep = 1;
@@ -1808,6 +1980,7 @@ engine_free(struct engine *eng)
 		pf_free(p->error);
 		pf_free(p);
 	}
+	ev_timer_stop(eng->loop, &eng->spawn_timer);
 	/* Last chance for busy cgroups, bounded by CG_REMOVE_TRIES. */
 	ev_timer_stop(eng->loop, &eng->trash_timer);
 	while (eng->trash != NULL) {

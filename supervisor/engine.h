@@ -6,7 +6,8 @@
  *
  * Each task of a run moves through an explicit state table (engine.c):
  *
- *	WAITING --deps met--> READY --slot free--> RUNNING
+ *	WAITING --deps met--> READY --slot free, worker started--> RUNNING
+ *	READY --no worker (short of fds, processes, memory)--> READY
  *	RUNNING --ok--> SUCCESS
  *	RUNNING --failed/timeout, retries left--> BACKOFF --timer--> READY
  *	RUNNING --failed/timeout, no retries--> FAILED | TIMEOUT
@@ -15,6 +16,15 @@
  *
  * A task that failed for good but has continue_on_failure lets its
  * dependents run, and does not fail the run.
+ *
+ * A worker that cannot start for want of descriptors, processes or memory
+ * (spawn_transient) costs the task nothing: no attempt is recorded or
+ * counted, the task stays first in line, and the engine starts no attempt
+ * until a hold timer fires (spawn_backoff_ms doubling up to
+ * spawn_backoff_max_ms).  One line is logged when the shortage begins and
+ * one when a worker starts again.  Once it has lasted spawn_giveup_ms,
+ * attempts that cannot get a worker fail with the reason ("cannot start
+ * the task: spawn: ..."), until one starts again.
  */
 #ifndef PICOFLOW_ENGINE_H
 #define PICOFLOW_ENGINE_H
@@ -31,6 +41,10 @@
 #define ENGINE_DEFAULT_OUTPUT_CAP	(10 * 1024 * 1024)
 #define ENGINE_DEFAULT_BACKOFF_MS	1000
 #define ENGINE_DEFAULT_BACKOFF_MAX_MS	60000
+/* When no worker can start: wait 100 ms doubling to 5 s, for 5 minutes. */
+#define ENGINE_DEFAULT_SPAWN_BACKOFF_MS	100
+#define ENGINE_DEFAULT_SPAWN_BACKOFF_MAX_MS 5000
+#define ENGINE_DEFAULT_SPAWN_GIVEUP_MS	(5U * 60 * 1000)
 /*
  * Isolation is on by default: an attempt whose task and workflow set no
  * limit still runs in its own cgroup with these (docs/security.md).
@@ -98,6 +112,10 @@ struct engine_opts {
 	int64_t		 pids;
 	const char	*run_as;	/* tasks without run_as; NULL = ours.
 					   pf-supervisor as root: "nobody" */
+	/* No worker can start (engine.h, top): hold, then give up. */
+	unsigned	 spawn_backoff_ms;	/* first hold, doubling */
+	unsigned	 spawn_backoff_max_ms;
+	unsigned	 spawn_giveup_ms;	/* 0 = never hold */
 };
 
 /* Per-run options of engine_start_ex. */

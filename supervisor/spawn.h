@@ -15,6 +15,7 @@
 struct spawn_worker {
 	pid_t	 pid;		/* the worker, leader of its own session */
 	int	 fd;		/* our end of the socketpair, non-blocking */
+	int	 error;		/* after a failure: the errno behind it */
 };
 
 /*
@@ -32,6 +33,31 @@ int	 spawn_find_worker(char *out, size_t len, struct pf_err *);
  */
 int	 spawn_net_worker(const char *worker, char *out, size_t len);
 
+/*
+ * Starts the worker at path.  On failure returns -1 with err saying which
+ * step failed ("spawn: socketpair: Too many open files") and w->error
+ * the errno; nothing is left open or running.
+ */
 int	 spawn_worker(const char *path, struct spawn_worker *, struct pf_err *);
+
+/*
+ * 1 when spawn_worker failing with errnum means the system is short of
+ * something that comes back (descriptors: EMFILE, ENFILE, ENOBUFS;
+ * processes: EAGAIN; memory: ENOMEM): worth waiting for.  0 for the rest
+ * (a worker that is missing or not executable), which waiting never cures.
+ */
+int	 spawn_transient(int errnum);
+
+/*
+ * Test seam, compiled in always, called by nothing but tests: after
+ * `after` more calls of spawn_worker, the next `count` calls fail with
+ * errnum at the step that reports it for real (EMFILE, ENFILE, ENOBUFS at
+ * the socketpair; any other errno at posix_spawn, once the socketpair is
+ * made), so each failure takes the real clean-up path.  after < 0 or
+ * count 0 turns it off.  spawn_fail_injected() counts the failures
+ * injected since the seam was last set.
+ */
+void	 spawn_fail_after(long after, unsigned long count, int errnum);
+unsigned long spawn_fail_injected(void);
 
 #endif

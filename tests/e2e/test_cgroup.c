@@ -421,9 +421,10 @@ ctl_dir(struct cg *g, const char *hier, char *out, size_t len)
 static char *
 read_ctl(const char *dir, const char *file)
 {
-	char	 p[4200];
+	char	 p[4400];
 
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p))
+		return NULL;
 	return test_read(p, NULL);
 }
 
@@ -805,4 +806,214 @@ Test(cgroup_host, leftovers_of_a_dead_instance_are_killed_and_removed)
 	cr_assert_str_neq(cg_instance_dir(s2), cg_instance_dir(sys));
 	cg_close(s2);
 	cr_assert_eq(rmdir(live), 0);
+}
+
+/* ---- pure cgroup2 (scripts/vm-test boots a kernel that has it) ---------- */
+
+static void
+need_v2(void)
+{
+	need_host();
+	if (cg_mode(sys) != CG_MODE_V2)
+		cr_skip_test("not a cgroup2 host with memory, pids and cpu "
+		    "(scripts/vm-test runs this on one): %s", cg_describe(sys));
+}
+
+/* Whether the whitespace-separated list in text has word. */
+static int
+has_word(const char *text, const char *word)
+{
+	size_t		 wl = strlen(word);
+	const char	*p = text;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == text || p[-1] == ' ') && (p[wl] == ' ' ||
+		    p[wl] == '\n' || p[wl] == '\0'))
+			return 1;
+		p += wl;
+	}
+	return 0;
+}
+
+/* <v2base>: the instance dir is <v2base>/<rootname>/<inst>. */
+static void
+v2_base(char *out, size_t len)
+{
+	char	*slash;
+	int	 i;
+
+	snprintf(out, len, "%s", cg_instance_dir(sys));
+	for (i = 0; i < 2; i++) {
+		slash = strrchr(out, '/');
+		cr_assert_not_null(slash, "%s", cg_instance_dir(sys));
+		*slash = '\0';
+	}
+}
+
+Test(cgroup_host, v2_controllers_enabled_down_to_the_attempt)
+{
+	struct cg_limits l = { 64 << 20, 0, 200, 16 };
+	struct cg	*g;
+	struct pf_err	 err;
+	char		 base[4000], root[4200], *v;
+
+	need_v2();
+	v2_base(base, sizeof(base));
+	snprintf(root, sizeof(root), "%s/%s", base, rootname);
+	/* Each level hands memory, pids and cpu to the next. */
+	v = read_ctl(base, "cgroup.subtree_control");
+	cr_assert(has_word(v, "memory") && has_word(v, "pids") &&
+	    has_word(v, "cpu"), "%s: %s", base, v);
+	free(v);
+	v = read_ctl(root, "cgroup.subtree_control");
+	cr_assert(has_word(v, "memory") && has_word(v, "pids") &&
+	    has_word(v, "cpu"), "%s: %s", root, v);
+	free(v);
+	v = read_ctl(cg_instance_dir(sys), "cgroup.subtree_control");
+	cr_assert(has_word(v, "memory") && has_word(v, "pids") &&
+	    has_word(v, "cpu"), "%s: %s", cg_instance_dir(sys), v);
+	free(v);
+	cr_assert(strstr(cg_describe(sys), "cgroup v2") != NULL, "%s",
+	    cg_describe(sys));
+
+	cr_assert_eq(cg_create(sys, "v2-1", &l, &g, &err), 0, "%s", err.msg);
+	v = read_ctl(cg_path(g), "cgroup.controllers");
+	cr_assert(has_word(v, "memory") && has_word(v, "pids") &&
+	    has_word(v, "cpu"), "%s", v);
+	free(v);
+	/* No swap on top of the memory limit (when swap is accounted). */
+	if ((v = read_ctl(cg_path(g), "memory.swap.max")) != NULL)
+		cr_assert_str_eq(v, "0\n");
+	free(v);
+	v = read_ctl(cg_path(g), "memory.max");
+	cr_assert_str_eq(v, "67108864\n");
+	free(v);
+	cr_assert_eq(remove_all(g), 0);
+	cg_free(g);
+}
+
+static void
+sleeper(void *arg)
+{
+	(void)arg;
+	execl("/bin/sleep", "sleep", "300", (char *)NULL);
+	_exit(127);
+}
+
+Test(cgroup_host, v2_kill_uses_cgroup_kill_and_events_say_empty)
+{
+	struct cg_usage	 u;
+	struct cg	*g;
+	struct pf_err	 err;
+	pid_t		 pid;
+	int		 st;
+	char		*v;
+
+	need_v2();
+	cr_assert_eq(cg_create(sys, "v2-kill", NULL, &g, &err), 0, "%s",
+	    err.msg);
+	pid = start_child(g, sleeper, NULL);
+	v = read_ctl(cg_path(g), "cgroup.events");
+	cr_assert(strstr(v, "populated 1\n") != NULL, "%s", v);
+	free(v);
+	cr_assert_eq(cg_empty(g), 0);
+	/* 0: cgroup.kill did it, nobody had to be listed. */
+	cr_assert_eq(cg_kill(g), 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	cr_assert_eq(wait_empty(g, 10), 0);
+	v = read_ctl(cg_path(g), "cgroup.events");
+	cr_assert(strstr(v, "populated 0\n") != NULL, "%s", v);
+	free(v);
+	cg_usage(g, &u);
+	/* cgroup2 accounts all of these on a kernel with the controllers. */
+	cr_assert_geq(u.cpu_us, 0);
+	cr_assert_geq(u.cpu_user_us, 0);
+	cr_assert_geq(u.cpu_sys_us, 0);
+	cr_assert_eq(u.oom_kills, 0);
+	cr_assert_eq(u.pids_denied, 0);
+	cr_assert_eq(u.nr_throttled, 0);
+	/* memory.peak: kernels from 5.19 on. */
+	if (u.memory_peak != -1)
+		cr_assert_gt(u.memory_peak, 0);
+	cr_assert_eq(remove_all(g), 0);
+	cg_free(g);
+}
+
+/*
+ * A supervisor started inside a delegated cgroup (systemd's Delegate=yes
+ * puts the service's processes there): cgroup2 refuses to enable
+ * controllers below a cgroup with processes in it, so cg_open moves the
+ * process to a "supervisor" leaf first.  Done in a child, which exits
+ * inside the delegated cgroup; the test then removes it.
+ */
+static int
+delegated_child(const char *deleg)
+{
+	struct cg_limits l = { -1, -1, -1, 4 };
+	struct cg_sys	*s;
+	struct cg_opts	 o;
+	struct cg	*g;
+	struct pf_err	 err;
+	char		 want[4200], *self, *v;
+	FILE		*f;
+
+	if ((size_t)snprintf(want, sizeof(want), "%s/cgroup.procs", deleg) >=
+	    sizeof(want) || (f = fopen(want, "w")) == NULL || fprintf(f, "0") != 1 ||
+	    fclose(f) != 0)
+		return 1;
+	cg_opts_default(&o);
+	o.name = rootname;
+	if (cg_open(&o, &s, &err) != 0)
+		return 2;
+	if (cg_mode(s) != CG_MODE_V2)
+		return 3;
+	if ((size_t)snprintf(want, sizeof(want), "%s/", deleg) >= sizeof(want))
+		return 9;
+	if (strncmp(cg_instance_dir(s), want, strlen(want)) != 0)
+		return 4;
+	self = test_read("/proc/self/cgroup", NULL);
+	if (self == NULL || strstr(self, "/supervisor\n") == NULL)
+		return 5;
+	free(self);
+	if (cg_create(s, "deleg-1", &l, &g, &err) != 0)
+		return 6;
+	v = read_ctl(cg_path(g), "pids.max");
+	if (v == NULL || strcmp(v, "4\n") != 0)
+		return 7;
+	free(v);
+	if (remove_all(g) != 0)
+		return 8;
+	cg_free(g);
+	cg_close(s);
+	return 0;
+}
+
+Test(cgroup_host, v2_delegated_cgroup_with_the_supervisor_inside)
+{
+	struct timespec	 ts = { 0, 20000000 };
+	char		 base[4000], deleg[4100], p[4400];
+	pid_t		 pid;
+	int		 st, i;
+
+	need_v2();
+	v2_base(base, sizeof(base));
+	snprintf(deleg, sizeof(deleg), "%s/%s-deleg", base, rootname);
+	cr_assert_eq(mkdir(deleg, 0755), 0, "%s: %s", deleg, strerror(errno));
+	if ((pid = fork()) == 0)
+		_exit(delegated_child(deleg));
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	/* The child is gone: its cgroups empty, remove them leaf first. */
+	snprintf(p, sizeof(p), "%s/%s", deleg, rootname);
+	for (i = 0; i < 100 && rmdir(p) == -1 && errno == EBUSY; i++)
+		nanosleep(&ts, NULL);
+	snprintf(p, sizeof(p), "%s/supervisor", deleg);
+	for (i = 0; i < 100 && rmdir(p) == -1 && errno == EBUSY; i++)
+		nanosleep(&ts, NULL);
+	for (i = 0; i < 100 && rmdir(deleg) == -1 && errno == EBUSY; i++)
+		nanosleep(&ts, NULL);
+	cr_assert(WIFEXITED(st), "child status %#x", st);
+	cr_assert_eq(WEXITSTATUS(st), 0, "check %d failed", WEXITSTATUS(st));
+	cr_assert_neq(access(deleg, F_OK), 0, "%s left behind", deleg);
 }

@@ -74,6 +74,22 @@ host_via(enum cg_ctl c)
 	return v;
 }
 
+static enum cg_mode
+host_mode(void)
+{
+	struct cg_sys	*s;
+	struct cg_opts	 o;
+	struct pf_err	 err;
+	enum cg_mode	 m;
+
+	cg_opts_default(&o);
+	o.detect_only = 1;
+	cr_assert_eq(cg_open(&o, &s, &err), 0);
+	m = cg_mode(s);
+	cg_close(s);
+	return m;
+}
+
 static void
 need_root(void)
 {
@@ -269,11 +285,15 @@ Test(iso, cpu_hog_under_a_fifth_of_a_core)
 	store_close(st);
 	free(f);
 	proc_result_free(&r);
+	cr_log_info("cpu 0.2: the hog used %.3f of a core, the unlimited "
+	    "reference %.3f (%s)", hog, ref, cg_mode_name(host_mode()));
 	/* Never much above 0.2, whatever the load. */
-	cr_assert(hog > 0.02 && hog < 0.3, "hog %.3f of a core", hog);
+	cr_assert(hog > 0 && hog < 0.4, "hog %.3f of a core", hog);
 	if (ref < 0.45)
 		cr_skip_test("machine too busy to compare: the unlimited "
 		    "reference got %.2f of a core, the hog %.2f", ref, hog);
+	/* The reference ran freely, so the hog had its 0.2 to use. */
+	cr_assert_gt(hog, 0.05, "hog %.3f, reference %.3f", hog, ref);
 	cr_assert_gt(ref, hog * 1.5, "hog %.3f, reference %.3f", hog, ref);
 }
 

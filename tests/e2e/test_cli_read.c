@@ -786,3 +786,88 @@ Test(cli_read, local_time_zone_is_used)
 	    "2024-03-05T03:03:04+01:00") != NULL, "%s", r.out);
 	result_free(&r);
 }
+
+/*
+ * Accounting (schema 2): logs shows every known value on a "usage:" line,
+ * status only what deserves a look (OOM kills, refused forks,
+ * throttling), --json the known ones; unknown ones are left out.
+ */
+Test(cli_read, accounting_known_values_only)
+{
+	struct pf_store		*st;
+	struct store_attempt_end e;
+	struct pf_err		 err;
+	int64_t			 wf, r, a;
+
+	cr_assert_eq(store_open(dbpath, STORE_RW, &st, &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(store_workflow_upsert(st, "acct", NULL, NULL, NULL, &wf,
+	    &err), 0);
+	cr_assert_eq(store_run_begin(st, wf, "manual", T0, &r, &err), 0);
+	cr_assert_eq(store_attempt_begin(st, r, "big", 1, T0, &a, &err), 0);
+	store_attempt_end_init(&e);
+	e.status = "failed";
+	e.ended_ms = T0 + 100;
+	e.duration_ms = 100;
+	e.max_rss_kb = 65536;
+	e.user_cpu_us = 1500;
+	e.sys_cpu_us = 700;
+	e.oom_kills = 1;
+	e.pids_peak = 3;
+	e.pids_denied = 0;
+	e.nr_throttled = 0;
+	e.throttled_us = 0;
+	e.reason = "oom";
+	cr_assert_eq(store_attempt_end(st, a, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_attempt_begin(st, r, "forky", 1, T0 + 1, &a,
+	    &err), 0);
+	store_attempt_end_init(&e);
+	e.status = "failed";
+	e.ended_ms = T0 + 50;
+	e.duration_ms = 49;
+	e.pids_denied = 12;
+	e.nr_throttled = 4;		/* time unknown */
+	cr_assert_eq(store_attempt_end(st, a, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_run_end(st, r, "failed", T0 + 200, NULL, &err), 0);
+	store_close(st);
+
+	expect(cli_logs, 0, dbpath, ARGS("logs", "acct"), 0,
+	    "Execution 1 of acct: failed, started "
+	    "2024-03-04T02:00:00+00:00, 200ms\n"
+	    "=== big (attempt 1): failed, 100ms ===\n"
+	    "reason: oom\n"
+	    "usage: memory peak 65536 KiB, cpu 1500 us user + 700 us sys, "
+	    "pids peak 3, forks refused 0, oom kills 1, cpu throttled 0 "
+	    "times for 0 us\n"
+	    "(no output)\n"
+	    "=== forky (attempt 1): failed, 49ms ===\n"
+	    "usage: forks refused 12, cpu throttled 4 times\n"
+	    "(no output)\n", "");
+	expect(cli_status, 0, dbpath, ARGS("status", "acct"), 0,
+	    "ID  WORKFLOW  STATUS  STARTED                    DURATION  "
+	    "TRIGGER\n"
+	    "1   acct      failed  2024-03-04T02:00:00+00:00  200ms     "
+	    "manual\n"
+	    "    big    failed  attempt 1  oom  oom kills 1\n"
+	    "    forky  failed  attempt 1       forks refused 12, cpu "
+	    "throttled 4 times\n", "");
+	expect(cli_logs, 0, dbpath, ARGS("logs", "acct", "-t", "forky",
+	    "--json"), 0,
+	    "{\"workflow\":\"acct\",\"task_filter\":\"forky\",\"execution\":"
+	    "{\"id\":1,\"workflow\":\"acct\",\"status\":\"failed\","
+	    "\"trigger\":\"manual\",\"started_ms\":1709517600000,"
+	    "\"started\":\"2024-03-04T02:00:00+00:00\","
+	    "\"ended_ms\":1709517600200,"
+	    "\"ended\":\"2024-03-04T02:00:00+00:00\",\"duration_ms\":200,"
+	    "\"error\":null},\"attempts\":[{\"task\":\"forky\","
+	    "\"attempt\":1,\"status\":\"failed\","
+	    "\"started_ms\":1709517600001,"
+	    "\"started\":\"2024-03-04T02:00:00+00:00\","
+	    "\"ended_ms\":1709517600050,\"duration_ms\":49,"
+	    "\"exit_code\":null,\"signal\":null,\"http_status\":null,"
+	    "\"max_rss_kb\":null,\"user_cpu_us\":null,\"sys_cpu_us\":null,"
+	    "\"bytes_captured\":null,\"bytes_dropped\":null,"
+	    "\"pids_denied\":12,\"nr_throttled\":4,"
+	    "\"truncated\":false,\"reason\":null,"
+	    "\"stdout\":\"\",\"stderr\":\"\"}]}\n", "");
+}

@@ -9,7 +9,7 @@ set -eu
 PKGS="make gcc pkg-config libc6-dev
 libyaml-dev libsqlite3-dev sqlite3 libev-dev
 libssh2-1-dev libcurl4-openssl-dev libseccomp-dev
-libcriterion-dev tzdata procps
+libcriterion-dev tzdata procps faketime
 openssh-server openssh-client openssl"
 [ "${1:-}" = bench ] && PKGS="$PKGS ninja-build binutils python3"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang"

@@ -34,6 +34,8 @@ static char	*dt_dir;
 static char	 dt_wfdir[4200], dt_state[4200], dt_db[4200], dt_sock[4200];
 static pid_t	 dt_pid = -1;
 static int	 dt_nstarts;
+/* Extra "K=V" entries for the next starts (NULL-terminated; NULL: none). */
+DT_UNUSED static char *const *dt_env;
 
 DT_UNUSED static double
 dt_mono(void)
@@ -213,7 +215,7 @@ dt_spawn(const char *extra)
 	}
 	argv[n] = NULL;
 	snprintf(log, sizeof(log), "%s/log.%d", dt_dir, ++dt_nstarts);
-	dt_pid = proc_spawn(argv, NULL, log, log);
+	dt_pid = proc_spawn(argv, dt_env, log, log);
 	free(copy);
 	free(wcopy);
 	cr_assert_gt(dt_pid, 0);

@@ -1145,7 +1145,8 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 {
 	const struct pf_policy *p = ld->opts.policy;
 	const struct ynode *n;
-	const char	*base;
+	const char	*what;
+	struct pf_limits d, base;
 	int64_t		*v, c;
 	char		 a[32], m[32];
 	int		 i;
@@ -1167,14 +1168,14 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 		/* The task's own value, else config.limits' (said once). */
 		n = tlim != NULL && tlim->kind == YN_MAP ?
 		    map_find(tlim, policy_limit_names[i]) : NULL;
-		base = "limits.";
+		what = "limits.";
 		if (n == NULL && ld->cfg_limits != NULL &&
 		    ld->cfg_limits->kind == YN_MAP) {
 			if (ld->cfg_said & (1u << i))
 				continue;
 			ld->cfg_said |= 1u << i;
 			n = map_find(ld->cfg_limits, policy_limit_names[i]);
-			base = "config.limits.";
+			what = "config.limits.";
 			pfx = "";
 		}
 		fmt_limit(i, *v, a, sizeof(a));
@@ -1182,16 +1183,31 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 		(void)snprintf(ld->rule, sizeof(ld->rule), "limits.%s",
 		    policy_limit_names[i]);
 		pol_err(ld, yt_r(n), ld->rule, &p->limit_pos[i], "%s%s%s: %s "
-		    "exceeds the ceiling %s", pfx, base, policy_limit_names[i],
+		    "exceeds the ceiling %s", pfx, what, policy_limit_names[i],
 		    a, m);
 	}
 	/*
-	 * nofile has no supervisor default (the worker's own is inherited):
-	 * under a ceiling, the task gets the policy's default or the ceiling.
+	 * Unset limits get what the policy makes of the runner's defaults,
+	 * written into the task so a reload with a new policy applies it.
 	 */
-	if (t->limits.nofile < 0)
-		t->limits.nofile = p->default_limits.nofile >= 0 ?
-		    p->default_limits.nofile : p->limits.nofile;
+	if (ld->opts.defaults != NULL)
+		d = *ld->opts.defaults;
+	else
+		d.memory = d.swap = d.cpu_milli = d.pids = d.nofile =
+		    d.output = -1;
+	base = d;
+	policy_default_limits(p, &d);
+#define FILL(f)	do {							\
+	if (t->limits.f < 0 && d.f >= 0 && d.f != base.f)		\
+		t->limits.f = d.f;					\
+} while (0)
+	FILL(memory);
+	FILL(swap);
+	FILL(cpu_milli);
+	FILL(pids);
+	FILL(nofile);
+	FILL(output);
+#undef FILL
 }
 
 /* Checks a loaded task against the policy; fills what the policy sets. */
@@ -1206,6 +1222,10 @@ policy_task(struct ld *ld, struct pf_task *t, const struct ynode *tn,
 	char		 why[768];
 
 	policy_run_as(ld, t, tn, v[TK_RUN_AS], pfx);
+	/* The default user, written into the task as the engine sends it. */
+	if (t->run_as == NULL && ld->opts.run_as != NULL &&
+	    (t->run_as = pf_strdup(ld->opts.run_as)) == NULL)
+		ld->y.oom = 1;
 	if (p == NULL)
 		return;
 	if ((p->executors & (1u << t->type)) == 0)
@@ -1751,6 +1771,7 @@ workflow_load_opts_default(struct wf_load_opts *o)
 	o->max_nodes = WF_DEFAULT_MAX_NODES;
 	o->policy = NULL;
 	o->run_as = NULL;
+	o->defaults = NULL;
 }
 
 static void
@@ -1770,6 +1791,7 @@ opts_fill(struct wf_load_opts *o, const struct wf_load_opts *in)
 		o->max_nodes = in->max_nodes;
 	o->policy = in->policy;
 	o->run_as = in->run_as;
+	o->defaults = in->defaults;
 }
 
 

@@ -19,11 +19,13 @@
 #include "picoflow/buf.h"
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
+#include "picoflow/policy.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
 #include "cli.h"
 #include "engine.h"
 #include "spawn.h"
+#include "wfset.h"
 
 struct run_view {
 	int		 quiet;		/* --json: no progress lines */
@@ -166,7 +168,8 @@ run_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: picoflow run [--json] [--max-tasks N] [--grace SEC] "
 	    "[--backoff MS] [--jitter]\n"
-	    "                    [--sync full|normal] FILE\n"
+	    "                    [--sync full|normal] [--policy FILE] "
+	    "[--run-as USER] FILE\n"
 	    "  --json         print one JSON summary instead of progress "
 	    "lines\n"
 	    "  --grace SEC    seconds between SIGTERM and SIGKILL on timeout "
@@ -182,6 +185,12 @@ run_usage(FILE *fp)
 	    "last changes\n"
 	    "  --max-tasks N  cap on tasks running at once, besides the "
 	    "workflow's max_parallel\n"
+	    "  --policy FILE  refuse a workflow asking for more than this "
+	    "policy allows;\n"
+	    "                 as root, tasks without run_as then run as its "
+	    "default_run_as or nobody\n"
+	    "  --run-as USER  tasks without run_as run as USER (default: "
+	    "ours, without a policy)\n"
 	    "Exit status: 0 if the run succeeded, 1 if it failed or was "
 	    "cancelled.\n");
 }
@@ -209,6 +218,8 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 		{ "max-tasks",	required_argument, NULL, 'm' },
 		{ "no-cgroups",	no_argument,	   NULL, 'C' },
 		{ "sync",	required_argument, NULL, 's' },
+		{ "policy",	required_argument, NULL, 'P' },
+		{ "run-as",	required_argument, NULL, 'u' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,8 +230,12 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 	struct pf_paths		 paths;
 	struct pf_diags		 d;
 	struct pf_workflow	*wf = NULL;
+	struct pf_policy	*pol = NULL;
+	struct pf_limits	 dl;
 	struct pf_store		*store = NULL;
 	struct pf_err		 err;
+	const char		*policy_path = NULL, *run_as = NULL;
+	char			*text;
 	struct ev_loop		*loop;
 	ev_signal		 sigint, sigterm;
 	char			 worker[PATH_MAX], line[PF_ERR_MAX + 256];
@@ -269,6 +284,12 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 			    &opts.max_tasks) == -1)
 				return CLI_USAGE;
 			break;
+		case 'P':
+			policy_path = optarg;
+			break;
+		case 'u':
+			run_as = optarg;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return CLI_OK;
@@ -284,8 +305,26 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 	opts.grace_ms = grace_s * 1000;
 
 	workflow_load_opts_default(&lopts);
+	if (policy_path != NULL &&
+	    wfset_policy_load(policy_path, &pol, &text) == -1) {
+		fprintf(stderr, "%s\n%s: invalid policy\n", text, policy_path);
+		pf_free(text);
+		return CLI_FAIL;
+	}
+	/*
+	 * Without a policy the operator runs the tasks as themselves; with
+	 * one, as pf-supervisor would (never root unless it allows root).
+	 */
+	dl.memory = opts.memory;
+	dl.swap = opts.swap;
+	dl.cpu_milli = opts.cpu_milli;
+	dl.pids = opts.pids;
+	dl.nofile = -1;
+	dl.output = (int64_t)opts.output_cap;
+	wfset_load_opts(&lopts, pol, run_as, pol != NULL, &dl);
 	pf_diags_init(&d);
 	wf = workflow_load_file(argv[optind], &lopts, &d);
+	policy_free(pol);
 	for (i = 0; i < d.n; i++) {
 		pf_diag_format(&d.v[i], line, sizeof(line));
 		fprintf(stderr, "%s\n", line);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
@@ -20,6 +19,8 @@
 #include "picoflow/tz.h"
 #include "picoflow/workflow.h"
 #include "cli.h"
+#include "engine.h"
+#include "wfset.h"
 
 static void
 print_diags(const struct pf_diags *d)
@@ -103,6 +104,7 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 	};
 	struct wf_load_opts	 opts;
 	struct pf_policy	*pol = NULL;
+	struct pf_limits	 dl;
 	struct pf_diags		 pd;
 	struct pf_buf		 out;
 	const char		*policy_path = NULL, *run_as = NULL;
@@ -178,9 +180,13 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 		}
 	}
 	/* As picoflow run would run the tasks (see policy_default_user). */
-	opts.policy = pol;
-	opts.run_as = pol != NULL || run_as != NULL ?
-	    policy_default_user(pol, run_as, geteuid() == 0) : NULL;
+	dl.memory = ENGINE_DEFAULT_MEMORY;
+	dl.swap = ENGINE_DEFAULT_SWAP;
+	dl.cpu_milli = ENGINE_DEFAULT_CPU_MILLI;
+	dl.pids = ENGINE_DEFAULT_PIDS;
+	dl.nofile = -1;
+	dl.output = ENGINE_DEFAULT_OUTPUT_CAP;
+	wfset_load_opts(&opts, pol, run_as, pol != NULL, &dl);
 
 	buf_init(&out, 0);
 	if (json)

@@ -39,6 +39,7 @@
 #include "picoflow/ctl.h"
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
+#include "picoflow/policy.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
 #include "cgroup.h"
@@ -107,6 +108,8 @@ struct daemon {
 	struct engine		*eng;
 	struct control		*ctl;
 	struct wf_load_opts	 lopts;
+	struct pf_policy	*policy;	/* --policy: the last good one */
+	struct pf_limits	 defaults;	/* the engine's, for the policy */
 	struct slot		*slots;
 	struct drun		*runs;
 	int			 pidfd;
@@ -865,10 +868,41 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 	return 0;
 }
 
+/*
+ * (Re)reads --policy.  A broken file at start is fatal; on reload the
+ * last good policy stays and the reason is logged and kept for status.
+ */
+static int
+daemon_policy(struct daemon *d, int initial, struct reload_sum *rs)
+{
+	struct pf_policy	*p;
+	char			*text;
+
+	if (d->opts.policy != NULL) {
+		if (wfset_policy_load(d->opts.policy, &p, &text) == -1) {
+			log_lines(1, "", text);
+			if (!initial) {
+				note_error(d, "policy %s is broken; the last "
+				    "good one stays: %s", d->opts.policy, text);
+				sum_line(rs, "policy %s is broken; the last "
+				    "good one stays", d->opts.policy);
+			}
+			pf_free(text);
+			return -1;
+		}
+		policy_free(d->policy);
+		d->policy = p;
+	}
+	wfset_load_opts(&d->lopts, d->policy, d->opts.run_as, 1,
+	    &d->defaults);
+	return 0;
+}
+
 static void
 reload(struct daemon *d, struct reload_sum *rs)
 {
 	log_info("reloading %s", d->config);
+	(void)daemon_policy(d, 0, rs);
 	if (daemon_load(d, 0, rs) == 0)
 		log_info("reload: %u added, %u changed, %u removed, %u "
 		    "unchanged, %u broken", rs->added, rs->changed,
@@ -1422,12 +1456,33 @@ daemon_check(const struct daemon_opts *o)
 	const struct pf_workflow *wf;
 	int64_t			 next;
 	size_t			 i, ok = 0;
-	char			 ts[32];
+	char			 ts[32], *text;
 	int			 rc = 0;
+	struct pf_policy	*pol = NULL;
+	struct engine_opts	 eo;
+	struct pf_limits	 dl;
 
 	workflow_load_opts_default(&lo);
+	if (o->policy != NULL) {
+		if (wfset_policy_load(o->policy, &pol, &text) == -1) {
+			fprintf(stderr, "%s\n%s: invalid policy\n", text,
+			    o->policy);
+			pf_free(text);
+			return 1;
+		}
+		printf("policy %s: valid\n", o->policy);
+	}
+	engine_opts_default(&eo);
+	dl.memory = eo.memory;
+	dl.swap = eo.swap;
+	dl.cpu_milli = eo.cpu_milli;
+	dl.pids = eo.pids;
+	dl.nofile = -1;
+	dl.output = (int64_t)eo.output_cap;
+	wfset_load_opts(&lo, pol, o->run_as, 1, &dl);
 	if (wfset_load(o->config, &lo, &set, &err) == -1) {
 		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
+		policy_free(pol);
 		return 1;
 	}
 	for (i = 0; i < set.n; i++) {
@@ -1467,6 +1522,7 @@ daemon_check(const struct daemon_opts *o)
 	printf("%zu workflow%s valid, %zu broken\n", ok, ok == 1 ? "" : "s",
 	    set.nbroken + (size_t)(rc && set.nbroken == 0 ? 1 : 0));
 	wfset_free(&set);
+	policy_free(pol);
 	check_isolation(o);
 	return rc;
 }
@@ -1551,6 +1607,8 @@ daemon_free(struct daemon *d)
 	d->ctl = NULL;
 	engine_free(d->eng);
 	d->eng = NULL;
+	policy_free(d->policy);
+	d->policy = NULL;
 	while (d->runs != NULL) {
 		struct drun *dr = d->runs;
 
@@ -1699,6 +1757,20 @@ daemon_main(const struct daemon_opts *o)
 	eo.track_procs = 1;
 	eo.no_cgroups = o->no_cgroups;
 	eo.jitter = 1;
+	d.defaults.memory = eo.memory;
+	d.defaults.swap = eo.swap;
+	d.defaults.cpu_milli = eo.cpu_milli;
+	d.defaults.pids = eo.pids;
+	d.defaults.nofile = -1;
+	d.defaults.output = (int64_t)eo.output_cap;
+	if (daemon_policy(&d, 1, NULL) == -1) {
+		pf_err_set(&err, "giving up: the policy %s is broken",
+		    o->policy);
+		goto fail;
+	}
+	if (d.lopts.run_as != NULL)
+		log_info("tasks without run_as run as '%s'%s%s", d.lopts.run_as,
+		    o->policy ? "; policy " : "", o->policy ? o->policy : "");
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.task_ended = on_task_ended;
 	hooks.run_ended = on_run_ended;

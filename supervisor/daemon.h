@@ -37,6 +37,10 @@ struct daemon_opts {
 	int64_t		 retain_bytes;	/* captured output; 0 = no limit */
 	unsigned	 retain_every_s;
 	int		 no_cgroups;	/* rlimits and process groups only */
+	const char	*policy;	/* policy file; NULL = none */
+	const char	*run_as;	/* tasks without run_as; NULL = the
+					   policy's default_run_as, else
+					   nobody when root, else ours */
 };
 
 void	 daemon_opts_default(struct daemon_opts *);

@@ -23,8 +23,8 @@ usage(FILE *fp)
 	    "[--retain-runs N]\n"
 	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
 	    "[--sync full|normal]\n"
-	    "                     [--no-cgroups]"
-	    "\n"
+	    "                     [--no-cgroups] [--policy FILE] "
+	    "[--run-as USER[:GROUP]]\n"
 	    "                     [-l LEVEL] [--log-format pretty|json] "
 	    "[--log-file PATH]\n"
 	    "\n"
@@ -60,6 +60,12 @@ usage(FILE *fp)
 	    "docs/state.md)\n"
 	    "      --no-cgroups      no per-task cgroups: limits by rlimits "
 	    "and process groups\n"
+	    "      --policy FILE     what workflows may ask for (see "
+	    "docs/security.md); re-read on SIGHUP\n"
+	    "      --run-as USER     tasks without run_as run as USER "
+	    "(default: the policy's\n"
+	    "                        default_run_as, else nobody when run "
+	    "as root)\n"
 	    "  -l, --log-level LEVEL error, warn, info (default), debug, "
 	    "trace\n"
 	    "      --log-format FMT  pretty (default) or json\n"
@@ -139,6 +145,8 @@ main(int argc, char *argv[])
 		{ "retain-every", required_argument, NULL, 'e' },
 		{ "sync",	required_argument, NULL, 's' },
 		{ "no-cgroups",	no_argument,	   NULL, 'C' },
+		{ "policy",	required_argument, NULL, 'p' },
+		{ "run-as",	required_argument, NULL, 'u' },
 		{ "log-level",	required_argument, NULL, 'l' },
 		{ "log-format",	required_argument, NULL, 'F' },
 		{ "log-file",	required_argument, NULL, 'L' },
@@ -231,6 +239,17 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			o.no_cgroups = 1;
+			break;
+		case 'p':
+			o.policy = optarg;
+			break;
+		case 'u':
+			if (*optarg == '\0' || strlen(optarg) > 65) {
+				fprintf(stderr, "pf-supervisor: --run-as: '%s' "
+				    "is not a user or user:group\n", optarg);
+				return 2;
+			}
+			o.run_as = optarg;
 			break;
 		case 'l':
 			if (log_level_parse(optarg, &lvl) == -1) {

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/policy.h"
 #include "wfset.h"
 
 static int
@@ -198,4 +200,32 @@ wfset_take(struct wfset *set, size_t i)
 
 	set->v[i].wf = NULL;
 	return wf;
+}
+
+int
+wfset_policy_load(const char *path, struct pf_policy **out, char **text)
+{
+	struct pf_diags	 d;
+
+	*text = NULL;
+	pf_diags_init(&d);
+	*out = policy_load_file(path, &d);
+	if (*out == NULL) {
+		*text = diag_text(&d, PF_SEV_ERROR);
+		if (*text == NULL)
+			*text = pf_strdup("cannot load the policy (out of "
+			    "memory)");
+	}
+	pf_diags_free(&d);
+	return *out != NULL ? 0 : -1;
+}
+
+void
+wfset_load_opts(struct wf_load_opts *lo, const struct pf_policy *pol,
+    const char *cli_run_as, int root_nobody, const struct pf_limits *defaults)
+{
+	lo->policy = pol;
+	lo->run_as = policy_default_user(pol, cli_run_as, root_nobody &&
+	    geteuid() == 0);
+	lo->defaults = defaults;
 }

@@ -171,10 +171,17 @@ struct wf_load_opts {
 	const struct pf_policy *policy;
 	/*
 	 * The user tasks without run_as will run as (policy_default_user);
-	 * NULL = the loading process's own.  Checked against the policy; with
-	 * no policy, an explicit root run_as needs this to be root too.
+	 * NULL = the loading process's own.  Filled into such tasks, checked
+	 * against the policy; with no policy, an explicit root run_as needs
+	 * this to be root too.
 	 */
 	const char	*run_as;
+	/*
+	 * The runner's own default limits (-1 = none), for the policy: a
+	 * limit a task leaves unset gets the policy's default_limits, or
+	 * this lowered to the policy's ceiling; NULL = none known.
+	 */
+	const struct pf_limits *defaults;
 };
 
 void	 workflow_load_opts_default(struct wf_load_opts *);

@@ -34,6 +34,12 @@ static char	*dt_dir;
 static char	 dt_wfdir[4200], dt_state[4200], dt_db[4200], dt_sock[4200];
 static pid_t	 dt_pid = -1;
 static int	 dt_nstarts;
+/*
+ * As root, pf-supervisor runs tasks without run_as as nobody; the suites
+ * whose tasks write into the (0700) scratch directory start it with
+ * --run-as root unless a test sets this to see the default.
+ */
+static int	 dt_default_user;
 /* Extra "K=V" entries for the next starts (NULL-terminated; NULL: none). */
 DT_UNUSED static char *const *dt_env;
 
@@ -207,6 +213,12 @@ dt_spawn(const char *extra)
 	argv[n++] = dt_state;
 	argv[n++] = (char *)"--grace";
 	argv[n++] = (char *)"2";
+	if (geteuid() == 0 && !dt_default_user && (extra == NULL ||
+	    (strstr(extra, "--run-as") == NULL &&
+	    strstr(extra, "--policy") == NULL))) {
+		argv[n++] = (char *)"--run-as";
+		argv[n++] = (char *)"root";
+	}
 	if (extra != NULL) {
 		copy = strdup(extra);
 		for (tok = strtok_r(copy, " ", &save); tok && n < 62;

@@ -24,6 +24,7 @@ done
 # elsewhere they run natively, because memcheck slows process start-up
 # past the timeouts the engine tests exercise.
 ln -s "$build/pf-worker" "$wrap/pf-worker"
+ln -s "$build/pf-worker-net" "$wrap/pf-worker-net"
 # Memory bounds measured with getrusage mean nothing under valgrind.
 export PF_UNDER_VALGRIND=1
 rc=0

@@ -774,8 +774,11 @@ Test(chaos, random_kills)
 	    sizeof(*c.sups)));
 	report = calloc(1, 65536);
 	cr_assert_not_null(report);
+	/* Tasks may run as another user (nobody, when we are root). */
 	snprintf(m, sizeof(m), "%s/m", dt_dir);
-	cr_assert_eq(mkdir(m, 0755), 0);
+	cr_assert_eq(mkdir(m, 0777), 0);
+	cr_assert_eq(chmod(m, 0777), 0);
+	cr_assert_eq(chmod(dt_dir, 0711), 0);
 	chaos_workflows();
 
 	for (i = 0; i < nkills; i++) {

@@ -47,10 +47,10 @@ enum store_mode {
  * (empty file, Rust PicoFlow's schema) to STORE_SCHEMA_VERSION in one
  * transaction.  RO opens an existing file only; it fails when the file is
  * missing (check first if that is not an error for you), when the schema
- * predates version 1 ("run any write command to migrate it"; a version 1
- * file is read as it is, its attempts without the version 2 columns), and for
- * both modes when the file is not a PicoFlow database or was written by a
- * newer PicoFlow.
+ * predates version 1 ("run any write command to migrate it"; a version
+ * 1 file is read as it is, its attempts' version 2 columns unknown), and
+ * for both modes when the file is not a PicoFlow database or was written
+ * by a newer PicoFlow.
  */
 int	 store_open(const char *path, enum store_mode, struct pf_store **out,
 	    struct pf_err *);
@@ -195,7 +195,8 @@ struct store_prune_rule {
  * count.  A name given twice is refused.  *deleted (may be NULL) gets the
  * number of executions removed.
  */
-int	 store_prune_rules(struct pf_store *, const struct store_prune_rule *dflt,
+int	 store_prune_rules(struct pf_store *,
+	    const struct store_prune_rule *dflt,
 	    const struct store_prune_rule *rules, size_t nrules,
 	    int64_t *deleted, struct pf_err *);
 /* One workflow's history only; the others are left as they are. */
@@ -205,7 +206,7 @@ int	 store_prune_workflow(struct pf_store *, const char *workflow,
 
 /* ---- the supervisor's needs ---------------------------------------------
  * Kept in two side tables (run_meta, attempt_procs) that every read-write
- * open creates if missing; see docs/operations.md.
+ * open creates if missing; see docs/state.md.
  */
 
 #define STORE_OWNER_SUPERVISOR	"supervisor"

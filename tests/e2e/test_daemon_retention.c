@@ -102,7 +102,7 @@ Test(retention, per_workflow_limits_replace_the_global_ones)
 	struct store_run_start	 rs;
 	struct pf_err		 err;
 	int64_t			 now = dt_now_ms(), id, wf;
-	char			*newest7;
+	char			*newest7, *left;
 	size_t			 k;
 	int			 i;
 
@@ -160,14 +160,11 @@ Test(retention, per_workflow_limits_replace_the_global_ones)
 	dt_stop(0);
 	cr_assert_eq(dt_int("SELECT total(length(stdout)) FROM "
 	    "task_executions"), 7 * OUT);
-	{
-		char	*left = dt_str("SELECT group_concat(id) FROM (SELECT id "
-		    "FROM executions WHERE status <> 'running' ORDER BY "
-		    "started_ms DESC, id DESC)");
-
-		cr_assert_str_eq(left, newest7, "the newest of all workflows");
-		free(left);
-	}
+	left = dt_str("SELECT group_concat(id) FROM (SELECT id FROM "
+	    "executions WHERE status <> 'running' ORDER BY started_ms DESC, "
+	    "id DESC)");
+	cr_assert_str_eq(left, newest7, "the newest of all workflows");
+	free(left);
 	free(newest7);
 	cr_assert_eq(dt_int("SELECT count(*) FROM executions WHERE status = "
 	    "'running'"), 1);

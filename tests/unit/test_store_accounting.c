@@ -138,7 +138,8 @@ static void
 check_acct(const struct store_attempt *a, int64_t oom, int64_t peak,
     int64_t denied, int64_t thr, int64_t thr_us)
 {
-	cr_assert_eq(a->oom_kills, oom, "oom_kills %lld", (long long)a->oom_kills);
+	cr_assert_eq(a->oom_kills, oom, "oom_kills %lld",
+	    (long long)a->oom_kills);
 	cr_assert_eq(a->pids_peak, peak);
 	cr_assert_eq(a->pids_denied, denied);
 	cr_assert_eq(a->nr_throttled, thr);
@@ -156,7 +157,7 @@ Test(storeacct, round_trip_exact_values)
 {
 	struct pf_store		*st = open_mode(STORE_RW), *ro;
 	struct store_attempt	*a;
-	struct acct		 ac = { 1, 64, 12345, 7, INT64_C(9000000000) };
+	struct acct		 ac = { 1, 64, 12345, 7, 9000000000LL };
 	int64_t			 att, run;
 	size_t			 n;
 

@@ -1320,7 +1320,7 @@ dispatch(struct engine_run *run, size_t i)
 	struct spawn_worker	 sw;
 	struct attempt		*a;
 	struct pf_err		 err, serr;
-	char			 msg[PF_ERR_MAX + 64], waited[64];
+	char			 msg[PF_ERR_MAX + 128], waited[64];
 	int			 spawned;
 
 	if ((a = pf_calloc(1, sizeof(*a))) == NULL) {

@@ -1145,7 +1145,7 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 {
 	const struct pf_policy *p = ld->opts.policy;
 	const struct ynode *n;
-	const char	*what;
+	const char	*what, *who;
 	struct pf_limits d, base;
 	int64_t		*v, c;
 	char		 a[32], m[32];
@@ -1169,6 +1169,7 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 		n = tlim != NULL && tlim->kind == YN_MAP ?
 		    map_find(tlim, policy_limit_names[i]) : NULL;
 		what = "limits.";
+		who = pfx;
 		if (n == NULL && ld->cfg_limits != NULL &&
 		    ld->cfg_limits->kind == YN_MAP) {
 			if (ld->cfg_said & (1u << i))
@@ -1176,14 +1177,14 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 			ld->cfg_said |= 1u << i;
 			n = map_find(ld->cfg_limits, policy_limit_names[i]);
 			what = "config.limits.";
-			pfx = "";
+			who = "";
 		}
 		fmt_limit(i, *v, a, sizeof(a));
 		fmt_limit(i, c, m, sizeof(m));
 		(void)snprintf(ld->rule, sizeof(ld->rule), "limits.%s",
 		    policy_limit_names[i]);
 		pol_err(ld, yt_r(n), ld->rule, &p->limit_pos[i], "%s%s%s: %s "
-		    "exceeds the ceiling %s", pfx, what, policy_limit_names[i],
+		    "exceeds the ceiling %s", who, what, policy_limit_names[i],
 		    a, m);
 	}
 	/*

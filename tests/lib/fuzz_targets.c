@@ -4,6 +4,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/cron.h"
 #include "picoflow/err.h"
+#include "picoflow/policy.h"
 #include "picoflow/tz.h"
 #include "picoflow/workflow.h"
 #include "fuzz_targets.h"
@@ -91,5 +92,55 @@ fuzz_cron_one(const uint8_t *data, size_t len)
 	} else if (off > len)
 		abort();	/* the error must point inside the input */
 	free(s);
+	return 0;
+}
+
+/* Asks for something of every rule, so a fuzzed policy judges them all. */
+static const char fuzz_policy_wf[] =
+    "name: judged\n"
+    "config: {limits: {memory: 512M, cpu: 2, pids: 64, nofile: 64, "
+    "swap: 1M, output: 1M}}\n"
+    "tasks:\n"
+    "  - {name: a, type: shell, run_as: root, sandbox: {network: true},\n"
+    "     config: {command: /usr/bin/../bin/sh}}\n"
+    "  - {name: b, type: shell, run_as: \"backup:backup\", "
+    "config: {command: /opt/jobs/x}}\n"
+    "  - {name: c, type: ssh, config: {host: a.lan, user: u, command: ls, "
+    "verify_host_key: false}}\n"
+    "  - {name: d, type: http, config: {url: \"http://10.1.2.3:8080/x\", "
+    "allow_private_ips: true}}\n"
+    "  - {name: e, type: http, config: {url: \"https://[::1]/\"}}\n"
+    "  - {name: f, type: http, config: {url: \"https://api.example.com/\"}}"
+    "\n";
+
+int
+fuzz_policy_one(const uint8_t *data, size_t len)
+{
+	struct wf_load_opts	 opts;
+	struct pf_diags		 d, d2;
+	struct pf_policy	*p;
+	struct pf_workflow	*wf;
+	size_t			 i;
+	unsigned		 lines = 1;
+
+	for (i = 0; i < len; i++)
+		lines += data[i] == '\n';
+	pf_diags_init(&d);
+	p = policy_load_buf("fuzz-policy.yaml", data, len, &d);
+	for (i = 0; i < d.n; i++)
+		if (d.v[i].line > lines)
+			abort();	/* a position outside the file */
+	if (p != NULL) {
+		workflow_load_opts_default(&opts);
+		opts.policy = p;
+		opts.run_as = "nobody";
+		pf_diags_init(&d2);
+		wf = workflow_load_buf("judged.yaml", fuzz_policy_wf,
+		    sizeof(fuzz_policy_wf) - 1, &opts, &d2);
+		workflow_free(wf);
+		pf_diags_free(&d2);
+		policy_free(p);
+	}
+	pf_diags_free(&d);
 	return 0;
 }

@@ -15,5 +15,10 @@
 int	 fuzz_workflow_one(const uint8_t *, size_t);
 /* The cron parser, then a few next-fire computations in UTC and a zone. */
 int	 fuzz_cron_one(const uint8_t *, size_t);
+/*
+ * The policy loader; a policy that loads then judges a workflow that
+ * uses every rule, and every diagnostic must point inside the input.
+ */
+int	 fuzz_policy_one(const uint8_t *, size_t);
 
 #endif

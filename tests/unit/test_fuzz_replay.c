@@ -78,6 +78,21 @@ Test(fuzz_replay, cron_target_rejects_junk_without_crashing)
 		    strlen(junk[i])), 0);
 }
 
+Test(fuzz_replay, policy_corpus_and_fixtures)
+{
+	size_t	 n;
+
+	n = replay_dir(PF_SRC_DIR "/tests/fuzz/corpus/policy",
+	    fuzz_policy_one);
+	cr_assert_geq(n, 8, "the seed corpus is missing");
+	n += replay_dir(PF_SRC_DIR "/tests/fixtures/policy/valid",
+	    fuzz_policy_one);
+	n += replay_dir(PF_SRC_DIR "/tests/fixtures/policy/invalid",
+	    fuzz_policy_one);
+	n += replay_dir(PF_SRC_DIR "/examples/policy", fuzz_policy_one);
+	cr_log_info("%zu policy inputs replayed", n);
+}
+
 Test(fuzz_replay, control_socket_corpus)
 {
 	cr_assert_geq(replay_dir(PF_SRC_DIR "/tests/fuzz/corpus/ctl",

@@ -170,7 +170,10 @@ Test(retention, per_workflow_limits_replace_the_global_ones)
 	    "'running'"), 1);
 }
 
-/* On the timer: runs added while it runs are pruned by their own rule. */
+/*
+ * On the timer: runs added while it runs are pruned by their own rule,
+ * and by the new rule after a reload changed it.
+ */
 Test(retention, per_workflow_limits_on_the_timer)
 {
 	struct pf_store	*st;
@@ -192,9 +195,21 @@ Test(retention, per_workflow_limits_on_the_timer)
 		usleep(100000);
 	cr_assert_eq(n, 2, "keep2 pruned to 2 by the timer");
 	cr_assert_eq(finished("plain"), 6, "plain keeps up to 10");
+	/* A reload brings new limits to the next pass; plain gets its own. */
+	wf_file("keep2", "config:\n  retention: {max_runs: 1}\n");
+	wf_file("plain", "config:\n  retention: {max_output: 800}\n");
+	kill(dt_pid, SIGHUP);
+	t0 = dt_mono();
+	while (dt_mono() - t0 < 60 && (finished("keep2") > 1 ||
+	    finished("plain") > 2))
+		usleep(100000);
 	dt_stop(0);
-	cr_assert_eq(finished("keep2"), 2);
+	cr_assert_eq(finished("keep2"), 1);
+	cr_assert_eq(finished("plain"), 2, "800 bytes: two runs of 400");
 	cr_assert_eq(dt_int("SELECT max(started_ms) FROM executions e JOIN "
 	    "workflows w ON w.id = e.workflow_id WHERE w.name = 'keep2'"),
 	    now + 5);
+	cr_assert_eq(dt_int("SELECT min(started_ms) FROM executions e JOIN "
+	    "workflows w ON w.id = e.workflow_id WHERE w.name = 'plain'"),
+	    now + 4);
 }

@@ -4,7 +4,8 @@
  * For N = 0, 1, 2, ... each store write either completes or fails with an
  * error a person can read, never crashes, and the database stays
  * consistent: PRAGMA integrity_check is ok, and a half-done change is
- * never visible (an attempt row is either running or fully ended).
+ * never visible (an attempt row is either running or fully ended; a prune
+ * leaves all its runs or deletes all it should).
  */
 #include <criterion/criterion.h>
 
@@ -248,4 +249,109 @@ Test(store_faults, disk_full_at_every_write)
 Test(store_faults, io_error_at_every_write)
 {
 	fault_loop(SQLITE_IOERR);
+}
+
+/* Executions in the file, through a plain connection, faults off. */
+static int64_t
+count_runs(void)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*s;
+	long		 saved = fault_countdown;
+	int64_t		 v;
+
+	fault_countdown = -1;
+	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM "
+	    "executions) * 1000 + (SELECT count(*) FROM task_executions)", -1,
+	    &s, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	fault_countdown = saved;
+	return v;
+}
+
+/*
+ * Retention under I/O faults: a prune (per-workflow rules) fails with a
+ * message or succeeds, and either way the file holds all 8 runs or the
+ * 3 that should stay with their attempts, never something in between.
+ */
+static void
+prune_fault_loop(int code)
+{
+	struct pf_store			*st;
+	struct store_attempt_end	 e;
+	struct store_prune_rule		 d, r;
+	struct pf_err			 err;
+	int64_t				 wf, run, att, del, left;
+	long				 n;
+	int				 failures = 0, rc, i, w;
+
+	fault_code = code;
+	cr_assert_eq(store_open(db, STORE_RW, &st, &err), 0, "%s", err.msg);
+	for (w = 0; w < 2; w++) {
+		cr_assert_eq(store_workflow_upsert(st, w ? "b" : "a", NULL,
+		    NULL, NULL, &wf, &err), 0, "%s", err.msg);
+		for (i = 0; i < 4; i++) {
+			cr_assert_eq(store_run_begin(st, wf, "cron", 1000 +
+			    i * 100 + w, &run, &err), 0);
+			cr_assert_eq(store_attempt_begin(st, run, "t", 1, 1000 +
+			    i * 100 + w, &att, &err), 0);
+			store_attempt_end_init(&e);
+			e.status = "success";
+			e.ended_ms = 2000;
+			e.stdout_data = "0123456789";
+			e.stdout_len = 10;
+			cr_assert_eq(store_attempt_end(st, att, &e, &err), 0);
+			cr_assert_eq(store_run_end(st, run, "success", 2000,
+			    NULL, &err), 0);
+		}
+	}
+	store_close(st);
+	memset(&d, 0, sizeof(d));
+	d.keep = 1;			/* b: 3 go */
+	memset(&r, 0, sizeof(r));
+	r.workflow = "a";
+	r.max_bytes = 25;		/* a: the oldest 2 go */
+	for (n = 0; n < 500; n++) {
+		cr_assert_eq(store_open(db, STORE_RW, &st, &err), 0, "%s",
+		    err.msg);
+		fault_hit = 0;
+		fault_countdown = n;
+		del = -1;
+		rc = store_prune_rules(st, &d, &r, 1, &del, &err);
+		fault_countdown = -1;
+		store_close(st);
+		left = count_runs();
+		if (rc == -1) {
+			failures++;
+			cr_assert(fault_hit, "failed without a fault: %s",
+			    err.msg);
+			cr_assert_neq(strlen(err.msg), 0);
+			cr_assert_eq(del, 0);
+			cr_assert(left == 8008 || left == 3003, "n=%ld: %lld "
+			    "(runs * 1000 + attempts)", n, (long long)left);
+		} else
+			cr_assert_eq(left, 3003, "n=%ld", n);
+		check_consistent();
+		if (left == 3003)
+			break;
+	}
+	cr_assert_lt(n, 500, "the loop never got past the faults");
+	cr_assert_gt(failures, 0, "no fault was ever injected");
+	cr_log_info("%d fault points failed the prune, then it %s", failures,
+	    rc == 0 ? "succeeded" : "failed but was committed");
+}
+
+Test(store_faults, prune_disk_full_at_every_write)
+{
+	prune_fault_loop(SQLITE_FULL);
+}
+
+Test(store_faults, prune_io_error_at_every_write)
+{
+	prune_fault_loop(SQLITE_IOERR);
 }

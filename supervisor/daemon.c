@@ -763,6 +763,9 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 			log_lines(0, "", e->warnings);
 		if ((s = slot_by_path(d, e->path)) == NULL)
 			continue;
+		/* The policy now refuses it: no last good version to keep. */
+		if (e->wf == NULL && e->policy_refused)
+			continue;
 		if (e->wf == NULL) {
 			s->seen = 1;
 			log_lines(1, "", e->error);

@@ -76,6 +76,16 @@ add_entry(struct wfset *set, const char *path, const struct wf_load_opts *lo)
 	pf_diags_free(&d);
 	if (e->wf == NULL && e->error == NULL)
 		e->error = pf_strdup("cannot load (out of memory)");
+	if (e->wf == NULL && lo != NULL && lo->policy != NULL) {
+		/* Refused by the policy alone?  (A reload must not keep it.) */
+		struct wf_load_opts	 free_lo = *lo;
+		struct pf_workflow	*wf;
+
+		free_lo.policy = NULL;
+		wf = workflow_load_file(path, &free_lo, NULL);
+		e->policy_refused = wf != NULL;
+		workflow_free(wf);
+	}
 	if (e->wf != NULL) {
 		/* One name, one workflow: the first file keeps it. */
 		for (i = 0; i + 1 < set->n; i++) {

@@ -21,6 +21,7 @@ struct wfset_entry {
 	struct pf_workflow	*wf;	/* NULL when the file is broken */
 	char			*error;	/* every error, one per line; or NULL */
 	char			*warnings; /* likewise */
+	int			 policy_refused; /* loads without the policy */
 };
 
 struct wfset {

@@ -389,7 +389,7 @@ static void
 tree_syntax_error(struct ytree *y, const yaml_parser_t *p,
     const unsigned char *buf, size_t len)
 {
-	unsigned line, col;
+	unsigned line, col, eline, ecol;
 
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
@@ -412,6 +412,15 @@ tree_syntax_error(struct ytree *y, const yaml_parser_t *p,
 	default:
 		line = (unsigned)p->problem_mark.line + 1;
 		col = (unsigned)p->problem_mark.column + 1;
+		/*
+		 * At the end of input without a final newline libyaml puts
+		 * the mark on a line after the last: say the end instead.
+		 */
+		yt_pos_of_offset(buf, len, len, &eline, &ecol);
+		if (line > eline) {
+			line = eline;
+			col = ecol;
+		}
 		yt_diag(y, PF_SEV_ERROR, line, col, "YAML syntax error: %s%s%s",
 		    p->problem ? p->problem : "unknown problem",
 		    p->context ? " " : "", p->context ? p->context : "");

@@ -266,6 +266,9 @@ Test(policy, parser_errors_inline)
 	    "'::1/0x' is not an address or address/prefix (e.g. 10.0.0.0/8)");
 	policy_fails("{executors: [shell], executors: [ssh]}\n",
 	    "1:22: duplicate key 'executors' in the policy (first at line 1)");
+	/* Unterminated at the end of a file without a final newline. */
+	policy_fails("limits: {memory: 1G", "1:20: YAML syntax error: did not "
+	    "find expected ',' or '}' while parsing a flow mapping");
 	policy_fails("[a: 1]: x\n",
 	    "1:1: the policy: a key must be a plain word, not a list");
 }

@@ -50,6 +50,7 @@ enum sq {
 	SQ_SCHED_GET,
 	SQ_PRUNE_RULE_ADD,
 	SQ_PRUNE_COLLECT,
+	SQ_PRUNE_COLLECT_NB,
 	SQ_RUNS_ALL,
 	SQ_RUNS_WF,
 	SQ_RUN_GET,
@@ -85,20 +86,20 @@ enum sq {
  * execution with its workflow's rule (from temp.prune_rules, else the
  * default ?1 age, ?2 count, ?3 bytes), its rank among the finished runs
  * of its workflow, newest first, and the running total of their captured
- * bytes in that order.  Running executions are left out before ranking,
- * so they neither go nor count.  An execution whose workflow row is gone
- * gets the default rule.
+ * bytes in that order (CUM and BYTES_JOIN: without a byte limit, summing
+ * every attempt's output is half the cost, and skipped).  Running
+ * executions are left out before ranking, so they neither go nor count.
+ * An execution whose workflow row is gone gets the default rule.
  */
-#define PRUNE_RULES_SET \
+#define PRUNE_RULES_SET(CUM, BYTES_JOIN) \
 	"SELECT id FROM (SELECT e.id AS id, e.started_ms AS started," \
 	" CASE WHEN r.name IS NULL THEN ?1 ELSE r.older END AS older," \
 	" CASE WHEN r.name IS NULL THEN ?2 ELSE r.keep END AS keep," \
 	" CASE WHEN r.name IS NULL THEN ?3 ELSE r.maxb END AS maxb," \
-	" row_number() OVER win AS rn," \
-	" sum(coalesce(t.b, 0)) OVER win AS cum" \
+	" row_number() OVER win AS rn, " CUM " AS cum" \
 	" FROM executions e LEFT JOIN workflows w ON w.id = e.workflow_id" \
 	" LEFT JOIN temp.prune_rules r ON r.name = w.name" \
-	" LEFT JOIN " EXEC_BYTES " t ON t.execution_id = e.id" \
+	BYTES_JOIN \
 	" WHERE e.status <> 'running'" \
 	" WINDOW win AS (PARTITION BY e.workflow_id" \
 	"  ORDER BY e.started_ms DESC, e.id DESC))" \
@@ -176,7 +177,11 @@ static const char *const sq_text[SQ__COUNT] = {
 	    "VALUES (?1, ?2, ?3, ?4)",
 	/* The set is computed once: deleting attempts changes the sums. */
 	[SQ_PRUNE_COLLECT] =
-	    "INSERT INTO temp.prune_ids (id) " PRUNE_RULES_SET,
+	    "INSERT INTO temp.prune_ids (id) " PRUNE_RULES_SET(
+	    "sum(coalesce(t.b, 0)) OVER win",
+	    " LEFT JOIN " EXEC_BYTES " t ON t.execution_id = e.id"),
+	[SQ_PRUNE_COLLECT_NB] =
+	    "INSERT INTO temp.prune_ids (id) " PRUNE_RULES_SET("0", ""),
 	[SQ_RUNS_ALL] =
 	    "SELECT " RUN_COLS
 	    "WHERE (?2 IS NULL OR e.status = ?2) "
@@ -1520,7 +1525,7 @@ store_prune_rules(struct pf_store *st, const struct store_prune_rule *dflt,
 	sqlite3_stmt	*s;
 	int64_t		 n;
 	size_t		 i;
-	int		 any;
+	int		 any, bytes;
 
 	if (deleted != NULL)
 		*deleted = 0;
@@ -1535,10 +1540,12 @@ store_prune_rules(struct pf_store *st, const struct store_prune_rule *dflt,
 	if (prune_rule_check(dflt, 0, err) == -1)
 		return -1;
 	any = prune_limits(dflt);
+	bytes = dflt->max_bytes > 0;
 	for (i = 0; i < nrules; i++) {
 		if (prune_rule_check(&rules[i], 1, err) == -1)
 			return -1;
 		any |= prune_limits(&rules[i]);
+		bytes |= rules[i].max_bytes > 0;
 	}
 	if (!any)
 		return 0;
@@ -1562,7 +1569,8 @@ store_prune_rules(struct pf_store *st, const struct store_prune_rule *dflt,
 			goto fail;
 		}
 	}
-	if ((s = store_stmt(st, SQ_PRUNE_COLLECT, err)) == NULL)
+	if ((s = store_stmt(st, bytes ? SQ_PRUNE_COLLECT : SQ_PRUNE_COLLECT_NB,
+	    err)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, dflt->older_than_ms);
 	sqlite3_bind_int64(s, 2, dflt->keep);

@@ -388,10 +388,8 @@ load_root(struct ytree *y, struct pf_policy *p)
 				yt_err(y, it, "%s: missing value", key);
 		}
 	}
-	if (yt_get_strlist(y, v[POL_COMMANDS], "", "commands", POLICY_LIST_MAX,
-	    POL_STR_MAX, 1, &p->commands, &p->ncommands) == -1 &&
-	    p->commands == NULL)
-		p->ncommands = 0;
+	(void)yt_get_strlist(y, v[POL_COMMANDS], "", "commands",
+	    POLICY_LIST_MAX, POL_STR_MAX, 1, &p->commands, &p->ncommands);
 	load_hosts(y, v[POL_SSH_HOSTS], "ssh_hosts", &p->ssh_hosts,
 	    &p->nssh_hosts);
 	load_hosts(y, v[POL_HTTP_HOSTS], "http_hosts", &p->http_hosts,

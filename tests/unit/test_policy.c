@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/buf.h"
 #include "picoflow/err.h"
 #include "picoflow/policy.h"
 #include "picoflow/workflow.h"
@@ -892,4 +893,50 @@ Test(policy_rules, every_error_is_reported)
 	    "3:60: task 'a' (shell): command: '/bin/sh' is not under an "
 	    "allowed path (/usr/bin) (policy rule commands at pol.yaml:2:11)");
 	free(got);
+}
+
+/*
+ * What the policy writes into a task shows in the normalized form, which
+ * the supervisor compares on reload: a new policy changes the definition.
+ */
+Test(policy_rules, policy_defaults_change_the_printed_definition)
+{
+	static const char pa[] = "default_run_as: nobody\n";
+	static const char pb[] = "default_run_as: daemon\ndefault_network: "
+	    "false\ndefault_limits: {memory: 64M}\n";
+	struct wf_load_opts opts;
+	struct pf_policy *p;
+	struct pf_workflow *w;
+	struct pf_buf	 a, b;
+
+	buf_init(&a, 0);
+	buf_init(&b, 0);
+	workflow_load_opts_default(&opts);
+	cr_assert_not_null(p = load(pa, NULL));
+	opts.policy = p;
+	opts.run_as = policy_default_user(p, NULL, 1);
+	cr_assert_not_null(w = workflow_load_buf("w.yaml", SH("/bin/true"),
+	    strlen(SH("/bin/true")), &opts, NULL));
+	cr_assert_eq(workflow_print(w, &a), 0);
+	workflow_free(w);
+	policy_free(p);
+	cr_assert_not_null(p = load(pb, NULL));
+	opts.policy = p;
+	opts.run_as = policy_default_user(p, NULL, 1);
+	cr_assert_not_null(w = workflow_load_buf("w.yaml", SH("/bin/true"),
+	    strlen(SH("/bin/true")), &opts, NULL));
+	cr_assert_eq(workflow_print(w, &b), 0);
+	workflow_free(w);
+	policy_free(p);
+	cr_expect(strstr(buf_cstr(&a), "run_as: \"nobody\"") != NULL, "%s",
+	    buf_cstr(&a));
+	cr_expect(strstr(buf_cstr(&b), "run_as: \"daemon\"") != NULL, "%s",
+	    buf_cstr(&b));
+	cr_expect(strstr(buf_cstr(&b), "network: false") != NULL, "%s",
+	    buf_cstr(&b));
+	cr_expect(strstr(buf_cstr(&b), "memory: 67108864") != NULL, "%s",
+	    buf_cstr(&b));
+	cr_expect_str_neq(buf_cstr(&a), buf_cstr(&b));
+	buf_free(&a);
+	buf_free(&b);
 }

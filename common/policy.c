@@ -335,7 +335,9 @@ run_as_listed(const struct pf_policy *p, const char *run_as)
 	const char	*e;
 
 	for (i = 0; i < p->nrun_as; i++) {
-		e = p->run_as[i];
+		/* An entry that failed to load (the policy is refused). */
+		if ((e = p->run_as[i]) == NULL)
+			continue;
 		if (strcmp(e, run_as) == 0)
 			return 1;
 		/* user:* allows the user with any group (or none). */

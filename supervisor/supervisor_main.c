@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,34 @@ usage(FILE *fp)
 	    "  -h, --help            this help\n",
 	    DAEMON_DEFAULT_MAX_TASKS, DAEMON_DEFAULT_STOP_TIMEOUT_S,
 	    DAEMON_DEFAULT_RETAIN_RUNS, DAEMON_DEFAULT_RETAIN_EVERY_S);
+}
+
+/* --run-as names a user (and group) this host knows. */
+static int
+run_as_arg(const char *s)
+{
+	char		 user[66];
+	const char	*colon = strchr(s, ':');
+	size_t		 n = colon ? (size_t)(colon - s) : strlen(s);
+
+	if (n == 0 || n >= sizeof(user) || (colon != NULL && colon[1] == '\0')) {
+		fprintf(stderr, "pf-supervisor: --run-as: '%s' is not a user "
+		    "or user:group\n", s);
+		return -1;
+	}
+	memcpy(user, s, n);
+	user[n] = '\0';
+	if (getpwnam(user) == NULL) {
+		fprintf(stderr, "pf-supervisor: --run-as: no user '%s' on this "
+		    "host\n", user);
+		return -1;
+	}
+	if (colon != NULL && getgrnam(colon + 1) == NULL) {
+		fprintf(stderr, "pf-supervisor: --run-as: no group '%s' on "
+		    "this host\n", colon + 1);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -244,11 +274,8 @@ main(int argc, char *argv[])
 			o.policy = optarg;
 			break;
 		case 'u':
-			if (*optarg == '\0' || strlen(optarg) > 65) {
-				fprintf(stderr, "pf-supervisor: --run-as: '%s' "
-				    "is not a user or user:group\n", optarg);
+			if (run_as_arg(optarg) == -1)
 				return 2;
-			}
 			o.run_as = optarg;
 			break;
 		case 'l':

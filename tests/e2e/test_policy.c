@@ -376,6 +376,14 @@ Test(policy, check_mode)
 	    "tasks are not allowed (policy rule executors at ") != NULL, "%s",
 	    r.err);
 	proc_result_free(&r);
+	/* --run-as must name a user and group this host knows. */
+	argv[4] = (char *)"--run-as";
+	argv[5] = (char *)"nobody:no-such-group-here";
+	cr_assert_eq(proc_run(argv, NULL, 60, &r), 0);
+	cr_expect_eq(r.exit_code, 2);
+	cr_expect_str_eq(r.err, "pf-supervisor: --run-as: no group "
+	    "'no-such-group-here' on this host\n");
+	proc_result_free(&r);
 	free(pol);
 	free(bad);
 }

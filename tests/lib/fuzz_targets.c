@@ -123,8 +123,14 @@ fuzz_policy_one(const uint8_t *data, size_t len)
 	size_t			 i;
 	unsigned		 lines = 1;
 
+	/* Line breaks as YAML counts them: LF, CR, CRLF, NEL, LS, PS. */
 	for (i = 0; i < len; i++)
-		lines += data[i] == '\n';
+		if (data[i] == '\n' || (data[i] == '\r' &&
+		    (i + 1 == len || data[i + 1] != '\n')) ||
+		    (data[i] == 0xc2 && i + 1 < len && data[i + 1] == 0x85) ||
+		    (data[i] == 0xe2 && i + 2 < len && data[i + 1] == 0x80 &&
+		    (data[i + 2] == 0xa8 || data[i + 2] == 0xa9)))
+			lines++;
 	pf_diags_init(&d);
 	p = policy_load_buf("fuzz-policy.yaml", data, len, &d);
 	for (i = 0; i < d.n; i++)

@@ -50,8 +50,8 @@ policy_key_name(enum policy_key k)
 	return (unsigned)k < POL_NKEYS ? policy_keys[k] : "?";
 }
 
-static int64_t *
-limit_field(struct pf_limits *l, int i)
+int64_t *
+policy_limit_field(struct pf_limits *l, enum policy_limit i)
 {
 	switch (i) {
 	case PL_MEMORY:
@@ -66,6 +66,25 @@ limit_field(struct pf_limits *l, int i)
 		return &l->nofile;
 	default:
 		return &l->output;
+	}
+}
+
+int64_t
+policy_limit_get(const struct pf_limits *l, enum policy_limit i)
+{
+	switch (i) {
+	case PL_MEMORY:
+		return l->memory;
+	case PL_SWAP:
+		return l->swap;
+	case PL_CPU:
+		return l->cpu_milli;
+	case PL_PIDS:
+		return l->pids;
+	case PL_NOFILE:
+		return l->nofile;
+	default:
+		return l->output;
 	}
 }
 
@@ -290,7 +309,7 @@ load_limits(struct ytree *y, const struct ynode *v, const char *base,
 			break;
 		}
 		if (rc == 1) {
-			*limit_field(lim, i) = x;
+			*policy_limit_field(lim, (enum policy_limit)i) = x;
 			pos[i].line = yt_r(vals[i])->line;
 			pos[i].col = yt_r(vals[i])->col;
 		}
@@ -451,8 +470,10 @@ load_root(struct ytree *y, struct pf_policy *p)
 
 	/* A default above its ceiling could never be used. */
 	for (i = 0; i < PL_N; i++) {
-		int64_t	 d = *limit_field(&p->default_limits, (int)i);
-		int64_t	 c = *limit_field(&p->limits, (int)i);
+		int64_t	 d = policy_limit_get(&p->default_limits,
+		    (enum policy_limit)i);
+		int64_t	 c = policy_limit_get(&p->limits,
+		    (enum policy_limit)i);
 
 		if (d < 0 || c < 0 || d <= c)
 			continue;
@@ -593,10 +614,9 @@ policy_default_limits(const struct pf_policy *p, struct pf_limits *l)
 	if (p == NULL)
 		return;
 	for (i = 0; i < PL_N; i++) {
-		v = limit_field(l, i);
-		d = *limit_field((struct pf_limits *)(uintptr_t)
-		    &p->default_limits, i);
-		c = *limit_field((struct pf_limits *)(uintptr_t)&p->limits, i);
+		v = policy_limit_field(l, (enum policy_limit)i);
+		d = policy_limit_get(&p->default_limits, (enum policy_limit)i);
+		c = policy_limit_get(&p->limits, (enum policy_limit)i);
 		if (d >= 0)
 			*v = d;
 		else if (c >= 0 && (*v < 0 || *v > c))

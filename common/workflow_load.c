@@ -68,7 +68,6 @@ struct ld {
 	const struct ynode ***depnode;	/* [task][slot]: depends_on entries */
 	const struct ynode **namenode;	/* [task]: the name scalar */
 	const struct ynode *cfg_limits;	/* config.limits, for policy errors */
-	char		 rule[32];	/* a policy rule's name, for messages */
 	unsigned	 cfg_said;	/* config.limits over a ceiling, said */
 };
 
@@ -1148,21 +1147,12 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 	const char	*what, *who;
 	struct pf_limits d, base;
 	int64_t		*v, c;
-	char		 a[32], m[32];
+	char		 a[32], m[32], rule[32];
 	int		 i;
 
 	for (i = 0; i < PL_N; i++) {
-		switch (i) {
-		case PL_MEMORY: v = &t->limits.memory; c = p->limits.memory;
-			break;
-		case PL_SWAP: v = &t->limits.swap; c = p->limits.swap; break;
-		case PL_CPU: v = &t->limits.cpu_milli; c = p->limits.cpu_milli;
-			break;
-		case PL_PIDS: v = &t->limits.pids; c = p->limits.pids; break;
-		case PL_NOFILE: v = &t->limits.nofile; c = p->limits.nofile;
-			break;
-		default: v = &t->limits.output; c = p->limits.output; break;
-		}
+		v = policy_limit_field(&t->limits, (enum policy_limit)i);
+		c = policy_limit_get(&p->limits, (enum policy_limit)i);
 		if (c < 0 || *v <= c)
 			continue;
 		/* The task's own value, else config.limits' (said once). */
@@ -1181,9 +1171,9 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 		}
 		fmt_limit(i, *v, a, sizeof(a));
 		fmt_limit(i, c, m, sizeof(m));
-		(void)snprintf(ld->rule, sizeof(ld->rule), "limits.%s",
+		(void)snprintf(rule, sizeof(rule), "limits.%s",
 		    policy_limit_names[i]);
-		pol_err(ld, yt_r(n), ld->rule, &p->limit_pos[i], "%s%s%s: %s "
+		pol_err(ld, yt_r(n), rule, &p->limit_pos[i], "%s%s%s: %s "
 		    "exceeds the ceiling %s", who, what, policy_limit_names[i],
 		    a, m);
 	}

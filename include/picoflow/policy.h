@@ -82,6 +82,9 @@ struct pf_policy {
 	bool		 verify_host_key; /* true: required */
 };
 
+/* The field of limit i in l, to set and to read. */
+int64_t	*policy_limit_field(struct pf_limits *l, enum policy_limit i);
+int64_t	 policy_limit_get(const struct pf_limits *l, enum policy_limit i);
 /* Name of a key (and of its rule): "executors", "limits", ... */
 const char *policy_key_name(enum policy_key);
 extern const char *const policy_limit_names[PL_N];

@@ -331,7 +331,7 @@ struct chaos {
 	size_t			 nworkers;
 	struct chaos_proc	*sups;		/* every supervisor started */
 	size_t			 nsups;
-	int			 kills, early_kills;
+	int			 kills, early_kills, triggers, reloads;
 	double			 max_stop;	/* longest stop before a kill */
 };
 
@@ -620,8 +620,9 @@ chaos_marker_lines(int64_t run, const char *task, int attempt)
 	return n;
 }
 
+/* variant changes chain.yaml's text (for reloads), not its tasks. */
 static void
-chaos_workflows(void)
+chaos_workflows(int variant)
 {
 	char	 m[4300];
 
@@ -642,8 +643,10 @@ chaos_workflows(void)
 	    "  - {name: c, type: shell, depends_on: [a, b], config: "
 	    "{command: /bin/sh, args: [\"-c\", \"%2$s\"]}}\n"
 	    "  - {name: out, type: shell, depends_on: [c], config: "
-	    "{command: /bin/sh, args: [\"-c\", \"seq 1 2000; echo oops >&2; "
-	    "%2$s\"]}}\n", dt_dir, m);
+	    "{command: /bin/sh, args: [\"-c\", \"seq 1 %3$d; echo oops >&2; "
+	    "%2$s\"]}}\n", dt_dir, m, 2000 + variant);
+	if (variant > 0)
+		return;
 	/*
 	 * A task that fails its first attempt, one that always times out
 	 * (its dependent runs anyway), and one that always fails; fires
@@ -682,6 +685,17 @@ chaos_workflows(void)
 	    "  - {name: p4, type: shell, config: {command: /bin/sh, args: "
 	    "[\"-c\", \"(sleep 0.4; true) & wait; %2$s\"]}}\n"
 	    "  - {name: j, type: shell, depends_on: [p1, p2, p3, p4], config: "
+	    "{command: /bin/sh, args: [\"-c\", \"%2$s\"]}}\n", dt_dir, m);
+	/* Run on demand, over the control socket. */
+	dt_wf("manual.yaml",
+	    "name: manual\n"
+	    "overlap: allow\n"
+	    "env: {CHAOS_MARK: \"%1$s\"}\n"
+	    "config: {retry_default: 2}\n"
+	    "tasks:\n"
+	    "  - {name: m1, type: shell, config: {command: /bin/sh, args: "
+	    "[\"-c\", \"sleep 0.2; %2$s\"]}}\n"
+	    "  - {name: m2, type: shell, depends_on: [m1], config: "
 	    "{command: /bin/sh, args: [\"-c\", \"%2$s\"]}}\n", dt_dir, m);
 }
 
@@ -779,7 +793,7 @@ Test(chaos, random_kills)
 	cr_assert_eq(mkdir(m, 0777), 0);
 	cr_assert_eq(chmod(m, 0777), 0);
 	cr_assert_eq(chmod(dt_dir, 0711), 0);
-	chaos_workflows();
+	chaos_workflows(0);
 
 	for (i = 0; i < nkills; i++) {
 		if (rand() % 5 == 0) {
@@ -801,7 +815,22 @@ Test(chaos, random_kills)
 					    "misses the live instance");
 				scans_checked = 1;
 			}
-			usleep((useconds_t)(rand() % 2500000));
+			usleep((useconds_t)(rand() % 1200000));
+			if (rand() % 2 == 0) {
+				struct ctl_reply rep;
+
+				dt_ctl(CTL_CMD_TRIGGER, "manual", -1, &rep);
+				cr_assert_eq(rep.ok, 1, "%s", rep.message);
+				cr_assert_gt(rep.run_id, 0);
+				ctl_reply_free(&rep);
+				c.triggers++;
+			}
+			if (rand() % 4 == 0) {
+				/* A changed file and a reload. */
+				chaos_workflows(++c.reloads);
+				kill(dt_pid, SIGHUP);
+			}
+			usleep((useconds_t)(rand() % 1300000));
 		}
 		chaos_kill(&c);
 	}
@@ -812,6 +841,7 @@ Test(chaos, random_kills)
 	dt_rm_wf("chain.yaml");
 	dt_rm_wf("flaky.yaml");
 	dt_rm_wf("fan.yaml");
+	dt_rm_wf("manual.yaml");
 	kill(dt_pid, SIGHUP);
 	dt_wait_int("SELECT count(*) = 0 FROM executions WHERE status = "
 	    "'running'", 1, 120);
@@ -852,9 +882,13 @@ Test(chaos, random_kills)
 	/* A successful chain or fan run has every task succeeded once. */
 	cr_assert_eq(dt_int("SELECT count(*) FROM executions e JOIN workflows "
 	    "w ON w.id = e.workflow_id WHERE e.status = 'success' AND "
-	    "w.name IN ('chain', 'fan') AND (SELECT count(*) FROM "
+	    "w.name IN ('chain', 'fan', 'manual') AND (SELECT count(*) FROM "
 	    "task_executions t WHERE t.execution_id = e.id AND t.status = "
-	    "'success') <> CASE w.name WHEN 'chain' THEN 4 ELSE 5 END"), 0);
+	    "'success') <> CASE w.name WHEN 'chain' THEN 4 WHEN 'fan' THEN 5 "
+	    "ELSE 2 END"), 0);
+	/* Every trigger the supervisor accepted made a run. */
+	cr_assert_eq(dt_int("SELECT count(*) FROM executions e JOIN workflows "
+	    "w ON w.id = e.workflow_id WHERE w.name = 'manual'"), c.triggers);
 	/* The timing-out task was always stopped by its timeout. */
 	cr_assert_eq(dt_int("SELECT count(*) FROM task_executions WHERE "
 	    "task_name = 'slow' AND status = 'success'"), 0);
@@ -883,11 +917,12 @@ Test(chaos, random_kills)
 	    "cgroups of dead supervisors left behind:\n%s", report);
 
 	fprintf(stderr, "chaos: seed %u, %d kills (%d during start-up), "
+	    "%d triggers, %d reloads, "
 	    "%zu workers seen at kills, %lld runs (%lld success, %lld failed), "
 	    "%lld attempts (%lld interrupted), %lld task successes checked "
 	    "against markers, %lld re-runs of a finished but unrecorded "
 	    "attempt, longest stop before a kill %.1f ms, %.0f s\n", seed,
-	    c.kills, c.early_kills, c.nworkers,
+	    c.kills, c.early_kills, c.triggers, c.reloads, c.nworkers,
 	    (long long)n,
 	    (long long)dt_int("SELECT count(*) FROM executions WHERE status "
 	    "= 'success'"),

@@ -914,7 +914,8 @@ Test(real, nofile_blackout)
 	cr_assert_eq(prlimit(pid, RLIMIT_NOFILE, &low, NULL), 0);
 	go();
 	cr_assert_eq(wait_log("cannot start pf-worker: spawn: socketpair: "
-	    "Too many open files", 30), 0, "no shortage was seen");
+	    "Too many open files", 30), 0, "no shortage was seen:\n%s",
+	    log = read_log());
 	/* Holds of 100, 200, 400 ms... go by; it must stay up. */
 	usleep(1500 * 1000);
 	cr_assert(alive(pid), "picoflow exited during the shortage");
@@ -1031,6 +1032,14 @@ Test(real, fork_refused)
 	if (stat(base, &sb) == -1 || access(base, W_OK) == -1)
 		cr_skip_test("%s is not a writable pids hierarchy (cgroup v1)",
 		    base);
+	/*
+	 * Seen with valgrind 3.19 started from this suite: memcheck dies of
+	 * SIGSEGV, printing nothing, once its clone is refused (the same
+	 * run started from a shell passes).  Native and ASan builds pass.
+	 */
+	if (getenv("PF_UNDER_VALGRIND") != NULL)
+		cr_skip_test("memcheck itself dies of SIGSEGV when a pids "
+		    "cgroup refuses its clone");
 	snprintf(cg, sizeof(cg), "%s/pf-faults-%ld", base, (long)getpid());
 	if (mkdir(cg, 0755) == -1)
 		cr_skip_test("cannot create %s: %s", cg, strerror(errno));
@@ -1042,7 +1051,7 @@ Test(real, fork_refused)
 	cg_write(cg, "cgroup.procs", pidtxt);
 	go();
 	cr_assert_eq(wait_log("Resource temporarily unavailable", 30), 0,
-	    "no shortage was seen");
+	    "no shortage was seen:\n%s", log = read_log());
 	usleep(1000 * 1000);
 	cr_assert(alive(pid), "picoflow exited during the shortage");
 	cg_write(cg, "pids.max", "max");

@@ -1008,8 +1008,21 @@ cg_open(const struct cg_opts *o, struct cg_sys **out, struct pf_err *err)
 		s->mode = CG_MODE_NONE;
 	s->detect_only = o->detect_only;
 	if (o->detect_only && s->mode != CG_MODE_NONE && s->v2inst == NULL &&
-	    s->v2base != NULL)
+	    s->v2base != NULL) {
 		s->v2inst = path_join(s->v2base, s->name);
+		/*
+		 * What an instance would have: the root <base>/<name> when a
+		 * PicoFlow made it already, else our own cgroup (a root
+		 * cgroup has neither file, so this may say less than a real
+		 * start finds).
+		 */
+		if (s->v2inst != NULL && (s->v2kill = exists_at(s->v2inst,
+		    "cgroup.kill")) == 0)
+			s->v2kill = exists_at(s->v2base, "cgroup.kill");
+		if (s->v2inst != NULL && (s->v2freeze = exists_at(s->v2inst,
+		    "cgroup.freeze")) == 0)
+			s->v2freeze = exists_at(s->v2base, "cgroup.freeze");
+	}
 	describe(s);
 	*out = s;
 	return 0;

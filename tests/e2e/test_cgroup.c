@@ -224,6 +224,35 @@ Test(cgroup_detect, hybrid_like_this_machine)
 	cg_close(s);
 }
 
+/* -n says how tasks would be killed: what the cgroups found offer. */
+Test(cgroup_detect, detect_only_tells_cgroup_kill_from_freezing)
+{
+	struct cg_sys	*s;
+	const char	*mi =
+	    "34 30 0:31 / %1$s/memory rw,relatime - cgroup cgroup rw,memory\n"
+	    "40 30 0:37 / %1$s/u rw,relatime - cgroup2 cgroup2 rw\n";
+	const char	*self = "4:memory:/\n0::/\n";
+	char		*f, p[4200];
+
+	fake_dir("u", "hugetlb\n");
+	fake_dir("memory", NULL);
+	/* A root cgroup: neither file, nothing made by PicoFlow yet. */
+	s = detect_with(mi, self);
+	cr_assert_eq(cg_mode(s), CG_MODE_HYBRID, "%s", cg_describe(s));
+	cr_assert(strstr(cg_describe(s), "freeze-and-kill") != NULL, "%s",
+	    cg_describe(s));
+	cg_close(s);
+	/* A PicoFlow root made earlier has cgroup.kill (kernel 5.14+). */
+	fake_dir("u/picoflow", NULL);
+	snprintf(p, sizeof(p), "%s/u/picoflow", fdir);
+	f = test_write(p, "cgroup.kill", "");
+	free(f);
+	s = detect_with(mi, self);
+	cr_assert(strstr(cg_describe(s), "for membership and cgroup.kill;") !=
+	    NULL, "%s", cg_describe(s));
+	cg_close(s);
+}
+
 Test(cgroup_detect, v1_only_with_comounted_cpu_cpuacct)
 {
 	struct cg_sys	*s;

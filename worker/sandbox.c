@@ -158,15 +158,36 @@ sandbox_network(const struct proto_spec *s, struct pf_err *err)
 	return lo_up(err);
 }
 
-/* Splits "user[:group]" and resolves both; 0 or -1 with err. */
+/* A numeric id: decimal digits only, at most 2^31 - 1; -1 otherwise. */
+static long
+numeric_id(const char *s)
+{
+	long	 v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (INT32_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/*
+ * Splits "user[:group]" and resolves both; 0 or -1 with err.  Numeric
+ * ids are taken as they are when the host has no entry for them; *named
+ * is then 0 (no name to take supplementary groups from).
+ */
 static int
 resolve(const char *run_as, uid_t *uid, gid_t *gid, char *user, size_t ulen,
-    struct pf_err *err)
+    int *named, struct pf_err *err)
 {
 	const char	*colon = strchr(run_as, ':');
 	size_t		 n = colon ? (size_t)(colon - run_as) : strlen(run_as);
 	struct passwd	*pw;
 	struct group	*gr;
+	long		 id;
 
 	if (n == 0 || n >= ulen) {
 		pf_err_set(err, "run_as '%s': bad user name", run_as);
@@ -174,20 +195,38 @@ resolve(const char *run_as, uid_t *uid, gid_t *gid, char *user, size_t ulen,
 	}
 	memcpy(user, run_as, n);
 	user[n] = '\0';
+	id = numeric_id(user);
 	errno = 0;
-	if ((pw = getpwnam(user)) == NULL) {
+	if ((pw = getpwnam(user)) == NULL && id >= 0)
+		pw = getpwuid((uid_t)id);
+	if (pw != NULL) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+		*named = 1;
+		if ((size_t)snprintf(user, ulen, "%s", pw->pw_name) >= ulen) {
+			pf_err_set(err, "run_as '%s': user name too long",
+			    run_as);
+			return -1;
+		}
+	} else if (id >= 0) {
+		*uid = (uid_t)id;
+		*gid = (gid_t)id;
+		*named = 0;
+	} else {
 		pf_err_set(err, "run_as: no user '%s' on this host", user);
 		return -1;
 	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
 	if (colon != NULL) {
-		if ((gr = getgrnam(colon + 1)) == NULL) {
+		id = numeric_id(colon + 1);
+		if ((gr = getgrnam(colon + 1)) != NULL)
+			*gid = gr->gr_gid;
+		else if (id >= 0)
+			*gid = (gid_t)id;
+		else {
 			pf_err_set(err, "run_as: no group '%s' on this host",
 			    colon + 1);
 			return -1;
 		}
-		*gid = gr->gr_gid;
 	}
 	return 0;
 }
@@ -207,7 +246,8 @@ sandbox_home(const char *run_as, char *buf, size_t len)
 	else if ((n = strcspn(run_as, ":")) > 0 && n < sizeof(user)) {
 		memcpy(user, run_as, n);
 		user[n] = '\0';
-		pw = getpwnam(user);
+		if ((pw = getpwnam(user)) == NULL && numeric_id(user) >= 0)
+			pw = getpwuid((uid_t)numeric_id(user));
 	}
 	if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/' ||
 	    strlen(pw->pw_dir) >= len)
@@ -222,10 +262,12 @@ sandbox_ids(const char *run_as, struct pf_err *err)
 	char	 user[256];
 	uid_t	 uid;
 	gid_t	 gid;
+	int	 named;
 
 	if (run_as == NULL || run_as[0] == '\0')
 		return 0;
-	if (resolve(run_as, &uid, &gid, user, sizeof(user), err) == -1)
+	if (resolve(run_as, &uid, &gid, user, sizeof(user), &named, err) ==
+	    -1)
 		return -1;
 	if (geteuid() != 0) {
 		if (uid == geteuid() && gid == getegid())
@@ -234,8 +276,8 @@ sandbox_ids(const char *run_as, struct pf_err *err)
 		    "root", run_as);
 		return -1;
 	}
-	if (initgroups(user, gid) == -1 || setgid(gid) == -1 ||
-	    setuid(uid) == -1) {
+	if ((named ? initgroups(user, gid) : setgroups(0, NULL)) == -1 ||
+	    setgid(gid) == -1 || setuid(uid) == -1) {
 		pf_err_set(err, "run_as '%s': %s", run_as, strerror(errno));
 		return -1;
 	}

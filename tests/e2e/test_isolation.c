@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +519,47 @@ Test(sandbox, run_as_drops_every_id_for_good)
 	cr_assert_eq(getgroups(8, groups), 1);
 	cr_assert_eq(groups[0], 65534);
 	cr_assert_eq(setuid(0), -1);
+}
+
+/* Numeric ids: a known one means its user; an unknown one is taken as is. */
+Test(sandbox, run_as_numeric_ids)
+{
+	struct pf_err	 err;
+	gid_t		 groups[8];
+
+	need_root();
+	cr_assert_eq(sandbox_ids("54321:54322", &err), 0, "%s", err.msg);
+	cr_assert_eq(getuid(), 54321);
+	cr_assert_eq(geteuid(), 54321);
+	cr_assert_eq(getgid(), 54322);
+	cr_assert_eq(getegid(), 54322);
+	cr_assert_eq(getgroups(8, groups), 0, "no supplementary groups");
+	cr_assert_eq(setuid(0), -1);
+}
+
+Test(sandbox, run_as_numeric_known_user)
+{
+	struct pf_err	 err;
+	char		 home[256];
+
+	need_root();
+	sandbox_home("65534", home, sizeof(home));
+	cr_assert_str_eq(home, getpwnam("nobody")->pw_dir);
+	sandbox_home("54321", home, sizeof(home));
+	cr_assert_str_eq(home, "/", "an id without a user has no home");
+	cr_assert_eq(sandbox_ids("65534", &err), 0, "%s", err.msg);
+	cr_assert_eq(geteuid(), 65534);
+	cr_assert_eq(getegid(), getpwnam("nobody")->pw_gid);
+}
+
+Test(sandbox, run_as_numeric_out_of_range)
+{
+	struct pf_err	 err;
+
+	cr_assert_eq(sandbox_ids("99999999999", &err), -1);
+	cr_assert_str_eq(err.msg, "run_as: no user '99999999999' on this "
+	    "host");
+	cr_assert_eq(getuid(), geteuid());
 }
 
 static void	 in_child(int (*)(void));

@@ -31,6 +31,8 @@ struct control {
 	int			 fd;
 	char			*path;
 	ev_io			 accept_io;
+	ev_timer		 accept_pause;	/* out of fds: accept later */
+	unsigned long		 refused;	/* accepts lost to the shortage */
 	control_fn		 fn;
 	void			*arg;
 	struct client		*clients;
@@ -177,6 +179,33 @@ peer_allowed(int fd)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
+/* The shortage that stopped accepting may be over: listen again. */
+static void
+on_accept_pause(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control	*ctl = w->data;
+
+	(void)revents;
+	ev_io_start(loop, &ctl->accept_io);
+}
+
+/*
+ * accept() failed for want of descriptors or memory.  The pending
+ * connection stays in the backlog and the socket stays readable, so
+ * watching it would spin: stop watching for CONTROL_PAUSE_S.  Said
+ * once per shortage; the end of it is said when an accept works again.
+ */
+static void
+accept_pause(struct control *ctl)
+{
+	if (ctl->refused++ == 0)
+		log_warn("control: accept (clients wait; tried again every "
+		    "%.0f s)", CONTROL_PAUSE_S);
+	ev_io_stop(ctl->loop, &ctl->accept_io);
+	ev_timer_set(&ctl->accept_pause, CONTROL_PAUSE_S, 0.);
+	ev_timer_start(ctl->loop, &ctl->accept_pause);
+}
+
 static void
 on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -190,9 +219,18 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN)
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(ctl);
+			else if (errno != EAGAIN)
 				log_warn("control: accept");
 			return;
+		}
+		if (ctl->refused > 0) {
+			log_info("control: accepting again after %lu refused "
+			    "tr%s", ctl->refused, ctl->refused == 1 ? "y" :
+			    "ies");
+			ctl->refused = 0;
 		}
 		if (!peer_allowed(fd)) {
 			log_warnx("control: refused a client of another user");
@@ -273,6 +311,9 @@ control_listen(struct ev_loop *loop, const char *path, control_fn fn,
 	}
 	ev_io_init(&ctl->accept_io, on_accept, ctl->fd, EV_READ);
 	ctl->accept_io.data = ctl;
+	ev_timer_init(&ctl->accept_pause, on_accept_pause, CONTROL_PAUSE_S,
+	    0.);
+	ctl->accept_pause.data = ctl;
 	ev_io_start(loop, &ctl->accept_io);
 	*out = ctl;
 	return 0;
@@ -292,6 +333,7 @@ control_close(struct control *ctl)
 	while (ctl->clients != NULL)
 		client_close(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->accept_io);
+	ev_timer_stop(ctl->loop, &ctl->accept_pause);
 	close(ctl->fd);
 	(void)unlink(ctl->path);
 	pf_free(ctl->path);

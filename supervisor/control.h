@@ -16,6 +16,7 @@
 
 #define CONTROL_CLIENTS_MAX	16
 #define CONTROL_IDLE_S		10.0	/* a client gets this long */
+#define CONTROL_PAUSE_S		1.0	/* out of fds: accept again after */
 
 struct control;
 

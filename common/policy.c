@@ -318,33 +318,16 @@ load_limits(struct ytree *y, const struct ynode *v, const char *base,
 
 /* user or user:group, names or ids; "user:*" only in the allow list. */
 static int
-user_part_ok(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || len > 32 || s[0] == '-')
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		    s[i] == '-' || s[i] == '.' ||
-		    (s[i] == '$' && i == len - 1)))
-			return 0;
-	return 1;
-}
-
-static int
 user_ok(const char *s, int star)
 {
 	const char	*c = strchr(s, ':');
 
 	if (c == NULL)
-		return user_part_ok(s, strlen(s));
+		return workflow_user_part_ok(s, strlen(s));
 	if (star && strcmp(c + 1, "*") == 0)
-		return user_part_ok(s, (size_t)(c - s));
-	return user_part_ok(s, (size_t)(c - s)) &&
-	    user_part_ok(c + 1, strlen(c + 1));
+		return workflow_user_part_ok(s, (size_t)(c - s));
+	return workflow_user_part_ok(s, (size_t)(c - s)) &&
+	    workflow_user_part_ok(c + 1, strlen(c + 1));
 }
 
 static int

@@ -247,31 +247,14 @@ url_problem(const char *u)
 
 /* user or user:group; names or numeric ids, portable characters. */
 static int
-run_as_part_ok(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || len > 32 || s[0] == '-')
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		    s[i] == '-' || s[i] == '.' ||
-		    (s[i] == '$' && i == len - 1)))
-			return 0;
-	return 1;
-}
-
-static int
 run_as_ok(const char *s)
 {
 	const char	*c = strchr(s, ':');
 
 	if (c == NULL)
-		return run_as_part_ok(s, strlen(s));
-	return run_as_part_ok(s, (size_t)(c - s)) &&
-	    run_as_part_ok(c + 1, strlen(c + 1));
+		return workflow_user_part_ok(s, strlen(s));
+	return workflow_user_part_ok(s, (size_t)(c - s)) &&
+	    workflow_user_part_ok(c + 1, strlen(c + 1));
 }
 
 

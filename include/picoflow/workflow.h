@@ -200,6 +200,11 @@ void	 workflow_free(struct pf_workflow *);
 int	 workflow_print(const struct pf_workflow *, struct pf_buf *);
 
 const char *task_type_name(enum task_type);
+/*
+ * One side of run_as "user[:group]": a name (portable characters, a
+ * trailing '$', not starting with '-') or a numeric id, 1..32 bytes.
+ */
+int	 workflow_user_part_ok(const char *, size_t);
 /* Index of the task named `name`, or -1. */
 long	 workflow_task_index(const struct pf_workflow *, const char *name);
 

@@ -315,12 +315,7 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 	 * Without a policy the operator runs the tasks as themselves; with
 	 * one, as pf-supervisor would (never root unless it allows root).
 	 */
-	dl.memory = opts.memory;
-	dl.swap = opts.swap;
-	dl.cpu_milli = opts.cpu_milli;
-	dl.pids = opts.pids;
-	dl.nofile = -1;
-	dl.output = (int64_t)opts.output_cap;
+	engine_opts_limits(&opts, &dl);
 	wfset_load_opts(&lopts, pol, run_as, pol != NULL, &dl);
 	pf_diags_init(&d);
 	wf = workflow_load_file(argv[optind], &lopts, &d);

@@ -108,6 +108,7 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 	struct pf_diags		 pd;
 	struct pf_buf		 out;
 	const char		*policy_path = NULL, *run_as = NULL;
+	struct engine_opts	 eo;
 	int			 ch, json = ctx->json, print = 0, i;
 	int			 rc = CLI_OK;
 
@@ -180,12 +181,8 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 		}
 	}
 	/* As picoflow run would run the tasks (see policy_default_user). */
-	dl.memory = ENGINE_DEFAULT_MEMORY;
-	dl.swap = ENGINE_DEFAULT_SWAP;
-	dl.cpu_milli = ENGINE_DEFAULT_CPU_MILLI;
-	dl.pids = ENGINE_DEFAULT_PIDS;
-	dl.nofile = -1;
-	dl.output = ENGINE_DEFAULT_OUTPUT_CAP;
+	engine_opts_default(&eo);
+	engine_opts_limits(&eo, &dl);
 	wfset_load_opts(&opts, pol, run_as, pol != NULL, &dl);
 
 	buf_init(&out, 0);

@@ -1476,12 +1476,7 @@ daemon_check(const struct daemon_opts *o)
 		printf("policy %s: valid\n", o->policy);
 	}
 	engine_opts_default(&eo);
-	dl.memory = eo.memory;
-	dl.swap = eo.swap;
-	dl.cpu_milli = eo.cpu_milli;
-	dl.pids = eo.pids;
-	dl.nofile = -1;
-	dl.output = (int64_t)eo.output_cap;
+	engine_opts_limits(&eo, &dl);
 	wfset_load_opts(&lo, pol, o->run_as, 1, &dl);
 	if (wfset_load(o->config, &lo, &set, &err) == -1) {
 		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
@@ -1760,12 +1755,7 @@ daemon_main(const struct daemon_opts *o)
 	eo.track_procs = 1;
 	eo.no_cgroups = o->no_cgroups;
 	eo.jitter = 1;
-	d.defaults.memory = eo.memory;
-	d.defaults.swap = eo.swap;
-	d.defaults.cpu_milli = eo.cpu_milli;
-	d.defaults.pids = eo.pids;
-	d.defaults.nofile = -1;
-	d.defaults.output = (int64_t)eo.output_cap;
+	engine_opts_limits(&eo, &d.defaults);
 	if (daemon_policy(&d, 1, NULL) == -1) {
 		pf_err_set(&err, "giving up: the policy %s is broken",
 		    o->policy);

@@ -230,6 +230,18 @@ engine_opts_default(struct engine_opts *o)
 	o->spawn_giveup_ms = ENGINE_DEFAULT_SPAWN_GIVEUP_MS;
 }
 
+void
+engine_opts_limits(const struct engine_opts *o, struct pf_limits *l)
+{
+	l->memory = o->memory;
+	l->swap = o->swap;
+	l->cpu_milli = o->cpu_milli;
+	l->pids = o->pids;
+	l->nofile = -1;
+	l->output = o->output_cap > INT64_MAX ? INT64_MAX :
+	    (int64_t)o->output_cap;
+}
+
 static int64_t
 now_ms(void)
 {

@@ -126,6 +126,11 @@ struct engine_start_opts {
 };
 
 void	 engine_opts_default(struct engine_opts *);
+/*
+ * The default limits of o as a workflow model's limits (what a task that
+ * sets none gets; nofile is left to the worker's inherited limit).
+ */
+void	 engine_opts_limits(const struct engine_opts *o, struct pf_limits *);
 
 /* The loop must be the default loop (libev watches children only there). */
 struct engine *engine_new(struct ev_loop *, struct pf_store *,

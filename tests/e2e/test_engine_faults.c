@@ -30,6 +30,9 @@
 
 #include <ev.h>
 
+#include <sqlite3.h>
+
+#include "picoflow/alloc.h"
 #include "picoflow/err.h"
 #include "picoflow/log.h"
 #include "picoflow/store.h"
@@ -1076,4 +1079,118 @@ Test(real, fork_refused)
 	cr_assert_eq(access(cg, F_OK), -1, "%s stayed", cg);
 	free(log);
 	free(wf);
+}
+
+/* ---- running out of memory ------------------------------------------------- */
+
+/*
+ * A memory shortage in the middle of a run: every allocation of ours
+ * after the Nth fails for 0.2 s, then memory is back.  Whatever the
+ * engine was doing when it hit the wall (starting the run, dispatching,
+ * reading frames, recording, retrying), it must not crash or hang, the
+ * run must reach a final state with no attempt left running, and the
+ * database must stay consistent.  N walks 0, 1, 2, ... and then in
+ * growing steps until a run completes without meeting the shortage.
+ * Under make asan the same loop proves nothing leaks.
+ */
+static const char retrying[] =
+    "name: retrying\n"
+    "config: {max_parallel: 2, retry_default: 0}\n"
+    "tasks:\n"
+    "  - {name: a, type: shell, config: {command: /bin/echo, args: [hi]}}\n"
+    "  - {name: b, type: shell, depends_on: [a], config: {command: /bin/true}}\n"
+    "  - {name: c, type: shell, depends_on: [a], retry: 1,\n"
+    "     config: {command: /bin/false}}\n"
+    "  - {name: d, type: shell, depends_on: [b], config: {command: /bin/true}}\n";
+
+static void
+integrity_ok(void)
+{
+	sqlite3		*s;
+	sqlite3_stmt	*st;
+
+	cr_assert_eq(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(s, "PRAGMA integrity_check", -1, &st,
+	    NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+}
+
+TestSuite(oom, .init = setup, .fini = teardown, .timeout = 600);
+
+Test(oom, shortage_at_every_step_of_a_run)
+{
+	struct pf_workflow	*wf = load_wf(retrying);
+	struct store_run	 run;
+	struct store_attempt	*a;
+	struct h		 h;
+	struct pf_err		 err;
+	int64_t			 rid;
+	double			 t0;
+	size_t			 n, i;
+	long			 N, step = 1;
+	int			 found, rc, met, started = 0;
+	unsigned		 rounds = 0, finals = 0;
+	char			*logs;
+
+	log_begin();
+	for (N = 0; ; N += step) {
+		if (N >= 64)
+			step = N / 8;
+		rounds++;
+		h_init(&h);
+		h.opts.spawn_giveup_ms = 60000;
+		h_open(&h);
+		rid = -1;
+		pf_alloc_fail_after(N);
+		rc = engine_start(h.eng, wf, &rid, &err);
+		/* The shortage lasts 0.2 s of the run, then memory is back. */
+		t0 = mono();
+		while (!engine_idle(h.eng) && mono() - t0 < 0.2)
+			ev_run(h.loop, EVRUN_NOWAIT);
+		met = pf_alloc_failed();
+		pf_alloc_fail_after(-1);
+		if (rc == -1) {
+			cr_assert(met, "N=%ld: engine_start failed without a "
+			    "shortage: %s", N, err.msg);
+			cr_assert_neq(err.msg[0], '\0', "N=%ld: no error", N);
+		} else
+			started++;
+		h_wait(&h, 60);
+		if (rid > 0) {
+			cr_assert_eq(store_run_get(h.store, rid, &run, &found,
+			    &err), 0, "%s", err.msg);
+			cr_assert(found, "N=%ld: run %lld not recorded", N,
+			    (long long)rid);
+			cr_assert(strcmp(run.status, "success") == 0 ||
+			    strcmp(run.status, "failed") == 0, "N=%ld: run "
+			    "status %s", N, run.status);
+			cr_assert_geq(run.ended_ms, 0, "N=%ld: not ended", N);
+			store_run_clear(&run);
+			cr_assert_eq(store_attempts_list(h.store, rid, NULL, 0,
+			    &a, &n, &err), 0, "%s", err.msg);
+			for (i = 0; i < n; i++)
+				cr_assert_str_neq(a[i].status, "running",
+				    "N=%ld: task %s left running", N,
+				    a[i].task_name);
+			store_attempts_free(a, n);
+			finals++;
+		}
+		h_close(&h);
+		store_close(h.store);
+		h.store = NULL;
+		integrity_ok();
+		if (!met)
+			break;
+	}
+	logs = log_end();
+	cr_log_info("%u rounds up to N=%ld: %d runs started, %u ended in a "
+	    "final state", rounds, N, started, finals);
+	/* The last round met no shortage: c fails twice, so the run fails. */
+	cr_assert_gt(N, 10, "the run makes more than 10 allocations");
+	free(logs);
+	workflow_free(wf);
 }

@@ -11,6 +11,8 @@ wrap="$build/valgrind"
 logs="$wrap/logs"
 rm -rf "$wrap"
 mkdir -p "$logs"
+# A worker that drops to run_as (nobody) still writes its children's logs.
+chmod 1777 "$logs"
 vg="valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite \
 --error-exitcode=99 --track-fds=no --trace-children=no --log-file=$logs/%p.log"
 for b in picoflow pf-supervisor; do

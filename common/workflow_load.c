@@ -637,56 +637,6 @@ static const char *const retention_keys[RK_N] = {
 #define WF_RETAIN_AGE_MAX	(36500LL * 86400)	/* 100 years */
 #define WF_RETAIN_RUNS_MAX	100000000LL
 
-/*
- * A duration: decimal digits with an optional unit s, m, h, d or w
- * (seconds without one).  0 ok, -1 not a duration, -2 beyond max.
- */
-static int
-parse_duration(const char *s, long long max, long long *out)
-{
-	long long	 v = 0, mul = 1;
-	const char	*p = s;
-
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > max)
-			return -2;
-		v = v * 10 + (*p - '0');
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 's':
-		p++;
-		break;
-	case 'm':
-		mul = 60;
-		p++;
-		break;
-	case 'h':
-		mul = 3600;
-		p++;
-		break;
-	case 'd':
-		mul = 86400;
-		p++;
-		break;
-	case 'w':
-		mul = 7 * 86400;
-		p++;
-		break;
-	default:
-		return -1;
-	}
-	if (*p != '\0')
-		return -1;
-	if (v > max / mul)
-		return -2;
-	*out = v * mul;
-	return 0;
-}
-
 static void
 load_retention(struct ld *ld, const struct ynode *v, struct pf_retention *r)
 {
@@ -706,7 +656,7 @@ load_retention(struct ld *ld, const struct ynode *v, struct pf_retention *r)
 	    keys);
 	if (yt_get_scalar(YT, vals[RK_MAX_AGE], "", "config.retention.max_age",
 	    0, &s) == 1) {
-		rc = parse_duration(s->text, WF_RETAIN_AGE_MAX, &x);
+		rc = yt_parse_duration(s->text, WF_RETAIN_AGE_MAX, &x);
 		if (rc == -1)
 			yt_err(YT, s, "config.retention.max_age: '%s' is not a "
 			    "duration; use a number with s, m, h, d or w "

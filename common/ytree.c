@@ -1040,9 +1040,20 @@ yt_abs_path_problem(const char *s)
 	return NULL;
 }
 
-/* Bytes with an optional K, M or G (1024-based) suffix. */
-int
-yt_parse_size(const char *s, long long *out)
+/* One unit letter of a scaled number and what it multiplies by. */
+struct yt_unit {
+	char		 c;
+	long long	 mul;
+};
+
+/*
+ * Decimal digits with an optional one-letter unit from units (ended by a
+ * 0 letter), at most max (<= YT_SIZE_LIMIT_MAX) once scaled.
+ * 0, -1 not such a number, -2 beyond max.
+ */
+static int
+parse_scaled(const char *s, const struct yt_unit *units, long long max,
+    long long *out)
 {
 	unsigned long long v = 0, mul = 1;
 	const char	*p = s;
@@ -1050,34 +1061,51 @@ yt_parse_size(const char *s, long long *out)
 	if (*p < '0' || *p > '9')
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (unsigned long long)YT_SIZE_LIMIT_MAX)
+		if (v > (unsigned long long)max)
 			return -2;
 		v = v * 10 + (unsigned)(*p - '0');
 	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'k': case 'K':
-		mul = 1ULL << 10;
+	if (*p != '\0') {
+		for (; units->c != '\0' && units->c != *p; units++)
+			;
+		if (units->c == '\0')
+			return -1;
+		mul = (unsigned long long)units->mul;
 		p++;
-		break;
-	case 'm': case 'M':
-		mul = 1ULL << 20;
-		p++;
-		break;
-	case 'g': case 'G':
-		mul = 1ULL << 30;
-		p++;
-		break;
-	default:
-		return -1;
 	}
 	if (*p != '\0')
 		return -1;
-	if (v > (unsigned long long)YT_SIZE_LIMIT_MAX / mul)
+	if (v > (unsigned long long)max / mul)
 		return -2;
 	*out = (long long)(v * mul);
 	return 0;
+}
+
+/* Bytes with an optional K, M or G (1024-based) suffix. */
+int
+yt_parse_size(const char *s, long long *out)
+{
+	static const struct yt_unit units[] = {
+		{ 'k', 1LL << 10 }, { 'K', 1LL << 10 },
+		{ 'm', 1LL << 20 }, { 'M', 1LL << 20 },
+		{ 'g', 1LL << 30 }, { 'G', 1LL << 30 },
+		{ '\0', 0 },
+	};
+
+	return parse_scaled(s, units, YT_SIZE_LIMIT_MAX, out);
+}
+
+/* Seconds with an optional unit s, m, h, d or w. */
+int
+yt_parse_duration(const char *s, long long max, long long *out)
+{
+	static const struct yt_unit units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 'w', 7 * 86400 },
+		{ '\0', 0 },
+	};
+
+	return parse_scaled(s, units, max, out);
 }
 
 /* Cores as a decimal with up to three decimals -> thousandths. */

@@ -165,6 +165,8 @@ int	 yt_has_control_but_tab(const char *, size_t);
 const char *yt_abs_path_problem(const char *);
 /* 0, -1 not a size, -2 beyond 1T. */
 int	 yt_parse_size(const char *, long long *);
+/* Seconds, with an optional unit s, m, h, d or w: 0, -1, -2 beyond max. */
+int	 yt_parse_duration(const char *, long long max, long long *);
 /* 0, -1 not a number, -2 too large, -3 more than 3 decimals. */
 int	 yt_parse_cpu(const char *, long long *);
 

@@ -159,7 +159,7 @@ pidfile_holder(const char *path)
 
 /* One request; 0 with the reply filled, -1 after printing why. */
 static int
-call(struct cli_ctx *ctx, const char *cmd, struct ctl_request *req,
+call(struct cli_ctx *ctx, const char *cmd, const struct ctl_request *req,
     struct ctl_reply *rep, int timeout_ms)
 {
 	struct pf_paths	 p;
@@ -184,18 +184,26 @@ call(struct cli_ctx *ctx, const char *cmd, struct ctl_request *req,
 	return rc;
 }
 
-/* ok/message/run_id replies: trigger, cancel, reload. */
+/*
+ * Sends req and prints its ok/message/run_id reply: trigger, cancel,
+ * reload.
+ */
 static int
-simple_reply(const struct ctl_reply *rep, int json, const char *cmd)
+simple_request(struct cli_ctx *ctx, const struct ctl_request *req,
+    int timeout_ms, int json, const char *cmd)
 {
+	struct ctl_reply rep;
 	struct pf_buf	 b;
+	int		 rc;
 
+	if (call(ctx, cmd, req, &rep, timeout_ms) == -1)
+		return CLI_FAIL;
 	if (json) {
 		buf_init(&b, 0);
-		buf_printf(&b, "{\"ok\":%s", rep->ok ? "true" : "false");
-		json_kstr(&b, "message", rep->message, 1);
-		if (rep->run_id > 0)
-			buf_printf(&b, ",\"run_id\":%" PRId64, rep->run_id);
+		buf_printf(&b, "{\"ok\":%s", rep.ok ? "true" : "false");
+		json_kstr(&b, "message", rep.message, 1);
+		if (rep.run_id > 0)
+			buf_printf(&b, ",\"run_id\":%" PRId64, rep.run_id);
 		else
 			buf_add_str(&b, ",\"run_id\":null");
 		buf_add_str(&b, "}\n");
@@ -203,20 +211,21 @@ simple_reply(const struct ctl_reply *rep, int json, const char *cmd)
 			fwrite(b.data, 1, b.len, stdout);
 		buf_free(&b);
 	} else {
-		FILE	*fp = rep->ok ? stdout : stderr;
+		FILE	*fp = rep.ok ? stdout : stderr;
 
-		if (!rep->ok)
+		if (!rep.ok)
 			fprintf(fp, "picoflow %s: ", cmd);
-		put_txt(fp, rep->message ? rep->message : rep->ok ? "ok" :
+		put_txt(fp, rep.message ? rep.message : rep.ok ? "ok" :
 		    "refused");
 		fputc('\n', fp);
 	}
-	return rep->ok ? CLI_OK : CLI_FAIL;
+	rc = rep.ok ? CLI_OK : CLI_FAIL;
+	ctl_reply_free(&rep);
+	return rc;
 }
 
 static int
-parse_json_only(int argc, char *argv[], int *json, int *nargs,
-    const char *usage)
+parse_json_only(int argc, char *argv[], int *json, const char *usage)
 {
 	static const struct option longopts[] = {
 		{ "json",	no_argument,	   NULL, 'j' },
@@ -225,7 +234,6 @@ parse_json_only(int argc, char *argv[], int *json, int *nargs,
 	};
 	int	 ch;
 
-	(void)nargs;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
@@ -259,9 +267,8 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	    "overlap\npolicy applies).  Exit status 0 when it started or was "
 	    "queued.\n";
 	struct ctl_request	 req;
-	struct ctl_reply	 rep;
 	const char		*name = NULL;
-	int			 ch, json = ctx->json, rc;
+	int			 ch, json = ctx->json;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -289,11 +296,7 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	ctl_request_init(&req);
 	req.cmd = CTL_CMD_TRIGGER;
 	req.workflow = (char *)(uintptr_t)name;
-	if (call(ctx, "trigger", &req, &rep, CALL_TIMEOUT_MS) == -1)
-		return CLI_FAIL;
-	rc = simple_reply(&rep, json, "trigger");
-	ctl_reply_free(&rep);
-	return rc;
+	return simple_request(ctx, &req, CALL_TIMEOUT_MS, json, "trigger");
 }
 
 int
@@ -305,12 +308,11 @@ cli_cancel(struct cli_ctx *ctx, int argc, char *argv[])
 	    "running ones get\nSIGTERM, then SIGKILL after the grace "
 	    "period.\n";
 	struct ctl_request	 req;
-	struct ctl_reply	 rep;
 	char			*end;
 	long long		 id;
-	int			 json = ctx->json, rc, nargs = 0;
+	int			 json = ctx->json, rc;
 
-	if ((rc = parse_json_only(argc, argv, &json, &nargs, usage)) != 0)
+	if ((rc = parse_json_only(argc, argv, &json, usage)) != 0)
 		return rc == 1 ? CLI_OK : CLI_USAGE;
 	if (optind != argc - 1) {
 		fprintf(stderr, "%s", usage);
@@ -326,11 +328,7 @@ cli_cancel(struct cli_ctx *ctx, int argc, char *argv[])
 	ctl_request_init(&req);
 	req.cmd = CTL_CMD_CANCEL;
 	req.run_id = id;
-	if (call(ctx, "cancel", &req, &rep, CALL_TIMEOUT_MS) == -1)
-		return CLI_FAIL;
-	rc = simple_reply(&rep, json, "cancel");
-	ctl_reply_free(&rep);
-	return rc;
+	return simple_request(ctx, &req, CALL_TIMEOUT_MS, json, "cancel");
 }
 
 int
@@ -342,10 +340,9 @@ cli_reload(struct cli_ctx *ctx, int argc, char *argv[])
 	    "SIGHUP) and\nprints what changed.  Exit status 1 when a file is "
 	    "broken (its last good\nversion, if any, keeps running).\n";
 	struct ctl_request	 req;
-	struct ctl_reply	 rep;
-	int			 json = ctx->json, rc, nargs = 0;
+	int			 json = ctx->json, rc;
 
-	if ((rc = parse_json_only(argc, argv, &json, &nargs, usage)) != 0)
+	if ((rc = parse_json_only(argc, argv, &json, usage)) != 0)
 		return rc == 1 ? CLI_OK : CLI_USAGE;
 	if (optind != argc) {
 		fprintf(stderr, "%s", usage);
@@ -353,11 +350,7 @@ cli_reload(struct cli_ctx *ctx, int argc, char *argv[])
 	}
 	ctl_request_init(&req);
 	req.cmd = CTL_CMD_RELOAD;
-	if (call(ctx, "reload", &req, &rep, RELOAD_TIMEOUT_MS) == -1)
-		return CLI_FAIL;
-	rc = simple_reply(&rep, json, "reload");
-	ctl_reply_free(&rep);
-	return rc;
+	return simple_request(ctx, &req, RELOAD_TIMEOUT_MS, json, "reload");
 }
 
 /* ---- daemon status --------------------------------------------------------- */

@@ -23,6 +23,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/log.h"
+#include "picoflow/readfile.h"
 #include "cgroup.h"
 
 #define CG_NAME_MAX		200
@@ -115,42 +116,17 @@ write_at(const char *dir, const char *file, const char *s)
 	return -1;
 }
 
-/*
- * Reads dir/file (at most len - 1 bytes, NUL-terminated); returns the
- * length or -1 with errno.  A longer file is cut: callers only parse
- * files the kernel keeps short.
- */
+/* readfile_small of dir/file. */
 static ssize_t
 read_at(const char *dir, const char *file, char *buf, size_t len)
 {
 	char	 p[PATH_MAX];
-	size_t	 off = 0;
-	ssize_t	 n;
-	int	 fd, e;
 
 	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -1;
-	while (off + 1 < len) {
-		n = read(fd, buf + off, len - 1 - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	return (ssize_t)off;
+	return readfile_small(p, buf, len);
 }
 
 static int

@@ -1,11 +1,11 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "picoflow/readfile.h"
 #include "procid.h"
 
 /*
@@ -17,20 +17,14 @@ static int
 read_stat(pid_t pid, char *state, int64_t *start)
 {
 	char		 path[64], buf[1024], *p, *end;
-	ssize_t		 n;
-	int		 fd, field;
+	int		 field;
 	long long	 v;
 
 	if (pid <= 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (readfile_small(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
 		return -1;
 	p += 2;			/* field 3: state */

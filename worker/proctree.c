@@ -12,7 +12,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/readfile.h"
 #include "proctree.h"
 
 struct pp {
@@ -34,18 +34,11 @@ static int
 read_ppid(const char *pid, pid_t *ppid)
 {
 	char	 path[64], buf[256], *p, *end;
-	ssize_t	 n;
 	long	 v;
-	int	 fd;
 
 	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (readfile_small(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	/* comm may contain anything, ')' too; the fields after it do not. */
 	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
 	    p[3] != ' ')

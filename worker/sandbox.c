@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "picoflow/log.h"
+#include "picoflow/readfile.h"
 #include "sandbox.h"
 
 /* Landlock, defined here: Debian 12's headers stop at ABI 3. */
@@ -65,16 +66,9 @@ int
 sandbox_contained(void)
 {
 	char	 buf[4096];
-	ssize_t	 n;
-	int	 fd;
 
-	if ((fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC)) == -1)
+	if (readfile_small("/proc/self/cgroup", buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	return strstr(buf, "/picoflow/") != NULL;
 }
 

@@ -26,6 +26,7 @@
 #include "picoflow/frame.h"
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
+#include "picoflow/readfile.h"
 #include "exec_shell.h"
 #ifndef PF_WORKER_SHELL_ONLY
 #include "exec_http.h"
@@ -294,16 +295,9 @@ static uint64_t
 worker_peak_rss_kib(void)
 {
 	char		 buf[2048], *p;
-	ssize_t		 n;
-	int		 fd;
 
-	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
+	if (readfile_small("/proc/self/status", buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	if ((p = strstr(buf, "\nVmHWM:")) == NULL)
 		return 0;
 	return strtoull(p + 7, NULL, 10);

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,9 @@
 
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
+#include "picoflow/err.h"
 #include "picoflow/paths.h"
+#include "picoflow/workflow.h"
 #include "cli.h"
 #include "control.h"
 
@@ -551,6 +554,41 @@ find_supervisor(char *out, size_t len)
 	return 0;
 }
 
+/*
+ * A supervisor started on one file that has no schedule would hold the
+ * pidfile and never run anything (the Rust PicoFlow refuses it too).  A
+ * file that does not load is left to pf-supervisor, which says why.  A
+ * directory may hold on-demand workflows: they wait for `trigger`.
+ */
+static int
+unscheduled_file(const char *config)
+{
+	struct wf_load_opts	 opts;
+	struct pf_diags		 d;
+	struct pf_workflow	*wf;
+	struct stat		 st;
+	int			 none;
+
+	if (stat(config, &st) == -1 || !S_ISREG(st.st_mode))
+		return 0;
+	workflow_load_opts_default(&opts);
+	opts.max_tasks = SIZE_MAX;
+	pf_diags_init(&d);
+	wf = workflow_load_file(config, &opts, &d);
+	pf_diags_free(&d);
+	if (wf == NULL)
+		return 0;
+	none = wf->schedule == NULL;
+	if (none)
+		fprintf(stderr, "picoflow daemon start: workflow '%s' (%s) has "
+		    "no schedule, so a supervisor would never run it: run it "
+		    "once with 'picoflow run %s', add a schedule, or start the "
+		    "daemon on a directory (its on-demand workflows wait for "
+		    "'picoflow trigger')\n", wf->name, config, config);
+	workflow_free(wf);
+	return none;
+}
+
 static int
 daemon_start(struct cli_ctx *ctx, const char *config, const char *pidfile)
 {
@@ -561,6 +599,8 @@ daemon_start(struct cli_ctx *ctx, const char *config, const char *pidfile)
 	long		 holder;
 	int		 n = 0, rc, st;
 
+	if (unscheduled_file(config))
+		return CLI_FAIL;
 	memset(&p, 0, sizeof(p));
 	if (resolve(ctx, &p, "daemon start") == -1)
 		return CLI_FAIL;

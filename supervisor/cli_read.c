@@ -645,7 +645,8 @@ attempt_label(const struct store_attempt *a, char *out, size_t len)
  * the order the tasks first started.
  */
 static int
-task_lines(const struct store_attempt *a, size_t n, char **out)
+task_lines(int64_t run_id, const struct store_attempt *a, size_t n,
+    char **out)
 {
 	struct tbl	 t;
 	struct pf_buf	 b;
@@ -681,6 +682,9 @@ task_lines(const struct store_attempt *a, size_t n, char **out)
 		}
 	}
 	buf_init(&b, 0);
+	/* The Rust PicoFlow's label, which scripts grep for. */
+	buf_printf(&b, "    Execution ID: %" PRId64 "%s\n", run_id,
+	    t.nrow > 0 ? "; each task's latest attempt:" : "; no task ran");
 	tbl_print(&t, "    ", &b);
 	tbl_free(&t);
 	buf_add_u8(&b, '\0');
@@ -785,7 +789,8 @@ cli_status(struct cli_ctx *ctx, int argc, char *argv[])
 			cols[5] = runs[i].trigger != NULL ? runs[i].trigger :
 			    "-";
 			if (tbl_row(&t, cols) == -1 ||
-			    task_lines(att, natt, &t.detail[t.nrow - 1]) == -1)
+			    task_lines(runs[i].id, att, natt,
+			    &t.detail[t.nrow - 1]) == -1)
 				b.failed = 1;
 		}
 		store_attempts_free(att, natt);
@@ -992,10 +997,10 @@ cli_stats(struct cli_ctx *ctx, int argc, char *argv[])
 		txt_str(&b, o.workflow);
 		buf_printf(&b, "\n"
 		    "Total runs:        %" PRId64 "\n"
-		    "Succeeded:         %" PRId64 " (%.1f%%)\n"
-		    "Failed:            %" PRId64 " (%.1f%%)\n"
-		    "Cancelled:         %" PRId64 "\n"
-		    "Running:           %" PRId64 "\n"
+		    "success:           %" PRId64 " (%.1f%%)\n"
+		    "failed:            %" PRId64 " (%.1f%%)\n"
+		    "cancelled:         %" PRId64 "\n"
+		    "running:           %" PRId64 "\n"
 		    "Average duration:  %s\n"
 		    "Last 24 h:         %" PRId64 " runs, %" PRId64
 		    " succeeded, %" PRId64 " failed\n"

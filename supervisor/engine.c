@@ -1166,6 +1166,13 @@ task_settle(struct engine_run *run, size_t i, enum tevent ev,
 	if (task_event(run, i, ev) == -1)
 		return;
 	if (ev == E_OK || (ev != E_CANCEL && task->continue_on_failure)) {
+		/*
+		 * continue_on_failure lets the dependents run, but the run
+		 * still failed, as in the Rust PicoFlow: scripts alert on
+		 * picoflow run's exit status.
+		 */
+		if (ev != E_OK)
+			run->failed = 1;
 		(void)dag_ready_done(&run->ready, i);
 		collect_ready(run);
 		return;
@@ -1738,11 +1745,11 @@ restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
 	    E_RESTORE_TIMEOUT : E_RESTORE_FAIL;
 	if (task_event(run, i, ev) == -1)
 		return;
+	run->failed = 1;
 	if (task->continue_on_failure) {
 		(void)dag_ready_done(&run->ready, i);
 		return;
 	}
-	run->failed = 1;
 	n = dag_ready_fail(&run->ready, i, &skipped);
 	snprintf(why, sizeof(why), "dependency '%s' %s", task->name,
 	    ev == E_RESTORE_TIMEOUT ? "timed out" : "failed");

@@ -305,12 +305,15 @@ Test(cli_read, status_text)
 	    "TRIGGER\n"
 	    "3   health    running  2024-03-06T02:00:00+00:00  -         "
 	    "manual\n"
+	    "    Execution ID: 3; each task's latest attempt:\n"
 	    "    ping  running  attempt 1\n"
 	    "2   nightly   failed   2024-03-05T02:00:00+00:00  3m04s     "
 	    "manual\n"
+	    "    Execution ID: 2; each task's latest attempt:\n"
 	    "    c  timeout  attempt 1  timed out after 180s\n"
 	    "1   nightly   success  2024-03-04T02:00:00+00:00  3.0s      "
 	    "cron\n"
+	    "    Execution ID: 1; each task's latest attempt:\n"
 	    "    a  success  attempt 2\n"
 	    "    b  skipped  not run    dependency a failed\n", "");
 	/* One workflow, by position or --workflow, and --limit. */
@@ -320,6 +323,7 @@ Test(cli_read, status_text)
 	    "TRIGGER\n"
 	    "2   nightly   failed  2024-03-05T02:00:00+00:00  3m04s     "
 	    "manual\n"
+	    "    Execution ID: 2; each task's latest attempt:\n"
 	    "    c  timeout  attempt 1  timed out after 180s\n", "");
 	expect(cli_status, 0, dbpath, ARGS("status", "--workflow", "health"),
 	    0,
@@ -327,6 +331,7 @@ Test(cli_read, status_text)
 	    "TRIGGER\n"
 	    "3   health    running  2024-03-06T02:00:00+00:00  -         "
 	    "manual\n"
+	    "    Execution ID: 3; each task's latest attempt:\n"
 	    "    ping  running  attempt 1\n", "");
 	expect(cli_status, 0, dbpath, ARGS("status", "adhoc"), 0,
 	    "no runs recorded yet for workflow 'adhoc'\n", "");
@@ -506,10 +511,10 @@ Test(cli_read, stats_text_and_json)
 	expect(cli_stats, 0, dbpath, ARGS("stats", "nightly"), 0,
 	    "Workflow:          nightly\n"
 	    "Total runs:        2\n"
-	    "Succeeded:         1 (50.0%)\n"
-	    "Failed:            1 (50.0%)\n"
-	    "Cancelled:         0\n"
-	    "Running:           0\n"
+	    "success:           1 (50.0%)\n"
+	    "failed:            1 (50.0%)\n"
+	    "cancelled:         0\n"
+	    "running:           0\n"
 	    "Average duration:  1m33s\n"
 	    "Last 24 h:         0 runs, 0 succeeded, 0 failed\n"
 	    "Last run:          2024-03-05T02:00:00+00:00\n", "");
@@ -523,10 +528,10 @@ Test(cli_read, stats_text_and_json)
 	expect(cli_stats, 0, dbpath, ARGS("stats", "never-heard-of"), 0,
 	    "Workflow:          never-heard-of\n"
 	    "Total runs:        0\n"
-	    "Succeeded:         0 (0.0%)\n"
-	    "Failed:            0 (0.0%)\n"
-	    "Cancelled:         0\n"
-	    "Running:           0\n"
+	    "success:           0 (0.0%)\n"
+	    "failed:            0 (0.0%)\n"
+	    "cancelled:         0\n"
+	    "running:           0\n"
 	    "Average duration:  -\n"
 	    "Last 24 h:         0 runs, 0 succeeded, 0 failed\n"
 	    "Last run:          never\n", "");
@@ -848,6 +853,7 @@ Test(cli_read, accounting_known_values_only)
 	    "TRIGGER\n"
 	    "1   acct      failed  2024-03-04T02:00:00+00:00  200ms     "
 	    "manual\n"
+	    "    Execution ID: 1; each task's latest attempt:\n"
 	    "    big    failed  attempt 1  oom  oom kills 1\n"
 	    "    forky  failed  attempt 1       forks refused 12, cpu "
 	    "throttled 4 times\n", "");

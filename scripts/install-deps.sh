@@ -3,7 +3,7 @@
 # Non-interactive; waits for a dpkg lock held by another process instead of
 # failing; does nothing when everything is present.
 #   PICOFLOW_SKIP_DEPS=1   skip entirely (you manage packages yourself)
-#   usage: install-deps.sh [bench|fuzz|valgrind|vm]   (also what those make targets need)
+#   usage: install-deps.sh [bench|fuzz|valgrind|vm|cover]   (also what those make targets need)
 set -eu
 
 PKGS="make gcc pkg-config libc6-dev
@@ -15,6 +15,7 @@ openssh-server openssh-client openssl"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang"
 [ "${1:-}" = valgrind ] && PKGS="$PKGS valgrind"
 [ "${1:-}" = vm ] && PKGS="$PKGS qemu-system-x86 busybox-static cpio"
+[ "${1:-}" = cover ] && PKGS="$PKGS gcovr"
 
 [ "${PICOFLOW_SKIP_DEPS:-0}" = 1 ] && exit 0
 

@@ -1115,6 +1115,9 @@ policy_run_as(struct ld *ld, struct pf_task *t, const struct ynode *tn,
 	char		 why[1024];
 	int		 priv;
 
+	/* A malformed run_as has had its error. */
+	if (t->run_as != NULL && !privgroup_run_as_ok(t->run_as, 0))
+		return;
 	if (p == NULL) {
 		bare_run_as(ld, t, tn, rv, pfx);
 		return;

@@ -131,8 +131,8 @@ rt_no_shadow(const char *name)
 	char	*leak = rt_found(name, "leak");
 
 	cr_expect(leak == NULL || (strstr(leak, "root:") == NULL &&
-	    strstr(leak, "nobody:") == NULL), "%s read /etc/shadow:\n%s",
-	    name, leak);
+	    strstr(leak, "nobody:") == NULL), "the task of %s read "
+	    "/etc/shadow", name);
 	free(leak);
 }
 
@@ -428,4 +428,58 @@ Test(redteam_groups, default_user_with_a_privileged_group_refused)
 	proc_result_free(&r);
 	free(pol);
 	cr_expect_null(rt_found("plain", "done"));
+}
+
+/*
+ * A group the policy adds (privileged_groups) that only appears after
+ * load: pf-worker gets the policy's list in its SPEC and refuses it.
+ */
+Test(redteam_groups, policy_addition_checked_at_run)
+{
+	char		 ra[80], want[256], *pol, extra[4400], text[256];
+	char		*st, *why;
+	gid_t		 gid;
+
+	for (gid = 40000 + (gid_t)(getpid() % 20000); getgrgid(gid) != NULL;
+	    gid++)
+		;
+	snprintf(text, sizeof(text), "privileged_groups: [%s]\n", rt_group);
+	pol = test_write(dt_dir, "pol.yaml", text);
+	snprintf(ra, sizeof(ra), "nobody:%lu", (unsigned long)gid);
+	rt_wf("later", ra, 0);
+	snprintf(extra, sizeof(extra), "--policy %s", pol);
+	dt_start(extra);
+	cr_assert(rt_loaded("later"));
+	cr_assert_eq(rt_sh("groupadd -g %lu %s", (unsigned long)gid,
+	    rt_group), 0);
+	rt_trigger("later");
+	rt_wait_run("later", &st, &why);
+	cr_expect_str_eq(st, "failed");
+	snprintf(want, sizeof(want), "group '%lu' is privileged (gid %lu, that "
+	    "of '%s': listed in the policy's privileged_groups)",
+	    (unsigned long)gid, (unsigned long)gid, rt_group);
+	cr_expect(strstr(why, want) != NULL, "reason: %s", why);
+	free(st);
+	free(why);
+	dt_stop(0);
+	cr_expect_null(rt_found("later", "done"), "the task ran");
+	free(pol);
+}
+
+/*
+ * The operator's consent still works: with --run-as root (no policy) a
+ * task may name a privileged group, and pf-worker, told so, sets it.
+ */
+Test(redteam_groups, operator_consent_is_honoured)
+{
+	char	*st, *why;
+
+	rt_wf("consented", "nobody:nogroup,shadow", 1);
+	dt_start("--run-as root");
+	rt_wait_run("consented", &st, &why);
+	cr_expect_str_eq(st, "success", "%s", why);
+	free(st);
+	free(why);
+	dt_stop(0);
+	cr_expect(rt_had_gid("consented", getgrnam("shadow")->gr_gid));
 }

@@ -28,7 +28,7 @@ usage(FILE *fp)
 	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
 	    "[--sync full|normal]\n"
 	    "                     [--no-cgroups] [--policy FILE] "
-	    "[--run-as USER[:GROUP]]\n"
+	    "[--run-as USER[:GROUP[,GROUP...]]]\n"
 	    "                     [-l LEVEL] [--log-format pretty|json] "
 	    "[--log-file PATH]\n"
 	    "\n"

@@ -182,6 +182,9 @@ Test(policy, example_every_key)
 	cr_expect_str_eq(p->run_as[1], "backup:*");
 	cr_expect_str_eq(p->default_run_as, "nobody");
 	cr_expect_not(p->allow_root);
+	cr_expect_neq(p->pos[POL_PRIVILEGED_GROUPS].line, 0);
+	cr_expect_eq(p->nprivileged_groups, 0);
+	cr_expect_eq(p->nunprivileged_groups, 0);
 	cr_expect(p->network);
 	cr_expect(p->default_network);
 	cr_expect_not(p->relax_sandbox);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -506,7 +507,11 @@ load_root(struct ytree *y, struct pf_policy *p)
 	if (privgroup_set_load(&pg, p->privileged_groups,
 	    p->nprivileged_groups, p->unprivileged_groups,
 	    p->nunprivileged_groups, &err) == -1) {
-		y->oom = 1;
+		if (errno == ENOMEM)
+			y->oom = 1;
+		else
+			yt_diag(y, PF_SEV_ERROR, 0, 0, "the privileged groups "
+			    "cannot be listed: %s", err.msg);
 		return;
 	}
 	if (yt_get_strlist(y, v[POL_RUN_AS], "", "run_as", POLICY_LIST_MAX,

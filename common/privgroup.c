@@ -5,11 +5,13 @@
  * numeric id is caught as well as the name itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/err.h"
@@ -123,12 +125,120 @@ set_add(struct privgroup_set *s, size_t *cap, gid_t gid, const char *name,
 	return 0;
 }
 
-int
-privgroup_set_load(struct privgroup_set *s, char *const *extra,
-    size_t nextra, char *const *removed, size_t nremoved,
-    struct pf_err *err)
+/* One line "name:password:gid:members" of the group file. */
+static int
+group_line(const char *l, size_t n, struct privgroup_set *s, size_t *cap,
+    char *const *extra, size_t nextra, char *const *removed,
+    size_t nremoved)
 {
-	struct group	*gr;
+	const char	*c1, *c2, *c3;
+	char		 name[64];
+	size_t		 nl, i;
+	long		 gid;
+
+	/* NIS compat entries (+name, -name) and comments are not groups. */
+	if (n == 0 || l[0] == '+' || l[0] == '-' || l[0] == '#')
+		return 0;
+	if ((c1 = memchr(l, ':', n)) == NULL || (c2 = memchr(c1 + 1, ':',
+	    n - (size_t)(c1 + 1 - l))) == NULL)
+		return 0;
+	if ((c3 = memchr(c2 + 1, ':', n - (size_t)(c2 + 1 - l))) == NULL)
+		c3 = l + n;
+	nl = (size_t)(c1 - l);
+	if (nl == 0 || nl >= sizeof(name) ||
+	    (gid = numeric_id(c2 + 1, (size_t)(c3 - c2 - 1))) < 0)
+		return 0;
+	memcpy(name, l, nl);
+	name[nl] = '\0';
+	for (i = 1; i < privgroup_nbuiltin; i++)
+		if (strcmp(name, privgroup_builtin[i].name) == 0 &&
+		    !in_list(removed, nremoved, name) && set_add(s, cap,
+		    (gid_t)gid, privgroup_builtin[i].name,
+		    privgroup_builtin[i].why) == -1)
+			return -1;
+	for (i = 0; i < nextra; i++)
+		if (extra[i] != NULL && strcmp(name, extra[i]) == 0 &&
+		    set_add(s, cap, (gid_t)gid, extra[i], WHY_POLICY) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * The group file, read line by line through a small buffer: glibc's
+ * getgrent() walks every NSS module (nss-systemd among them) and costs
+ * a hundred microseconds or more per attempt; this costs a few.  A line
+ * longer than the buffer (a group with very many members) still has its
+ * name and gid at the start; the rest of it is skipped.
+ */
+static int
+group_file(const char *path, struct privgroup_set *s, size_t *cap,
+    char *const *extra, size_t nextra, char *const *removed,
+    size_t nremoved, struct pf_err *err)
+{
+	char		 buf[4096], *nl;
+	size_t		 have = 0, off;
+	ssize_t		 r;
+	int		 fd, skipping = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		pf_err_set(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		r = read(fd, buf + have, sizeof(buf) - have);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			pf_err_set(err, "%s: %s", path, strerror(errno));
+			(void)close(fd);
+			return -1;
+		}
+		have += (size_t)r;
+		off = 0;
+		while ((nl = memchr(buf + off, '\n', have - off)) != NULL) {
+			if (!skipping && group_line(buf + off, (size_t)(nl -
+			    buf - off), s, cap, extra, nextra, removed,
+			    nremoved) == -1)
+				goto oom;
+			skipping = 0;
+			off = (size_t)(nl - buf) + 1;
+		}
+		if (r == 0) {
+			/* The last line, without its newline. */
+			if (!skipping && have > off && group_line(buf + off,
+			    have - off, s, cap, extra, nextra, removed,
+			    nremoved) == -1)
+				goto oom;
+			break;
+		}
+		if (off == 0 && have == sizeof(buf)) {
+			/* One long line: judge its start, skip the rest. */
+			if (!skipping && group_line(buf, have, s, cap, extra,
+			    nextra, removed, nremoved) == -1)
+				goto oom;
+			skipping = 1;
+			have = 0;
+			continue;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+	(void)close(fd);
+	return 0;
+oom:
+	(void)close(fd);
+	pf_err_set(err, "out of memory listing the privileged groups");
+	errno = ENOMEM;
+	return -1;
+}
+
+int
+privgroup_set_load_from(struct privgroup_set *s, const char *group_file_path,
+    char *const *extra, size_t nextra, char *const *removed,
+    size_t nremoved, struct pf_err *err)
+{
 	size_t		 cap = 0, i;
 	long		 id;
 
@@ -142,34 +252,26 @@ privgroup_set_load(struct privgroup_set *s, char *const *extra,
 		    strlen(extra[i]))) >= 0 && set_add(s, &cap, (gid_t)id,
 		    extra[i], WHY_POLICY) == -1)
 			goto oom;
-	/* One pass over the group database, not one lookup per name. */
-	setgrent();
-	while ((gr = getgrent()) != NULL) {
-		if (gr->gr_name == NULL)
-			continue;
-		for (i = 1; i < privgroup_nbuiltin; i++)
-			if (strcmp(gr->gr_name, privgroup_builtin[i].name) ==
-			    0 && !in_list(removed, nremoved, gr->gr_name) &&
-			    set_add(s, &cap, gr->gr_gid,
-			    privgroup_builtin[i].name,
-			    privgroup_builtin[i].why) == -1) {
-				endgrent();
-				goto oom;
-			}
-		for (i = 0; i < nextra; i++)
-			if (extra[i] != NULL && strcmp(gr->gr_name, extra[i]) ==
-			    0 && set_add(s, &cap, gr->gr_gid, extra[i],
-			    WHY_POLICY) == -1) {
-				endgrent();
-				goto oom;
-			}
+	if (group_file(group_file_path, s, &cap, extra, nextra, removed,
+	    nremoved, err) == -1) {
+		privgroup_set_free(s);
+		return -1;
 	}
-	endgrent();
 	return 0;
 oom:
 	privgroup_set_free(s);
 	pf_err_set(err, "out of memory listing the privileged groups");
+	errno = ENOMEM;
 	return -1;
+}
+
+int
+privgroup_set_load(struct privgroup_set *s, char *const *extra,
+    size_t nextra, char *const *removed, size_t nremoved,
+    struct pf_err *err)
+{
+	return privgroup_set_load_from(s, PRIVGROUP_GROUP_FILE, extra, nextra,
+	    removed, nremoved, err);
 }
 
 void

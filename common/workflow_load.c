@@ -1048,14 +1048,21 @@ privgroups(struct ld *ld)
 {
 	struct pf_err	 err;
 
-	if (!ld->pg_loaded) {
+	if (ld->pg_loaded == 0) {
 		if (policy_privgroups(ld->opts.policy, &ld->pg, &err) == -1) {
-			ld->y.oom = 1;
+			/* Said once; no run_as can be judged without it. */
+			if (errno == ENOMEM)
+				ld->y.oom = 1;
+			else
+				yt_diag(YT, PF_SEV_ERROR, 0, 0, "run_as cannot "
+				    "be checked for privileged groups: %s",
+				    err.msg);
+			ld->pg_loaded = -1;
 			return NULL;
 		}
 		ld->pg_loaded = 1;
 	}
-	return &ld->pg;
+	return ld->pg_loaded == 1 ? &ld->pg : NULL;
 }
 
 /*

@@ -45,15 +45,23 @@ struct privgroup_set {
 	size_t		 n;
 };
 
+#define PRIVGROUP_GROUP_FILE	"/etc/group"
+
 /*
  * Resolves the built-in list, plus `extra` (names or gids a policy adds),
  * minus `removed` (built-in names a policy takes out; never root), into
- * gids as the group database says now.  Names the host does not have
- * are left out.  The set borrows the strings; -1 on allocation failure.
+ * gids as the group file says now (every entry with a listed name, so
+ * another name for the same gid is caught by gid).  Names the host does
+ * not have are left out.  The set borrows the strings; -1 with err when
+ * the file cannot be read, or on allocation failure (errno ENOMEM).
  */
 int	 privgroup_set_load(struct privgroup_set *, char *const *extra,
 	    size_t nextra, char *const *removed, size_t nremoved,
 	    struct pf_err *);
+/* The same from another group file (tests). */
+int	 privgroup_set_load_from(struct privgroup_set *, const char *path,
+	    char *const *extra, size_t nextra, char *const *removed,
+	    size_t nremoved, struct pf_err *);
 void	 privgroup_set_free(struct privgroup_set *);
 /* The entry for gid, or NULL when it is not privileged. */
 const struct privgroup_gid *privgroup_find(const struct privgroup_set *,

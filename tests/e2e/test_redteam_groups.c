@@ -26,6 +26,7 @@
 #include "picoflow/ctl.h"
 #include "../lib/proc.h"
 #include "test_daemon.h"
+#include "../../worker/sandbox.h"
 
 #define SITE_POLICY	PF_SRC_DIR "/examples/policy/site-policy.yaml"
 
@@ -482,4 +483,37 @@ Test(redteam_groups, operator_consent_is_honoured)
 	free(why);
 	dt_stop(0);
 	cr_expect(rt_had_gid("consented", getgrnam("shadow")->gr_gid));
+}
+
+/*
+ * pf-worker's own step, in this (forked) test process: exactly the
+ * listed groups, and a privileged one refused even when nothing checked
+ * the workflow before (a SPEC from elsewhere).
+ */
+Test(redteam_groups, worker_sets_exactly_the_listed_groups)
+{
+	struct pf_err	 err;
+	gid_t		 groups[16], nogroup, users;
+	gid_t		 shadow = getgrnam("shadow")->gr_gid;
+	int		 n;
+
+	/* getgrnam's struct is overwritten by the next call: copy the ids. */
+	if (getgrnam("users") == NULL || getgrnam("nogroup") == NULL)
+		cr_skip_test("needs Debian's groups users and nogroup");
+	users = getgrnam("users")->gr_gid;
+	nogroup = getgrnam("nogroup")->gr_gid;
+	cr_assert_eq(sandbox_ids("nobody:shadow", &err), -1);
+	cr_expect(strstr(err.msg, "run_as 'nobody:shadow': group 'shadow' is "
+	    "privileged") != NULL, "%s", err.msg);
+	cr_assert_eq(sandbox_ids("nobody:nogroup,users,shadow", &err), -1);
+	cr_assert_eq(geteuid(), 0, "ids changed on the way");
+	cr_assert_eq(sandbox_ids("nobody:nogroup,users", &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(geteuid(), getpwnam("nobody")->pw_uid);
+	/* The kernel keeps them sorted. */
+	n = getgroups(16, groups);
+	cr_assert_eq(n, 2);
+	cr_expect_eq(groups[0], users);
+	cr_expect_eq(groups[1], nogroup);
+	cr_expect_neq(groups[0], shadow);
 }

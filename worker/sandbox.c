@@ -175,26 +175,17 @@ numeric_id(const char *s)
  * no entry for them.
  */
 static int
-resolve(const char *run_as, struct privgroup_ids *ids, char *user,
-    size_t ulen, struct pf_err *err)
+resolve(const char *run_as, struct privgroup_ids *ids, struct pf_err *err)
 {
 	size_t		 n = strcspn(run_as, ":");
-	struct passwd	*pw;
 	char		 why[256];
 
-	if (n == 0 || n >= ulen) {
+	if (n == 0 || n >= 256) {
 		pf_err_set(err, "run_as '%s': bad user name", run_as);
 		return -1;
 	}
 	if (privgroup_resolve(run_as, ids, why, sizeof(why)) == -1) {
 		pf_err_set(err, "run_as: %s", why);
-		return -1;
-	}
-	memcpy(user, run_as, n);
-	user[n] = '\0';
-	if (ids->named && (pw = getpwuid(ids->uid)) != NULL &&
-	    (size_t)snprintf(user, ulen, "%s", pw->pw_name) >= ulen) {
-		pf_err_set(err, "run_as '%s': user name too long", run_as);
 		return -1;
 	}
 	return 0;
@@ -260,13 +251,12 @@ static int
 ids_apply(const char *run_as, const struct proto_spec *s, struct pf_err *err)
 {
 	struct privgroup_ids ids;
-	char		 user[256];
 	gid_t		 groups[PRIVGROUP_SUPP_MAX + 1];
 	size_t		 ng = 0, i;
 
 	if (run_as == NULL || run_as[0] == '\0')
 		return 0;
-	if (resolve(run_as, &ids, user, sizeof(user), err) == -1 ||
+	if (resolve(run_as, &ids, err) == -1 ||
 	    ids_check(run_as, &ids, s, err) == -1)
 		return -1;
 	if (geteuid() != 0) {

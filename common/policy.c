@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -34,7 +35,8 @@ static const char *const policy_keys[POL_NKEYS] = {
 	"executors", "commands", "ssh_hosts", "http_hosts", "http_networks",
 	"allow_private_ips", "limits", "default_limits", "run_as",
 	"default_run_as", "allow_root", "network", "default_network",
-	"relax_sandbox", "verify_host_key",
+	"relax_sandbox", "verify_host_key", "privileged_groups",
+	"unprivileged_groups",
 };
 
 const char *const policy_limit_names[PL_N] = {
@@ -316,25 +318,20 @@ load_limits(struct ytree *y, const struct ynode *v, const char *base,
 	}
 }
 
-/* user or user:group, names or ids; "user:*" only in the allow list. */
+/* user[:group[,group...]], names or ids; "user:*" only in the list. */
 static int
 user_ok(const char *s, int star)
 {
-	const char	*c = strchr(s, ':');
-
-	if (c == NULL)
-		return workflow_user_part_ok(s, strlen(s));
-	if (star && strcmp(c + 1, "*") == 0)
-		return workflow_user_part_ok(s, (size_t)(c - s));
-	return workflow_user_part_ok(s, (size_t)(c - s)) &&
-	    workflow_user_part_ok(c + 1, strlen(c + 1));
+	return privgroup_run_as_ok(s, star);
 }
 
+/* 1 for an exact entry, 2 for "user:*" of run_as's user, else 0. */
 static int
 run_as_listed(const struct pf_policy *p, const char *run_as)
 {
 	size_t		 i, ul = strcspn(run_as, ":");
 	const char	*e;
+	int		 star = 0;
 
 	for (i = 0; i < p->nrun_as; i++) {
 		/* An entry that failed to load (the policy is refused). */
@@ -342,11 +339,109 @@ run_as_listed(const struct pf_policy *p, const char *run_as)
 			continue;
 		if (strcmp(e, run_as) == 0)
 			return 1;
-		/* user:* allows the user with any group (or none). */
+		/* user:* allows the user with its own groups (checked). */
 		if (strncmp(e, run_as, ul) == 0 && strcmp(e + ul, ":*") == 0)
-			return 1;
+			star = 1;
 	}
-	return 0;
+	return star ? 2 : 0;
+}
+
+/*
+ * Every group run_as names is one of its user's own (the password
+ * database's primary group or a membership in the group database); 0,
+ * else -1 with why.
+ */
+static int
+own_groups(const char *run_as, char *why, size_t len)
+{
+	const char	*colon = strchr(run_as, ':'), *g, *e;
+	char		 user[64], name[64];
+	gid_t		 mine[256], gid;
+	struct passwd	*pw;
+	struct group	*gr;
+	int		 n = (int)(sizeof(mine) / sizeof(mine[0])), i;
+	size_t		 ul;
+
+	if (colon == NULL)
+		return 0;
+	ul = (size_t)(colon - run_as);
+	if (ul >= sizeof(user))
+		return -1;
+	memcpy(user, run_as, ul);
+	user[ul] = '\0';
+	if ((pw = getpwnam(user)) == NULL) {
+		(void)snprintf(why, len, "'%s': no user '%s' on this host, so "
+		    "its groups cannot be checked against '%s:*'", run_as,
+		    user, user);
+		return -1;
+	}
+	/* More than 256 groups: the rest are not seen, never granted. */
+	if (getgrouplist(pw->pw_name, pw->pw_gid, mine, &n) == -1)
+		n = (int)(sizeof(mine) / sizeof(mine[0]));
+	for (g = colon + 1;; g = e + 1) {
+		e = g + strcspn(g, ",");
+		if ((size_t)(e - g) >= sizeof(name))
+			return -1;
+		memcpy(name, g, (size_t)(e - g));
+		name[e - g] = '\0';
+		if ((gr = getgrnam(name)) == NULL) {
+			(void)snprintf(why, len, "'%s': no group '%s' on this "
+			    "host, so it cannot be checked against '%s:*'",
+			    run_as, name, user);
+			return -1;
+		}
+		gid = gr->gr_gid;
+		for (i = 0; i < n; i++)
+			if (mine[i] == gid)
+				break;
+		if (i == n) {
+			(void)snprintf(why, len, "'%s': user '%s' is not a "
+			    "member of group '%s', and '%s:*' allows only the "
+			    "user's own groups", run_as, user, name, user);
+			return -1;
+		}
+		if (*e == '\0')
+			return 0;
+	}
+}
+
+/* privileged_groups (added) and unprivileged_groups (taken out). */
+static void
+load_groups(struct ytree *y, const struct ynode *const *v, struct pf_policy *p)
+{
+	const struct ynode *it;
+	size_t		 i;
+
+	if (yt_get_strlist(y, v[POL_PRIVILEGED_GROUPS], "", "privileged_groups",
+	    POLICY_LIST_MAX, 33, 0, &p->privileged_groups,
+	    &p->nprivileged_groups) == 1)
+		for (i = 0, it = yt_r(v[POL_PRIVILEGED_GROUPS])->child;
+		    i < p->nprivileged_groups; i++, it = it->next)
+			if (p->privileged_groups[i] != NULL &&
+			    !workflow_user_part_ok(p->privileged_groups[i],
+			    strlen(p->privileged_groups[i])))
+				yt_err(y, it, "privileged_groups[%zu]: '%s' is "
+				    "not a group name or numeric id", i,
+				    yt_shown(y, it));
+	if (yt_get_strlist(y, v[POL_UNPRIVILEGED_GROUPS], "",
+	    "unprivileged_groups", POLICY_LIST_MAX, 33, 0,
+	    &p->unprivileged_groups, &p->nunprivileged_groups) != 1)
+		return;
+	for (i = 0, it = yt_r(v[POL_UNPRIVILEGED_GROUPS])->child;
+	    i < p->nunprivileged_groups; i++, it = it->next) {
+		if (p->unprivileged_groups[i] == NULL)
+			continue;
+		if (!p->allow_root)
+			yt_err(y, it, "unprivileged_groups[%zu]: '%s': the "
+			    "built-in privileged groups may be narrowed only "
+			    "by a policy that says allow_root: true", i,
+			    yt_shown(y, it));
+		else if (strcmp(p->unprivileged_groups[i], "root") == 0 ||
+		    privgroup_builtin_find(p->unprivileged_groups[i]) == NULL)
+			yt_err(y, it, "unprivileged_groups[%zu]: '%s' is not "
+			    "one of the built-in privileged groups (root "
+			    "never leaves the list)", i, yt_shown(y, it));
+	}
 }
 
 static void
@@ -364,7 +459,9 @@ load_root(struct ytree *y, struct pf_policy *p)
 {
 	const struct ynode *root = yt_r(y->root), *v[POL_NKEYS], *k[POL_NKEYS];
 	const struct ynode *it;
-	char		 key[48], a[32], b[32];
+	struct privgroup_set pg;
+	struct pf_err	 err;
+	char		 key[48], a[32], b[32], why[512];
 	size_t		 i;
 	int		 w, rc;
 
@@ -406,38 +503,62 @@ load_root(struct ytree *y, struct pf_policy *p)
 	    &p->default_limits, p->default_limit_pos);
 	(void)yt_get_bool(y, v[POL_ALLOW_ROOT], "", "allow_root",
 	    &p->allow_root);
-	if (yt_get_strlist(y, v[POL_RUN_AS], "", "run_as", POLICY_LIST_MAX, 65, 0,
-	    &p->run_as, &p->nrun_as) == 1) {
+	load_groups(y, v, p);
+	if (privgroup_set_load(&pg, p->privileged_groups,
+	    p->nprivileged_groups, p->unprivileged_groups,
+	    p->nunprivileged_groups, &err) == -1) {
+		if (errno == ENOMEM)
+			y->oom = 1;
+		else
+			yt_diag(y, PF_SEV_ERROR, 0, 0, "the privileged groups "
+			    "cannot be listed: %s", err.msg);
+		return;
+	}
+	if (yt_get_strlist(y, v[POL_RUN_AS], "", "run_as", POLICY_LIST_MAX,
+	    PRIVGROUP_RUN_AS_MAX + 1, 0, &p->run_as, &p->nrun_as) == 1) {
 		for (i = 0, it = yt_r(v[POL_RUN_AS])->child; i < p->nrun_as;
 		    i++, it = it->next) {
 			if (p->run_as[i] == NULL)
 				continue;
 			if (!user_ok(p->run_as[i], 1))
 				yt_err(y, it, "run_as[%zu]: '%s' is not a user, "
-				    "user:group or user:* (names or numeric "
-				    "ids)", i, yt_shown(y, it));
+				    "user:group, user:group,group,... or user:* "
+				    "(names or numeric ids)", i,
+				    yt_shown(y, it));
 			else if (policy_is_root(p->run_as[i]) &&
 			    !p->allow_root)
 				yt_err(y, it, "run_as[%zu]: '%s' is root, but "
 				    "allow_root is not true", i,
 				    yt_shown(y, it));
+			else if (!p->allow_root && privgroup_check(&pg,
+			    p->run_as[i], why, sizeof(why)))
+				yt_err(y, it, "run_as[%zu]: '%s': %s; a "
+				    "privileged group is refused like root, "
+				    "but allow_root is not true", i,
+				    yt_shown(y, it), why);
 		}
 	}
-	if (yt_get_str(y, v[POL_DEFAULT_RUN_AS], "", "default_run_as", 0, 65,
-	    &p->default_run_as) == 1) {
+	if (yt_get_str(y, v[POL_DEFAULT_RUN_AS], "", "default_run_as", 0,
+	    PRIVGROUP_RUN_AS_MAX + 1, &p->default_run_as) == 1) {
 		it = yt_r(v[POL_DEFAULT_RUN_AS]);
 		if (!user_ok(p->default_run_as, 0))
-			yt_err(y, it, "default_run_as: '%s' is not a user or "
-			    "user:group (names or numeric ids)",
-			    yt_shown(y, it));
+			yt_err(y, it, "default_run_as: '%s' is not a user, "
+			    "user:group or user:group,group,... (names or "
+			    "numeric ids)", yt_shown(y, it));
 		else if (policy_is_root(p->default_run_as) && !p->allow_root)
 			yt_err(y, it, "default_run_as: '%s' is root, but "
 			    "allow_root is not true", yt_shown(y, it));
+		else if (!p->allow_root && privgroup_check(&pg,
+		    p->default_run_as, why, sizeof(why)))
+			yt_err(y, it, "default_run_as: '%s': %s; a privileged "
+			    "group is refused like root, but allow_root is not "
+			    "true", yt_shown(y, it), why);
 		else if (p->run_as != NULL &&
-		    !run_as_listed(p, p->default_run_as))
+		    run_as_listed(p, p->default_run_as) == 0)
 			yt_err(y, it, "default_run_as: '%s' is not in the "
 			    "policy's run_as list", yt_shown(y, it));
 	}
+	privgroup_set_free(&pg);
 	(void)yt_get_bool(y, v[POL_NETWORK], "", "network", &p->network);
 	(void)yt_get_bool(y, v[POL_DEFAULT_NETWORK], "", "default_network",
 	    &p->default_network);
@@ -572,6 +693,8 @@ policy_free(struct pf_policy *p)
 	pf_free(p->http_networks);
 	strv_free(p->run_as, p->nrun_as);
 	pf_free(p->default_run_as);
+	strv_free(p->privileged_groups, p->nprivileged_groups);
+	strv_free(p->unprivileged_groups, p->nunprivileged_groups);
 	pf_free(p);
 }
 
@@ -873,28 +996,79 @@ policy_is_root(const char *run_as)
 		return 1;
 	if (run_as[n] != ':')
 		return 0;
+	/* The primary group; gid 0 among the others is a privileged group. */
 	g = run_as + n + 1;
-	if (strcmp(g, "*") == 0)
+	n = strcspn(g, ",");
+	if (n >= sizeof(part) || strcmp(g, "*") == 0)
 		return 0;
-	if (all_digits(g, strlen(g)))
-		return strtoul(g, NULL, 10) == 0;
-	return strcmp(g, "root") == 0 ||
-	    ((gr = getgrnam(g)) != NULL && gr->gr_gid == 0);
+	memcpy(part, g, n);
+	part[n] = '\0';
+	if (all_digits(part, n))
+		return strtoul(part, NULL, 10) == 0;
+	return strcmp(part, "root") == 0 ||
+	    ((gr = getgrnam(part)) != NULL && gr->gr_gid == 0);
 }
 
 int
-policy_check_run_as(const struct pf_policy *p, const char *run_as,
-    char *why, size_t len)
+policy_privgroups(const struct pf_policy *p, struct privgroup_set *pg,
+    struct pf_err *err)
 {
-	char	 l[256];
+	if (p == NULL)
+		return privgroup_set_load(pg, NULL, 0, NULL, 0, err);
+	return privgroup_set_load(pg, p->privileged_groups,
+	    p->nprivileged_groups, p->allow_root ? p->unprivileged_groups :
+	    NULL, p->allow_root ? p->nunprivileged_groups : 0, err);
+}
 
+int
+policy_check_run_as(const struct pf_policy *p, const struct privgroup_set *pg,
+    const char *run_as, enum policy_key *rule, int *privileged, char *why,
+    size_t len)
+{
+	struct privgroup_set own;
+	struct pf_err	 err;
+	char		 l[256], pwhy[384];
+	int		 priv, listed;
+
+	if (privileged != NULL)
+		*privileged = 0;
+	if (rule != NULL)
+		*rule = POL_ALLOW_ROOT;
 	if (policy_is_root(run_as) && !p->allow_root) {
 		(void)snprintf(why, len, "'%s' is root (as user or group), "
 		    "which the policy does not allow", run_as);
 		return -1;
 	}
-	if (p->run_as == NULL || run_as_listed(p, run_as))
+	if (pg == NULL) {
+		if (policy_privgroups(p, &own, &err) == -1) {
+			(void)snprintf(why, len, "%s", err.msg);
+			return -1;
+		}
+		priv = privgroup_check(&own, run_as, pwhy, sizeof(pwhy));
+		privgroup_set_free(&own);
+	} else
+		priv = privgroup_check(pg, run_as, pwhy, sizeof(pwhy));
+	if (priv && !p->allow_root) {
+		(void)snprintf(why, len, "%s; a privileged group is refused "
+		    "like root, which the policy does not allow", pwhy);
+		return -1;
+	}
+	if (rule != NULL)
+		*rule = POL_RUN_AS;
+	listed = p->run_as == NULL ? 1 : run_as_listed(p, run_as);
+	if (listed == 2 && priv) {
+		(void)snprintf(why, len, "%s; '%.*s:*' never allows a "
+		    "privileged group (list '%s' itself)", pwhy,
+		    (int)strcspn(run_as, ":"), run_as, run_as);
+		return -1;
+	}
+	if (listed == 2 && own_groups(run_as, why, len) == -1)
+		return -1;
+	if (listed != 0) {
+		if (privileged != NULL)
+			*privileged = priv;
 		return 0;
+	}
 	list_str(p->run_as, p->nrun_as, l, sizeof(l));
 	(void)snprintf(why, len, "'%s' is not an allowed user (%s)", run_as,
 	    p->nrun_as ? l : "none");

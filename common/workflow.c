@@ -82,6 +82,8 @@ workflow_free(struct pf_workflow *wf)
 	pf_free(wf->schedule);
 	pf_free(wf->timezone);
 	kvlist_free(&wf->env);
+	strv_free(wf->privileged_groups, wf->nprivileged_groups);
+	strv_free(wf->unprivileged_groups, wf->nunprivileged_groups);
 	if (wf->tasks != NULL) {
 		for (i = 0; i < wf->ntasks; i++)
 			task_free(&wf->tasks[i]);

@@ -69,6 +69,8 @@ struct ld {
 	const struct ynode **namenode;	/* [task]: the name scalar */
 	const struct ynode *cfg_limits;	/* config.limits, for policy errors */
 	unsigned	 cfg_said;	/* config.limits over a ceiling, said */
+	struct privgroup_set pg;	/* privileged gids, resolved once */
+	int		 pg_loaded;
 };
 
 /* Every function below reaches the document through its `ld`. */
@@ -244,19 +246,6 @@ url_problem(const char *u)
 	}
 	return NULL;
 }
-
-/* user or user:group; names or numeric ids, portable characters. */
-static int
-run_as_ok(const char *s)
-{
-	const char	*c = strchr(s, ':');
-
-	if (c == NULL)
-		return workflow_user_part_ok(s, strlen(s));
-	return workflow_user_part_ok(s, (size_t)(c - s)) &&
-	    workflow_user_part_ok(c + 1, strlen(c + 1));
-}
-
 
 enum kvkind {
 	KV_ENV,
@@ -1031,31 +1020,126 @@ default_user(const struct ld *ld)
 	return geteuid() == 0 ? "root" : NULL;
 }
 
+/* A copy of n strings (NULL entries, from a refused policy, skipped). */
+static int
+strv_copy(char *const *v, size_t n, char ***out, size_t *nout)
+{
+	size_t	 i;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	if ((*out = pf_calloc(n, sizeof(**out))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (v[i] == NULL)
+			continue;
+		if (((*out)[*nout] = pf_strdup(v[i])) == NULL)
+			return -1;
+		(*nout)++;
+	}
+	return 0;
+}
+
+/* The privileged groups in force, resolved at the first run_as. */
+static const struct privgroup_set *
+privgroups(struct ld *ld)
+{
+	struct pf_err	 err;
+
+	if (ld->pg_loaded == 0) {
+		if (policy_privgroups(ld->opts.policy, &ld->pg, &err) == -1) {
+			/* Said once; no run_as can be judged without it. */
+			if (errno == ENOMEM)
+				ld->y.oom = 1;
+			else
+				yt_diag(YT, PF_SEV_ERROR, 0, 0, "run_as cannot "
+				    "be checked for privileged groups: %s",
+				    err.msg);
+			ld->pg_loaded = -1;
+			return NULL;
+		}
+		ld->pg_loaded = 1;
+	}
+	return ld->pg_loaded == 1 ? &ld->pg : NULL;
+}
+
+/*
+ * Without a policy: root and privileged groups only with the operator's
+ * consent (a default user that is root).  Sets t->run_as_privileged.
+ */
 static void
-policy_run_as(struct ld *ld, const struct pf_task *t, const struct ynode *tn,
+bare_run_as(struct ld *ld, struct pf_task *t, const struct ynode *tn,
+    const struct ynode *rv, const char *pfx)
+{
+	const struct privgroup_set *pg;
+	const char	*user = t->run_as != NULL ? t->run_as : ld->opts.run_as;
+	int		 consent = ld->opts.run_as != NULL &&
+			    policy_is_root(ld->opts.run_as);
+	char		 why[512], name[64];
+	size_t		 n;
+
+	if (t->run_as != NULL && ld->opts.run_as != NULL &&
+	    policy_is_root(t->run_as) && !consent) {
+		yt_err(YT, yt_r(rv), "%srun_as: '%s' is root; without a "
+		    "policy a task may run as root only when the default "
+		    "user is root too (--run-as root) or a policy says "
+		    "allow_root: true", pfx, t->run_as);
+		return;
+	}
+	if (user == NULL || (pg = privgroups(ld)) == NULL ||
+	    !privgroup_check(pg, user, why, sizeof(why)))
+		return;
+	/* The user root (allowed above) has every group's power anyway. */
+	n = strcspn(user, ":");
+	if (n < sizeof(name)) {
+		memcpy(name, user, n);
+		name[n] = '\0';
+		if (policy_is_root(name))
+			consent = 1;
+	}
+	if (consent)
+		t->run_as_privileged = true;
+	else if (t->run_as != NULL)
+		yt_err(YT, yt_r(rv), "%srun_as: %s; without a policy a "
+		    "privileged group is refused like root (allowed only when "
+		    "the default user is root, --run-as root, or a policy says "
+		    "allow_root: true)", pfx, why);
+	else
+		yt_err(YT, tn, "%sruns as '%s' by default (no run_as): %s; a "
+		    "privileged group is refused like root", pfx, user, why);
+}
+
+static void
+policy_run_as(struct ld *ld, struct pf_task *t, const struct ynode *tn,
     const struct ynode *rv, const char *pfx)
 {
 	const struct pf_policy *p = ld->opts.policy;
+	const struct privgroup_set *pg;
+	enum policy_key	 rule;
 	const char	*user;
-	char		 why[512];
+	char		 why[1024];
+	int		 priv;
 
+	/* A malformed run_as has had its error. */
+	if (t->run_as != NULL && !privgroup_run_as_ok(t->run_as, 0))
+		return;
 	if (p == NULL) {
-		/* Without a policy only the operator can choose root. */
-		if (t->run_as != NULL && ld->opts.run_as != NULL &&
-		    policy_is_root(t->run_as) &&
-		    !policy_is_root(ld->opts.run_as))
-			yt_err(YT, yt_r(rv), "%srun_as: '%s' is root; without a "
-			    "policy a task may run as root only when the "
-			    "default user is root too (--run-as root) or a "
-			    "policy says allow_root: true", pfx, t->run_as);
+		bare_run_as(ld, t, tn, rv, pfx);
 		return;
 	}
 	if ((user = t->run_as) == NULL && (user = default_user(ld)) == NULL)
 		return;
-	if (policy_check_run_as(p, user, why, sizeof(why)) == 0)
+	if ((pg = privgroups(ld)) == NULL)
 		return;
+	if (policy_check_run_as(p, pg, user, &rule, &priv, why,
+	    sizeof(why)) == 0) {
+		t->run_as_privileged = priv != 0;
+		return;
+	}
 	if (t->run_as != NULL) {
-		if (policy_is_root(user) && !p->allow_root)
+		if (rule == POL_ALLOW_ROOT)
 			pol_err(ld, yt_r(rv), "allow_root",
 			    &p->pos[POL_ALLOW_ROOT], "%srun_as: %s", pfx, why);
 		else
@@ -1065,6 +1149,9 @@ policy_run_as(struct ld *ld, const struct pf_task *t, const struct ynode *tn,
 		pol_err(ld, tn, "allow_root", &p->pos[POL_ALLOW_ROOT], "%sruns "
 		    "as root by default (no run_as, and the default user is "
 		    "'%s'), which the policy does not allow", pfx, user);
+	else if (rule == POL_ALLOW_ROOT)
+		pol_err(ld, tn, "allow_root", &p->pos[POL_ALLOW_ROOT], "%sruns "
+		    "as '%s' by default (no run_as): %s", pfx, user, why);
 	else
 		pol_err(ld, tn, "run_as", &p->pos[POL_RUN_AS], "%sruns as '%s' "
 		    "by default (no run_as), which is not an allowed user",
@@ -1293,11 +1380,13 @@ load_task(struct ld *ld, struct names *nt, size_t idx, const struct ynode *tn)
 	    &t->continue_on_failure);
 	(void)snprintf(where, sizeof(where), "the limits of %s", label);
 	load_limits(ld, v[TK_LIMITS], pfx, "limits", where, &t->limits);
-	if (yt_get_str(YT, v[TK_RUN_AS], pfx, "run_as", 0, 65, &t->run_as) == 1 &&
-	    !run_as_ok(t->run_as))
-		yt_err(YT, v[TK_RUN_AS], "%srun_as: '%s' is not a user or "
-		    "user:group (names or numeric ids)", pfx,
-		    yt_shown(YT, v[TK_RUN_AS]));
+	if (yt_get_str(YT, v[TK_RUN_AS], pfx, "run_as", 0,
+	    PRIVGROUP_RUN_AS_MAX + 1, &t->run_as) == 1 &&
+	    !privgroup_run_as_ok(t->run_as, 0))
+		yt_err(YT, v[TK_RUN_AS], "%srun_as: '%s' is not a user, "
+		    "user:group or user:group,group,... (names or numeric ids, "
+		    "at most %d supplementary groups)", pfx,
+		    yt_shown(YT, v[TK_RUN_AS]), PRIVGROUP_SUPP_MAX);
 	(void)snprintf(where, sizeof(where), "the sandbox of %s", label);
 	load_sandbox(ld, v[TK_SANDBOX], pfx, where, &t->sandbox);
 
@@ -1761,8 +1850,16 @@ workflow_load_buf(const char *label, const void *buf, size_t len,
 		goto out;
 	}
 	load_root(&ld);
+	if (ld.opts.policy != NULL && (strv_copy(ld.opts.policy->
+	    privileged_groups, ld.opts.policy->nprivileged_groups,
+	    &wf->privileged_groups, &wf->nprivileged_groups) == -1 ||
+	    (ld.opts.policy->allow_root && strv_copy(ld.opts.policy->
+	    unprivileged_groups, ld.opts.policy->nunprivileged_groups,
+	    &wf->unprivileged_groups, &wf->nunprivileged_groups) == -1)))
+		ld.y.oom = 1;
 out:
 	yt_free(&ld.y);
+	privgroup_set_free(&ld.pg);
 	if (ld.y.oom)
 		yt_diag(&ld.y, PF_SEV_ERROR, 0, 0, "out of memory while loading "
 		    "the workflow");

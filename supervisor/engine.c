@@ -445,6 +445,11 @@ queue_spec(struct attempt *a, struct pf_err *err)
 	s.limits.nofile = t->limits.nofile;
 	s.run_as = t->run_as != NULL ? t->run_as :
 	    (char *)(uintptr_t)a->run->eng->opts.run_as;
+	s.run_as_privileged = t->run_as_privileged;
+	s.privileged_groups = wf->privileged_groups;
+	s.nprivileged_groups = wf->nprivileged_groups;
+	s.unprivileged_groups = wf->unprivileged_groups;
+	s.nunprivileged_groups = wf->nunprivileged_groups;
 	s.network = t->sandbox.network;
 	s.read_only = t->sandbox.read_only;
 	s.nread_only = t->sandbox.nread_only;
@@ -1001,7 +1006,12 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 			break;
 		case PROTO_ST_FAILED:
 			e->status = "failed";
-			snprintf(reason, rlen, "exit code %d", r->exit_code);
+			/* No exit code (http, ssh): the worker's reason. */
+			if (r->exit_code < 0 && r->error != NULL)
+				snprintf(reason, rlen, "%s", r->error);
+			else
+				snprintf(reason, rlen, "exit code %d",
+				    r->exit_code);
 			break;
 		case PROTO_ST_SIGNALED:
 			e->status = "failed";

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "picoflow/log.h"
+#include "picoflow/policy.h"
+#include "picoflow/privgroup.h"
 #include "daemon.h"
 
 static void
@@ -26,7 +28,7 @@ usage(FILE *fp)
 	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
 	    "[--sync full|normal]\n"
 	    "                     [--no-cgroups] [--policy FILE] "
-	    "[--run-as USER[:GROUP]]\n"
+	    "[--run-as USER[:GROUP[,GROUP...]]]\n"
 	    "                     [-l LEVEL] [--log-format pretty|json] "
 	    "[--log-file PATH]\n"
 	    "\n"
@@ -81,29 +83,46 @@ usage(FILE *fp)
 	    DAEMON_DEFAULT_RETAIN_RUNS, DAEMON_DEFAULT_RETAIN_EVERY_S);
 }
 
-/* --run-as names a user (and group) this host knows. */
+/*
+ * --run-as names a user (and groups) this host knows, and no privileged
+ * group (privgroup.h) unless it is root itself: --run-as root is the
+ * operator's consent to root, a group is not.
+ */
 static int
 run_as_arg(const char *s)
 {
-	char		 user[66];
-	const char	*colon = strchr(s, ':');
-	size_t		 n = colon ? (size_t)(colon - s) : strlen(s);
+	struct privgroup_ids ids;
+	struct privgroup_set pg;
+	struct pf_err	 err;
+	char		 why[512];
+	int		 priv;
 
-	if (n == 0 || n >= sizeof(user) || (colon != NULL && colon[1] == '\0')) {
-		fprintf(stderr, "pf-supervisor: --run-as: '%s' is not a user "
-		    "or user:group\n", s);
+	if (!privgroup_run_as_ok(s, 0)) {
+		fprintf(stderr, "pf-supervisor: --run-as: '%s' is not a user, "
+		    "user:group or user:group,group,...\n", s);
 		return -1;
 	}
-	memcpy(user, s, n);
-	user[n] = '\0';
-	if (getpwnam(user) == NULL) {
-		fprintf(stderr, "pf-supervisor: --run-as: no user '%s' on this "
-		    "host\n", user);
+	if (privgroup_resolve(s, &ids, why, sizeof(why)) == -1) {
+		fprintf(stderr, "pf-supervisor: --run-as: %s\n", why);
 		return -1;
 	}
-	if (colon != NULL && getgrnam(colon + 1) == NULL) {
-		fprintf(stderr, "pf-supervisor: --run-as: no group '%s' on "
-		    "this host\n", colon + 1);
+	if (!ids.named) {
+		fprintf(stderr, "pf-supervisor: --run-as: no user '%.*s' on "
+		    "this host\n", (int)strcspn(s, ":"), s);
+		return -1;
+	}
+	if (ids.uid == 0 || policy_is_root(s))
+		return 0;
+	if (privgroup_set_load(&pg, NULL, 0, NULL, 0, &err) == -1) {
+		fprintf(stderr, "pf-supervisor: --run-as: %s\n", err.msg);
+		return -1;
+	}
+	priv = privgroup_check_ids(&pg, &ids, s, why, sizeof(why));
+	privgroup_set_free(&pg);
+	if (priv) {
+		fprintf(stderr, "pf-supervisor: --run-as: %s; a privileged "
+		    "group is refused like root (a policy with allow_root: "
+		    "true may list it for the tasks that need it)\n", why);
 		return -1;
 	}
 	return 0;

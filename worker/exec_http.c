@@ -379,6 +379,77 @@ http_status_ok(const struct pf_http *c, long st)
 	return 0;
 }
 
+/* Bytes of a Location shown in the reason; the rest is cut ("..."). */
+#define HTTP_SHOWN_MAX		512
+
+/*
+ * A value from the server, safe to show on a terminal and in a log
+ * line: backslash and both quotes escaped, C0 and DEL as \xNN, invalid
+ * UTF-8 bytes as \xNN, the C1 controls and the bidi controls (which
+ * reorder what follows them on screen) as \uNNNN.
+ */
+static void
+http_shown(const char *s, size_t n, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		 i = 0, o = 0, k;
+	unsigned	 cp;
+
+	while (i < n && o + 12 < cap) {
+		k = utf8_seq_len(p + i, n - i);
+		if (k == 0 || (k == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
+			o += (size_t)snprintf(out + o, cap - o, "\\x%c%c",
+			    hex[p[i] >> 4], hex[p[i] & 15]);
+			i++;
+			continue;
+		}
+		if (k == 1 && (p[i] == '"' || p[i] == '\'' || p[i] == '\\')) {
+			out[o++] = '\\';
+			out[o++] = (char)p[i++];
+			continue;
+		}
+		cp = k == 1 ? p[i] : k == 2 ? (p[i] & 0x1fu) << 6 |
+		    (p[i + 1] & 0x3fu) : k == 3 ? (p[i] & 0x0fu) << 12 |
+		    (p[i + 1] & 0x3fu) << 6 | (p[i + 2] & 0x3fu) : 0x10000;
+		if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x061c ||
+		    cp == 0x200e || cp == 0x200f ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069)) {
+			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", cp);
+			i += k;
+			continue;
+		}
+		memcpy(out + o, p + i, k);
+		o += k;
+		i += k;
+	}
+	if (i < n && o + 4 <= cap) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* The redirect's reason: its Location as the server sent it, escaped. */
+static void
+http_redirect(struct proto_result *res, CURL *e, long st)
+{
+	struct curl_header *hd = NULL;
+	char		 shown[HTTP_SHOWN_MAX + 16];
+
+	if (curl_easy_header(e, "Location", 0, CURLH_HEADER, -1, &hd) !=
+	    CURLHE_OK || hd == NULL || hd->value == NULL) {
+		worker_result_error(res, PROTO_ST_FAILED, "HTTP status %ld: a "
+		    "redirect without a Location header (redirects are not "
+		    "followed)", st);
+		return;
+	}
+	http_shown(hd->value, strlen(hd->value), shown, sizeof(shown));
+	worker_result_error(res, PROTO_ST_FAILED, "HTTP status %ld: a redirect "
+	    "to Location \"%s\" (redirects are not followed)", st, shown);
+}
+
 /* What curl's result means for the task. */
 static void
 http_finish(struct http *h, CURL *e, CURLcode cc)
@@ -386,7 +457,6 @@ http_finish(struct http *h, CURL *e, CURLcode cc)
 	const struct pf_http	*c = &h->spec->http;
 	struct proto_result	*res = h->res;
 	long			 st = 0;
-	char			*loc = NULL;
 
 	(void)curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st);
 	if (st > 0 && st <= 999)
@@ -396,12 +466,8 @@ http_finish(struct http *h, CURL *e, CURLcode cc)
 			res->status = PROTO_ST_OK;
 			return;
 		}
-		if (st >= 300 && st <= 399 &&
-		    curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) ==
-		    CURLE_OK && loc != NULL)
-			worker_result_error(res, PROTO_ST_FAILED, "HTTP status "
-			    "%ld: a redirect to %s (redirects are not "
-			    "followed)", st, loc);
+		if (st >= 300 && st <= 399)
+			http_redirect(res, e, st);
 		else if (c->nsuccess_status > 0)
 			worker_result_error(res, PROTO_ST_FAILED, "HTTP status "
 			    "%ld is not in success_status", st);

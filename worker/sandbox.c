@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "picoflow/log.h"
+#include "picoflow/privgroup.h"
 #include "picoflow/readfile.h"
 #include "sandbox.h"
 
@@ -169,58 +170,53 @@ numeric_id(const char *s)
 }
 
 /*
- * Splits "user[:group]" and resolves both; 0 or -1 with err.  Numeric
- * ids are taken as they are when the host has no entry for them; *named
- * is then 0 (no name to take supplementary groups from).
+ * Resolves "user[:group[,group...]]" as the host says now (privgroup.h);
+ * 0 or -1 with err.  Numeric ids are taken as they are when the host has
+ * no entry for them.
  */
 static int
-resolve(const char *run_as, uid_t *uid, gid_t *gid, char *user, size_t ulen,
-    int *named, struct pf_err *err)
+resolve(const char *run_as, struct privgroup_ids *ids, struct pf_err *err)
 {
-	const char	*colon = strchr(run_as, ':');
-	size_t		 n = colon ? (size_t)(colon - run_as) : strlen(run_as);
-	struct passwd	*pw;
-	struct group	*gr;
-	long		 id;
+	size_t		 n = strcspn(run_as, ":");
+	char		 why[256];
 
-	if (n == 0 || n >= ulen) {
+	if (n == 0 || n >= 256) {
 		pf_err_set(err, "run_as '%s': bad user name", run_as);
 		return -1;
 	}
-	memcpy(user, run_as, n);
-	user[n] = '\0';
-	id = numeric_id(user);
-	errno = 0;
-	if ((pw = getpwnam(user)) == NULL && id >= 0)
-		pw = getpwuid((uid_t)id);
-	if (pw != NULL) {
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
-		*named = 1;
-		if ((size_t)snprintf(user, ulen, "%s", pw->pw_name) >= ulen) {
-			pf_err_set(err, "run_as '%s': user name too long",
-			    run_as);
-			return -1;
-		}
-	} else if (id >= 0) {
-		*uid = (uid_t)id;
-		*gid = (gid_t)id;
-		*named = 0;
-	} else {
-		pf_err_set(err, "run_as: no user '%s' on this host", user);
+	if (privgroup_resolve(run_as, ids, why, sizeof(why)) == -1) {
+		pf_err_set(err, "run_as: %s", why);
 		return -1;
 	}
-	if (colon != NULL) {
-		id = numeric_id(colon + 1);
-		if ((gr = getgrnam(colon + 1)) != NULL)
-			*gid = gr->gr_gid;
-		else if (id >= 0)
-			*gid = (gid_t)id;
-		else {
-			pf_err_set(err, "run_as: no group '%s' on this host",
-			    colon + 1);
-			return -1;
-		}
+	return 0;
+}
+
+/*
+ * The groups run_as gives must not be privileged, as /etc/group says now
+ * (it may have changed since the workflow was loaded), unless the loader
+ * found them privileged and the operator allowed it (s->run_as_privileged).
+ */
+static int
+ids_check(const char *run_as, const struct privgroup_ids *ids,
+    const struct proto_spec *s, struct pf_err *err)
+{
+	struct privgroup_set pg;
+	char		 why[512];
+	int		 priv;
+
+	if (s != NULL && s->run_as_privileged)
+		return 0;
+	if (privgroup_set_load(&pg, s ? s->privileged_groups : NULL,
+	    s ? s->nprivileged_groups : 0, s ? s->unprivileged_groups : NULL,
+	    s ? s->nunprivileged_groups : 0, err) == -1)
+		return -1;
+	priv = privgroup_check_ids(&pg, ids, run_as, why, sizeof(why));
+	privgroup_set_free(&pg);
+	if (priv) {
+		pf_err_set(err, "run_as '%s': %s; refused like root (the group "
+		    "database says so now, whatever it said when the workflow "
+		    "was loaded)", run_as, why);
+		return -1;
 	}
 	return 0;
 }
@@ -250,38 +246,59 @@ sandbox_home(const char *run_as, char *buf, size_t len)
 		(void)snprintf(buf, len, "%s", pw->pw_dir);
 }
 
-int
-sandbox_ids(const char *run_as, struct pf_err *err)
+/* Sets the ids of run_as: exactly its groups, then its user. */
+static int
+ids_apply(const char *run_as, const struct proto_spec *s, struct pf_err *err)
 {
-	char	 user[256];
-	uid_t	 uid;
-	gid_t	 gid;
-	int	 named;
+	struct privgroup_ids ids;
+	gid_t		 groups[PRIVGROUP_SUPP_MAX + 1];
+	size_t		 ng = 0, i;
 
 	if (run_as == NULL || run_as[0] == '\0')
 		return 0;
-	if (resolve(run_as, &uid, &gid, user, sizeof(user), &named, err) ==
-	    -1)
+	if (resolve(run_as, &ids, err) == -1 ||
+	    ids_check(run_as, &ids, s, err) == -1)
 		return -1;
 	if (geteuid() != 0) {
-		if (uid == geteuid() && gid == getegid())
+		if (ids.uid == geteuid() && ids.gid == getegid())
 			return 0;
 		pf_err_set(err, "run_as '%s' needs a supervisor running as "
 		    "root", run_as);
 		return -1;
 	}
-	if ((named ? initgroups(user, gid) : setgroups(0, NULL)) == -1 ||
-	    setgid(gid) == -1 || setuid(uid) == -1) {
+	/*
+	 * Only the groups run_as lists (and a known user's primary group):
+	 * never initgroups, which would bring every membership /etc/group
+	 * grants the user (postgres's ssl-cert, say).
+	 */
+	if (ids.named)
+		groups[ng++] = ids.gid;
+	for (i = 0; i < ids.nsupp; i++)
+		groups[ng++] = ids.supp[i];
+	if (setgroups(ng, groups) == -1 || setgid(ids.gid) == -1 ||
+	    setuid(ids.uid) == -1) {
 		pf_err_set(err, "run_as '%s': %s", run_as, strerror(errno));
 		return -1;
 	}
 	/* Paranoia, as OpenBSD's daemons do: root must be gone for good. */
-	if (uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
+	if (ids.uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
 		pf_err_set(err, "run_as '%s': could still regain root",
 		    run_as);
 		return -1;
 	}
 	return 0;
+}
+
+int
+sandbox_ids(const char *run_as, struct pf_err *err)
+{
+	return ids_apply(run_as, NULL, err);
+}
+
+int
+sandbox_ids_spec(const struct proto_spec *s, struct pf_err *err)
+{
+	return ids_apply(s->run_as, s, err);
 }
 
 static int
@@ -442,7 +459,7 @@ sandbox_apply(const struct proto_spec *s, char *home, size_t homelen,
 	umask(077);
 	if (sandbox_rlimits(s, contained, err) == -1 ||
 	    sandbox_network(s, err) == -1 ||
-	    sandbox_ids(s->run_as, err) == -1)
+	    sandbox_ids_spec(s, err) == -1)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		pf_err_set(err, "no_new_privs: %s", strerror(errno));

@@ -9,7 +9,9 @@
  *	rlimits: nofile; RLIMIT_AS and RLIMIT_NPROC only when the worker is
  *	    not in an attempt cgroup (isolation mode none)
  *	network: false (shell tasks): a new network namespace, loopback up
- *	run_as user[:group]: initgroups, setgid, setuid (needs root)
+ *	run_as user[:group[,group...]]: exactly the listed groups (no
+ *	    initgroups), setgid, setuid (needs root); privileged groups
+ *	    refused again (privgroup.h)
  *	NO_NEW_PRIVS
  *	Landlock read_only / writable, where the kernel has it
  *	seccomp: what a task never needs fails with EPERM
@@ -33,7 +35,9 @@ int	 sandbox_apply(const struct proto_spec *, char *home, size_t homelen,
 int	 sandbox_rlimits(const struct proto_spec *, int contained,
 	    struct pf_err *);
 int	 sandbox_network(const struct proto_spec *, struct pf_err *);
+/* sandbox_ids: the built-in privileged groups only, none allowed. */
 int	 sandbox_ids(const char *run_as, struct pf_err *);
+int	 sandbox_ids_spec(const struct proto_spec *, struct pf_err *);
 int	 sandbox_landlock(const struct proto_spec *, struct pf_err *);
 int	 sandbox_seccomp(struct pf_err *);
 /*

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "picoflow/err.h"
+#include "picoflow/privgroup.h"
 #include "picoflow/workflow.h"
 
 #define POLICY_MAX_BYTES	(256 * 1024)
@@ -41,6 +42,8 @@ enum policy_key {
 	POL_DEFAULT_NETWORK,
 	POL_RELAX_SANDBOX,
 	POL_VERIFY_HOST_KEY,
+	POL_PRIVILEGED_GROUPS,
+	POL_UNPRIVILEGED_GROUPS,
 	POL_NKEYS
 };
 
@@ -80,6 +83,10 @@ struct pf_policy {
 	bool		 default_network; /* shell tasks that do not say */
 	bool		 relax_sandbox;	/* a task may loosen the defaults */
 	bool		 verify_host_key; /* true: required */
+	char		**privileged_groups;	/* added to the built-in list */
+	size_t		 nprivileged_groups;
+	char		**unprivileged_groups;	/* taken out (allow_root) */
+	size_t		 nunprivileged_groups;
 };
 
 /* The field of limit i in l, to set and to read. */
@@ -123,8 +130,19 @@ int	 policy_check_ssh_host(const struct pf_policy *, const char *host,
 	    char *why, size_t);
 int	 policy_check_url(const struct pf_policy *, const char *url,
 	    enum policy_key *rule, char *why, size_t);
-int	 policy_check_run_as(const struct pf_policy *, const char *run_as,
-	    char *why, size_t);
+/*
+ * run_as against allow_root, the privileged groups of pg (NULL: resolved
+ * here) and the run_as list.  *rule (may be NULL) is POL_ALLOW_ROOT when
+ * root or a privileged group is why, else POL_RUN_AS.  *privileged (may
+ * be NULL) is 1 when run_as gives a privileged group that the policy
+ * allows (allow_root and listed), for the worker's own check.
+ */
+int	 policy_check_run_as(const struct pf_policy *,
+	    const struct privgroup_set *pg, const char *run_as,
+	    enum policy_key *rule, int *privileged, char *why, size_t);
+/* The privileged groups in force under p (NULL: the built-in list). */
+int	 policy_privgroups(const struct pf_policy *p, struct privgroup_set *,
+	    struct pf_err *);
 /* 1 when user[:group] is root or group root (names or ids), else 0. */
 int	 policy_is_root(const char *run_as);
 /* "256M", "1G", "1536" (bytes) for messages. */

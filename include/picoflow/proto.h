@@ -122,6 +122,11 @@ enum {
 	PROTO_SPEC_HTTP_PRIVATE = 56,	/* bool allow_private_ips */
 	PROTO_SPEC_HTTP_CA_FILE = 57,	/* str */
 	PROTO_SPEC_HTTP_SUCCESS = 58,	/* i32, repeated */
+
+	PROTO_SPEC_PRIV_OK = 60,	/* bool: run_as's privileged group
+					   was allowed at load */
+	PROTO_SPEC_PRIV_GROUP = 61,	/* str, repeated: policy's additions */
+	PROTO_SPEC_UNPRIV_GROUP = 62,	/* str, repeated: policy's removals */
 };
 
 /* STARTED tags. */
@@ -183,6 +188,11 @@ struct proto_spec {
 	uint32_t	 drain_ms;	/* reading on after the task exits */
 	struct proto_limits limits;
 	char		*run_as;
+	bool		 run_as_privileged; /* allowed at load (privgroup.h) */
+	char		**privileged_groups;	/* the policy's additions */
+	size_t		 nprivileged_groups;
+	char		**unprivileged_groups;	/* and removals */
+	size_t		 nunprivileged_groups;
 	int		 network;	/* -1 unset, 0 none, 1 allowed */
 	char		**read_only;
 	size_t		 nread_only;

@@ -126,6 +126,11 @@ struct pf_task {
 	bool		 continue_on_failure;
 	struct pf_limits limits;	/* task's own, merged over config.limits */
 	char		*run_as;	/* NULL = the supervisor's user */
+	/*
+	 * Set by the loader: run_as gives a privileged group (privgroup.h)
+	 * and the operator allowed it, so pf-worker does not refuse it.
+	 */
+	bool		 run_as_privileged;
 	struct pf_sandbox sandbox;
 	union {
 		struct pf_shell	 shell;
@@ -151,6 +156,12 @@ struct pf_workflow {
 	unsigned	 timeout_default;
 	struct pf_limits limits;	/* config.limits */
 	struct pf_retention retention;	/* config.retention */
+	/* The policy's privileged_groups and unprivileged_groups, copied by
+	   the loader for pf-worker's own check; none without a policy. */
+	char		**privileged_groups;
+	size_t		 nprivileged_groups;
+	char		**unprivileged_groups;
+	size_t		 nunprivileged_groups;
 	struct pf_task	*tasks;
 	size_t		 ntasks;
 	size_t		*order;		/* a topological order, ntasks long */

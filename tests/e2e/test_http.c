@@ -316,9 +316,8 @@ Test(http, redirect_is_not_followed)
 	run(&h, &s);
 	cr_assert_eq(h.result.status, PROTO_ST_FAILED);
 	cr_assert_eq(h.result.http_status, 301);
-	snprintf(want, sizeof(want), "HTTP status 301: a redirect to "
-	    "http://127.0.0.1:%d/status/200 (redirects are not followed)",
-	    httpd.port);
+	snprintf(want, sizeof(want), "HTTP status 301: a redirect to Location "
+	    "\"/status/200\" (redirects are not followed)");
 	cr_assert_str_eq(h.result.error, want);
 	cr_assert_str_eq(wh_out(&h, 1), "moved\n");
 	wh_free(&h);
@@ -650,6 +649,11 @@ Test(http, picoflow_run_records_status_and_body)
 	    "    type: http\n"
 	    "    retry: 0\n"
 	    "    config: {url: 'http://127.0.0.1:%1$d/status/404',\n"
+	    "             allow_private_ips: true}\n"
+	    "  - name: moved\n"
+	    "    type: http\n"
+	    "    retry: 0\n"
+	    "    config: {url: 'http://127.0.0.1:%1$d/redirect-hostile',\n"
 	    "             allow_private_ips: true}\n",
 	    httpd.port), -1);
 	wf = test_write(dir, "wf.yaml", text);
@@ -697,6 +701,18 @@ Test(http, picoflow_run_records_status_and_body)
 	cr_assert_not_null(t);
 	cr_assert_str_eq(t->status, "failed");
 	cr_assert_eq(t->http_status, 404);
+	/* The worker's reason, not "exit code -1" (an http task has none). */
+	cr_assert_str_eq(t->reason, "HTTP status 404 (success is 2xx)");
+	for (i = 0, t = NULL; i < n; i++)
+		if (strcmp(a[i].task_name, "moved") == 0)
+			t = &a[i];
+	cr_assert_not_null(t);
+	cr_assert_str_eq(t->status, "failed");
+	cr_assert_eq(t->http_status, 302);
+	/* The hostile server's Location, every control shown escaped. */
+	cr_assert_str_eq(t->reason, "HTTP status 302: a redirect to Location "
+	    "\"http://x/\\x1b[2J\\\"\\'\\\\\\u009b\\u202egpj.exe\\xff\" "
+	    "(redirects are not followed)");
 	store_attempts_free(a, n);
 	store_runs_free(runs, nruns);
 	store_close(st);

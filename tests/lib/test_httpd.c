@@ -113,6 +113,10 @@ serve(int fd)
 		respond(fd, st, "", body, strlen(body));
 	} else if (strncmp(path, "/redirect ", 10) == 0)
 		respond(fd, 301, "Location: /status/200\r\n", "moved\n", 6);
+	else if (strncmp(path, "/redirect-hostile ", 18) == 0)
+		/* ESC, quotes, backslash, C1 CSI, RLO, a stray byte. */
+		respond(fd, 302, "Location: http://x/\x1b[2J\"'\\\xc2\x9b"
+		    "\xe2\x80\xaegpj.exe\xff\r\n", "moved\n", 6);
 	else if (strncmp(path, "/echo", 5) == 0)
 		respond(fd, 200, "Content-Type: text/plain\r\n", req, len);
 	else if (strncmp(path, "/slow ", 6) == 0) {

@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,13 @@ policy_fails(const char *text, const char *want)
 	cr_expect_str_eq(got, want);
 	free(got);
 	pf_diags_free(&d);
+}
+
+/* policy_check_run_as with the groups resolved on the spot. */
+static int
+check_run_as(const struct pf_policy *p, const char *run_as, char *why)
+{
+	return policy_check_run_as(p, NULL, run_as, NULL, NULL, why, 512);
 }
 
 Test(policy, fixtures_fail_at_their_expected_place)
@@ -173,6 +182,9 @@ Test(policy, example_every_key)
 	cr_expect_str_eq(p->run_as[1], "backup:*");
 	cr_expect_str_eq(p->default_run_as, "nobody");
 	cr_expect_not(p->allow_root);
+	cr_expect_neq(p->pos[POL_PRIVILEGED_GROUPS].line, 0);
+	cr_expect_eq(p->nprivileged_groups, 0);
+	cr_expect_eq(p->nunprivileged_groups, 0);
 	cr_expect(p->network);
 	cr_expect(p->default_network);
 	cr_expect_not(p->relax_sandbox);
@@ -235,7 +247,7 @@ Test(policy, empty_lists_forbid_everything)
 	cr_expect_eq(policy_check_url(p, "http://a/", &rule, why,
 	    sizeof(why)), -1);
 	cr_expect_eq(rule, POL_HTTP_HOSTS);
-	cr_expect_eq(policy_check_run_as(p, "nobody", why, sizeof(why)), -1);
+	cr_expect_eq(check_run_as(p, "nobody", why), -1);
 	cr_expect_str_eq(why, "'nobody' is not an allowed user (none)");
 	policy_free(p);
 }
@@ -288,8 +300,8 @@ Test(policy, several_errors_are_all_reported_in_order)
 	    "1:10: network: 'maybe' is not a boolean; use true or false\n"
 	    "2:13: executors[0]: 'sh' is not one of shell, ssh, http; did you "
 	    "mean 'ssh'?\n"
-	    "3:10: run_as[0]: '' is not a user, user:group or user:* (names "
-	    "or numeric ids)");
+	    "3:10: run_as[0]: '' is not a user, user:group, "
+	    "user:group,group,... or user:* (names or numeric ids)");
 	free(got);
 	pf_diags_free(&d);
 }
@@ -531,18 +543,15 @@ Test(policy, run_as_rules)
 
 	cr_assert_not_null(p = load("run_as: [nobody, \"backup:*\", "
 	    "\"daemon:daemon\"]\n", NULL));
-	cr_expect_eq(policy_check_run_as(p, "nobody", why, sizeof(why)), 0);
-	cr_expect_eq(policy_check_run_as(p, "backup", why, sizeof(why)), 0);
-	cr_expect_eq(policy_check_run_as(p, "backup:disk", why, sizeof(why)),
-	    0);
-	cr_expect_eq(policy_check_run_as(p, "daemon:daemon", why,
-	    sizeof(why)), 0);
-	cr_expect_eq(policy_check_run_as(p, "daemon", why, sizeof(why)), -1);
-	cr_expect_eq(policy_check_run_as(p, "nobody:nogroup", why,
-	    sizeof(why)), -1);
+	cr_expect_eq(check_run_as(p, "nobody", why), 0);
+	cr_expect_eq(check_run_as(p, "backup", why), 0);
+	cr_expect_eq(check_run_as(p, "backup:backup", why), 0);
+	cr_expect_eq(check_run_as(p, "daemon:daemon", why), 0);
+	cr_expect_eq(check_run_as(p, "daemon", why), -1);
+	cr_expect_eq(check_run_as(p, "nobody:nogroup", why), -1);
 	cr_expect_str_eq(why, "'nobody:nogroup' is not an allowed user "
 	    "(nobody, backup:*, daemon:daemon)");
-	cr_expect_eq(policy_check_run_as(p, "backup:root", why, sizeof(why)),
+	cr_expect_eq(check_run_as(p, "backup:root", why),
 	    -1);
 	cr_expect_str_eq(why, "'backup:root' is root (as user or group), which "
 	    "the policy does not allow");
@@ -550,7 +559,7 @@ Test(policy, run_as_rules)
 
 	/* No list: any user but root; allow_root opens root. */
 	cr_assert_not_null(p = load("allow_root: true\n", NULL));
-	cr_expect_eq(policy_check_run_as(p, "root", why, sizeof(why)), 0);
+	cr_expect_eq(check_run_as(p, "root", why), 0);
 	policy_free(p);
 }
 
@@ -939,4 +948,157 @@ Test(policy_rules, policy_defaults_change_the_printed_definition)
 	cr_expect_str_neq(buf_cstr(&a), buf_cstr(&b));
 	buf_free(&a);
 	buf_free(&b);
+}
+
+/* ------------------------------------------------- privileged groups */
+
+/* The Debian groups the tests below stand on; skip where one is missing. */
+static void
+need_groups(void)
+{
+	if (getgrnam("shadow") == NULL || getgrnam("disk") == NULL ||
+	    getgrnam("tape") == NULL || getpwnam("backup") == NULL ||
+	    getgrnam("ssl-cert") == NULL)
+		cr_skip_test("needs Debian's groups shadow, disk, tape, "
+		    "ssl-cert and user backup");
+}
+
+#define AS(ra)	"name: w\ntasks:\n  - name: t\n    type: shell\n" \
+		"    run_as: \"" ra "\"\n    config: {command: /bin/true}\n"
+
+/* The attack: the site policy's backup:* let backup:shadow by. */
+Test(policy_rules, site_policy_refuses_backup_shadow)
+{
+	need_groups();
+	refused("run_as: [nobody, \"backup:*\"]\ndefault_run_as: nobody\n"
+	    "allow_root: false\n", AS("backup:shadow"), "nobody", "5:13: "
+	    "task 't': run_as: group 'shadow' is privileged (reads "
+	    "/etc/shadow and /etc/gshadow, the password hashes); a privileged "
+	    "group is refused like root, which the policy does not allow "
+	    "(policy rule allow_root at pol.yaml:3:13)");
+	/* As a supplementary group just the same. */
+	refused("run_as: [nobody, \"backup:*\"]\n", AS("backup:backup,disk"),
+	    "nobody", "5:13: task 't': run_as: group 'disk' is privileged "
+	    "(reads and writes raw disks, so every file system); a "
+	    "privileged group is refused like root, which the policy does "
+	    "not allow (policy rule allow_root, by default, in pol.yaml)");
+	allowed("run_as: [nobody, \"backup:*\"]\n", AS("backup:backup"),
+	    "nobody");
+	allowed("run_as: [nobody, \"backup:*\"]\n", AS("backup"), "nobody");
+}
+
+/* user:* allows the user's own groups, never a privileged one. */
+Test(policy_rules, star_means_the_users_own_groups)
+{
+	char		 why[512];
+	struct pf_policy *p;
+	enum policy_key	 rule;
+	int		 priv;
+
+	need_groups();
+	refused("run_as: [\"backup:*\"]\n", AS("backup:tape"), "backup",
+	    "5:13: task 't': run_as: 'backup:tape': user 'backup' is not a "
+	    "member of group 'tape', and 'backup:*' allows only the user's "
+	    "own groups (policy rule run_as at pol.yaml:1:9)");
+	/* With allow_root, a privileged group must be listed itself. */
+	refused("allow_root: true\nrun_as: [\"backup:*\"]\n",
+	    AS("backup:shadow"), "backup", "5:13: task 't': run_as: group "
+	    "'shadow' is privileged (reads /etc/shadow and /etc/gshadow, the "
+	    "password hashes); 'backup:*' never allows a privileged group "
+	    "(list 'backup:shadow' itself) (policy rule run_as at "
+	    "pol.yaml:2:9)");
+	cr_assert_not_null(p = load("allow_root: true\nrun_as: "
+	    "[\"backup:shadow\"]\n", NULL));
+	cr_expect_eq(policy_check_run_as(p, NULL, "backup:shadow", &rule,
+	    &priv, why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(priv, 1, "the worker is told it was allowed");
+	cr_expect_eq(policy_check_run_as(p, NULL, "backup:disk", &rule,
+	    &priv, why, sizeof(why)), -1);
+	cr_expect_eq(rule, POL_RUN_AS);
+	policy_free(p);
+}
+
+/* A policy extends the list; only one with allow_root narrows it. */
+Test(policy_rules, privileged_groups_extend_and_narrow)
+{
+	char		 why[512];
+	struct pf_policy *p;
+	enum policy_key	 rule;
+	int		 priv;
+
+	need_groups();
+	refused("privileged_groups: [backup]\n", AS("backup"), "nobody",
+	    "5:13: task 't': run_as: user 'backup' has primary group "
+	    "'backup' (gid 34), which is privileged (listed in the policy's "
+	    "privileged_groups); a privileged group is refused like root, "
+	    "which the policy does not allow (policy rule allow_root, by "
+	    "default, in pol.yaml)");
+	refused("privileged_groups: [\"4242\"]\n", AS("nobody:nogroup,4242"),
+	    "nobody", "5:13: task 't': run_as: group '4242' is privileged "
+	    "(listed in the policy's privileged_groups); a privileged group "
+	    "is refused like root, which the policy does not allow (policy "
+	    "rule allow_root, by default, in pol.yaml)");
+	policy_fails("unprivileged_groups: [ssl-cert]\n", "1:23: "
+	    "unprivileged_groups[0]: 'ssl-cert': the built-in privileged "
+	    "groups may be narrowed only by a policy that says allow_root: "
+	    "true");
+	policy_fails("allow_root: true\nunprivileged_groups: [tape]\n",
+	    "2:23: unprivileged_groups[0]: 'tape' is not one of the built-in "
+	    "privileged groups (root never leaves the list)");
+
+	/* Narrowed: ssl-cert is then an ordinary group of its members. */
+	cr_assert_not_null(p = load("allow_root: true\nunprivileged_groups: "
+	    "[ssl-cert]\nrun_as: [\"nobody:*\"]\n", NULL));
+	cr_expect_eq(policy_check_run_as(p, NULL, "nobody:ssl-cert", &rule,
+	    &priv, why, sizeof(why)), -1);
+	cr_expect_str_eq(why, "'nobody:ssl-cert': user 'nobody' is not a "
+	    "member of group 'ssl-cert', and 'nobody:*' allows only the "
+	    "user's own groups");
+	policy_free(p);
+	cr_assert_not_null(p = load("allow_root: true\nunprivileged_groups: "
+	    "[ssl-cert]\n", NULL));
+	cr_expect_eq(policy_check_run_as(p, NULL, "nobody:ssl-cert", &rule,
+	    &priv, why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(priv, 0, "no longer privileged");
+	cr_expect_eq(policy_check_run_as(p, NULL, "nobody:shadow", &rule,
+	    &priv, why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(priv, 1);
+	policy_free(p);
+}
+
+/* Without a policy: refused like root unless the default user is root. */
+Test(policy_rules, privileged_groups_without_a_policy)
+{
+	struct pf_workflow *w = NULL;
+	char		*got;
+
+	need_groups();
+	refused(NULL, AS("nobody:shadow"), "nobody", "5:13: task 't': run_as: "
+	    "group 'shadow' is privileged (reads /etc/shadow and "
+	    "/etc/gshadow, the password hashes); without a policy a "
+	    "privileged group is refused like root (allowed only when the "
+	    "default user is root, --run-as root, or a policy says "
+	    "allow_root: true)");
+	refused(NULL, AS("nobody:nogroup,ssl-cert"), NULL, "5:13: task 't': "
+	    "run_as: group 'ssl-cert' is privileged (reads /etc/ssl/private, "
+	    "the TLS private keys); without a policy a privileged group is "
+	    "refused like root (allowed only when the default user is root, "
+	    "--run-as root, or a policy says allow_root: true)");
+	refused(NULL, SH("/bin/true"), "nobody:shadow", "3:5: task 't': runs "
+	    "as 'nobody:shadow' by default (no run_as): group 'shadow' is "
+	    "privileged (reads /etc/shadow and /etc/gshadow, the password "
+	    "hashes); a privileged group is refused like root");
+	/* postgres-style: a membership alone grants nothing, so it loads. */
+	allowed(NULL, AS("nobody"), "nobody");
+	/* The operator's --run-as root consents, and the worker is told. */
+	got = judge(NULL, AS("nobody:shadow"), "root", &w);
+	cr_assert_not_null(w, "%s", got);
+	cr_expect(w->tasks[0].run_as_privileged);
+	workflow_free(w);
+	free(got);
+	got = judge(NULL, AS("nobody:nogroup"), "nobody", &w);
+	cr_assert_not_null(w, "%s", got);
+	cr_expect_not(w->tasks[0].run_as_privileged);
+	workflow_free(w);
+	free(got);
 }

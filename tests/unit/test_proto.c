@@ -15,6 +15,8 @@
 static char	*t_args[] = { "-c", "echo \"$X\"", "", "last arg" };
 static char	*t_env[] = { "X=1", "EMPTY=", "PATH=/bin" };
 static char	*t_ro[] = { "/", "/usr" };
+static char	*t_priv[] = { "backupops", "4242" };
+static char	*t_unpriv[] = { "ssl-cert" };
 static char	*t_rw[] = { "/var/tmp" };
 static struct pf_kv t_hdr[] = {
 	{ "Accept", "application/json" }, { "X-Trace", "" },
@@ -45,7 +47,12 @@ full_spec(struct proto_spec *s)
 	s->limits.cpu_milli = 500;
 	s->limits.pids = 64;
 	s->limits.nofile = INT64_MAX;
-	s->run_as = "nobody:nogroup";
+	s->run_as = "nobody:nogroup,backup";
+	s->run_as_privileged = true;
+	s->privileged_groups = t_priv;
+	s->nprivileged_groups = 2;
+	s->unprivileged_groups = t_unpriv;
+	s->nunprivileged_groups = 1;
 	s->network = 0;
 	s->read_only = t_ro;
 	s->nread_only = 2;
@@ -103,6 +110,11 @@ assert_spec_eq(const struct proto_spec *a, const struct proto_spec *b)
 	cr_assert_eq(a->limits.pids, b->limits.pids);
 	cr_assert_eq(a->limits.nofile, b->limits.nofile);
 	cr_assert_str_eq(a->run_as, b->run_as);
+	cr_assert_eq(a->run_as_privileged, b->run_as_privileged);
+	assert_strv_eq(a->privileged_groups, a->nprivileged_groups,
+	    b->privileged_groups, b->nprivileged_groups);
+	assert_strv_eq(a->unprivileged_groups, a->nunprivileged_groups,
+	    b->unprivileged_groups, b->nunprivileged_groups);
 	cr_assert_eq(a->network, b->network);
 	assert_strv_eq(a->read_only, a->nread_only, b->read_only,
 	    b->nread_only);

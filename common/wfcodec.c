@@ -235,15 +235,18 @@ enc_field(const struct wfield *f, const void *obj, struct pf_buf *b)
 		if (*CAT(obj, f->off, wstr) == NULL)
 			return 0;
 		break;
+	/* A list is sent when it exists, empty or not: "[]" means something. */
 	case W_STRV:
 	case W_I32V:
 	case W_NEST:
-		if ((n = *CAT(obj, f->noff, size_t)) == 0)
+		if (*CAT(obj, f->off, wstr) == NULL)
 			return 0;
+		n = *CAT(obj, f->noff, size_t);
 		break;
 	case W_KV:
-		if ((n = CAT(obj, f->off, struct pf_kvlist)->n) == 0)
+		if (CAT(obj, f->off, struct pf_kvlist)->v == NULL)
 			return 0;
+		n = CAT(obj, f->off, struct pf_kvlist)->n;
 		break;
 	default:
 		break;
@@ -387,7 +390,7 @@ get_count(struct pf_rbuf *r, const struct wfield *f, size_t least, size_t *n)
 {
 	uint32_t	 c;
 
-	if (rbuf_get_u32(r, &c) == -1 || c == 0)
+	if (rbuf_get_u32(r, &c) == -1)
 		return -1;
 	if (f->kind != W_NEST && f->kind != W_I32V && c > WFCODEC_LIST_MAX)
 		return -1;
@@ -397,6 +400,13 @@ get_count(struct pf_rbuf *r, const struct wfield *f, size_t least, size_t *n)
 		return -1;
 	*n = c;
 	return 0;
+}
+
+/* An array of n (at least one slot, so that an empty list is not NULL). */
+static void *
+alloc_n(size_t n, size_t size)
+{
+	return pf_calloc(n > 0 ? n : 1, size);
 }
 
 static int
@@ -443,7 +453,7 @@ dec_field(const struct wdesc *d, const struct wfield *f, void *obj,
 
 		if (get_count(&r, f, 4, &n) == -1)
 			return bad(err, d, f, "bad count");
-		if ((sv = pf_calloc(n, sizeof(*sv))) == NULL)
+		if ((sv = alloc_n(n, sizeof(*sv))) == NULL)
 			return bad(err, d, f, "out of memory");
 		*AT(obj, f->off, wstrv) = sv;
 		for (i = 0; i < n; i++) {
@@ -459,7 +469,7 @@ dec_field(const struct wdesc *d, const struct wfield *f, void *obj,
 
 		if (get_count(&r, f, 4, &n) == -1)
 			return bad(err, d, f, "bad count");
-		if ((iv = pf_calloc(n, sizeof(*iv))) == NULL)
+		if ((iv = alloc_n(n, sizeof(*iv))) == NULL)
 			return bad(err, d, f, "out of memory");
 		*AT(obj, f->off, wintv) = iv;
 		*AT(obj, f->noff, size_t) = n;
@@ -475,7 +485,7 @@ dec_field(const struct wdesc *d, const struct wfield *f, void *obj,
 
 		if (get_count(&r, f, 8, &n) == -1)
 			return bad(err, d, f, "bad count");
-		if ((kv->v = pf_calloc(n, sizeof(*kv->v))) == NULL)
+		if ((kv->v = alloc_n(n, sizeof(*kv->v))) == NULL)
 			return bad(err, d, f, "out of memory");
 		for (i = 0; i < n; i++) {
 			kv->n = i + 1;
@@ -492,7 +502,7 @@ dec_field(const struct wdesc *d, const struct wfield *f, void *obj,
 
 		if (get_count(&r, f, 4, &n) == -1)
 			return bad(err, d, f, "bad count");
-		if ((arr = pf_calloc(n, f->sub->size)) == NULL)
+		if ((arr = alloc_n(n, f->sub->size)) == NULL)
 			return bad(err, d, f, "out of memory");
 		*AT(obj, f->off, char *) = arr;
 		for (i = 0; i < n; i++) {

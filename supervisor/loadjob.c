@@ -561,9 +561,7 @@ loadjob_read(struct loadjob *j)
 			return;
 		}
 		if (j->rd.eof) {
-			if (!j->complete)
-				job_fail(j, "pf-loader stopped before its "
-				    "answer was complete");
+			/* Short answers are judged with the exit status. */
 			close(j->rfd);
 			j->rfd = -1;
 			return;
@@ -609,9 +607,6 @@ loadjob_finish(struct loadjob *j, struct loadjob_out *out,
 	int	 rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!j->failed && !j->complete)
-		job_fail(j, "pf-loader stopped before its answer was "
-		    "complete");
 	if (!j->failed && !(WIFEXITED(j->status) &&
 	    WEXITSTATUS(j->status) == 0)) {
 		if (WIFSIGNALED(j->status))
@@ -623,6 +618,9 @@ loadjob_finish(struct loadjob *j, struct loadjob_out *out,
 			job_fail(j, "pf-loader exited with status %d",
 			    WEXITSTATUS(j->status));
 	}
+	if (!j->failed && !j->complete)
+		job_fail(j, "pf-loader stopped before its answer was "
+		    "complete");
 	if (j->failed) {
 		pf_err_set(err, "%s", j->err.msg);
 		goto out;

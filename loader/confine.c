@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <nss.h>
 #include <pwd.h>
 #include <seccomp.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,16 +60,22 @@ confine_rlimits(struct pf_err *err)
 }
 
 /*
- * run_as checks resolve user and group names (policy_is_root) and
- * timezones are read from the zoneinfo files.  Looking a name up once
- * now makes glibc read nsswitch.conf and load any service module while
- * that is still allowed; later lookups only open the databases.
+ * run_as checks resolve user and group names (policy_is_root).  Only
+ * the files service answers them here: other services (systemd, sss,
+ * ldap) load modules, open sockets and walk directories, none of which
+ * the filter allows.  root, and the groups that matter, live in
+ * /etc/passwd and /etc/group; the worker resolves run_as again, with
+ * every service, when a task starts.  A lookup of a name nobody has
+ * settles glibc's configuration now, while that is still allowed.
  */
 static void
-confine_nss_warm(void)
+confine_nss(void)
 {
-	(void)getpwnam("root");
-	(void)getgrnam("root");
+	(void)__nss_configure_lookup("passwd", "files");
+	(void)__nss_configure_lookup("group", "files");
+	(void)__nss_configure_lookup("initgroups", "files");
+	(void)getpwnam("pf-loader-no-such-user");
+	(void)getgrnam("pf-loader-no-such-group");
 }
 
 /* As root: nobody, no groups.  As anyone else: stay who we are. */
@@ -119,6 +127,83 @@ confine_nnp(struct pf_err *err)
 	return 0;
 }
 
+/* Landlock, defined here: Debian 12's headers stop at ABI 3. */
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset	444
+#define SYS_landlock_add_rule		445
+#define SYS_landlock_restrict_self	446
+#endif
+#define LL_CREATE_RULESET_VERSION	(1U << 0)
+#define LL_RULE_PATH_BENEATH		1
+#define LL_READ_FILE			(1ULL << 2)
+#define LL_READ_DIR			(1ULL << 3)
+#define LL_ABI1_ALL			((1ULL << 13) - 1)
+
+struct ll_ruleset_attr {
+	uint64_t	 handled_access_fs;
+};
+
+struct ll_path_beneath_attr {
+	uint64_t	 allowed_access;
+	int32_t		 parent_fd;
+} __attribute__((packed));
+
+/* What the loader may still read: the two name databases and zoneinfo. */
+static const struct {
+	const char	*path;
+	uint64_t	 rights;
+} readable[] = {
+	{ "/etc/passwd", LL_READ_FILE },
+	{ "/etc/group", LL_READ_FILE },
+	{ "/usr/share/zoneinfo", LL_READ_FILE | LL_READ_DIR },
+};
+
+/*
+ * The read-only opens the filter allows, narrowed to those paths.  A
+ * kernel without Landlock keeps the rest (nobody, the filter); a path
+ * that does not exist is simply not readable.
+ */
+static int
+confine_landlock(struct pf_err *err)
+{
+	struct ll_ruleset_attr		 ra;
+	struct ll_path_beneath_attr	 pb;
+	size_t				 i;
+	int				 rs, fd;
+
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LL_CREATE_RULESET_VERSION) < 1)
+		return 0;
+	ra.handled_access_fs = LL_ABI1_ALL;
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra),
+	    0)) == -1) {
+		pf_err_set(err, "landlock: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sizeof(readable) / sizeof(readable[0]); i++) {
+		if ((fd = open(readable[i].path, O_PATH | O_CLOEXEC)) == -1)
+			continue;
+		pb.allowed_access = readable[i].rights;
+		pb.parent_fd = fd;
+		if (syscall(SYS_landlock_add_rule, rs, LL_RULE_PATH_BENEATH,
+		    &pb, 0) == -1) {
+			pf_err_set(err, "landlock rule for %s: %s",
+			    readable[i].path, strerror(errno));
+			close(fd);
+			close(rs);
+			return -1;
+		}
+		close(fd);
+	}
+	if (syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
+		pf_err_set(err, "landlock: %s", strerror(errno));
+		close(rs);
+		return -1;
+	}
+	close(rs);
+	return 0;
+}
+
 /* Syscalls allowed as they are. */
 static const int allowed[] = {
 	SCMP_SYS(read), SCMP_SYS(close), SCMP_SYS(exit),
@@ -132,9 +217,8 @@ static const int allowed[] = {
 
 /*
  * Flags an open may not carry: writing, creating, truncating.  What is
- * left is a read-only open, by nobody, of the name service files and
- * zoneinfo (anything else nobody can read holds nothing the loader
- * could use: it has no way to send data but its reply to the parent).
+ * left is a read-only open, by nobody, which Landlock narrows to the
+ * name service files and zoneinfo.
  */
 #define OPEN_WRITE_FLAGS	(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | \
 				 O_APPEND | O_TMPFILE)
@@ -191,9 +275,9 @@ confine_all(struct pf_err *err)
 {
 	if (confine_fds(err) == -1 || confine_rlimits(err) == -1)
 		return -1;
-	confine_nss_warm();
+	confine_nss();
 	if (confine_user(err) == -1 || confine_nnp(err) == -1 ||
-	    confine_seccomp(err) == -1)
+	    confine_landlock(err) == -1 || confine_seccomp(err) == -1)
 		return -1;
 	return 0;
 }

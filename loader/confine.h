@@ -1,7 +1,7 @@
 /*
  * pf-loader's confinement, applied before it reads a byte of input: a
  * chain of small steps in the order they must happen (fds, rlimits, name
- * service warm-up, user, no-new-privs, seccomp).  docs/security.md
+ * service set-up, user, no-new-privs, Landlock, seccomp).  docs/security.md
  * ("The loader process") says what the confined process can still do.
  */
 #ifndef PICOFLOW_CONFINE_H

@@ -135,6 +135,12 @@ on_opts(struct lstate *ls, const struct frame *f, struct pf_err *err)
 			if (u32 > 0 && u32 <= WFCODEC_TASKS_MAX)
 				ls->lo.max_tasks = u32;
 			break;
+		case LOADER_OPT_MAX_BYTES:
+			if (frame_field_u32(&fld, &u32, err) == -1)
+				return -1;
+			if (u32 > 0 && u32 < LOADER_FILE_MAX - 8192)
+				ls->lo.max_bytes = u32;
+			break;
 		default:
 			break;
 		}

@@ -137,6 +137,9 @@ put_opts(int fd, const struct loadjob_req *rq)
 	if (rq->max_tasks > 0 && rq->max_tasks <= WFCODEC_TASKS_MAX)
 		frame_add_u32(&f, LOADER_OPT_MAX_TASKS,
 		    (uint32_t)rq->max_tasks);
+	if (rq->max_bytes > 0 && rq->max_bytes < LOADER_FILE_MAX - 8192)
+		frame_add_u32(&f, LOADER_OPT_MAX_BYTES,
+		    (uint32_t)rq->max_bytes);
 	if (frame_end(&f) == 0 && write_all(fd, f.data, f.len) == 0)
 		rc = 0;
 	buf_free(&f);
@@ -181,8 +184,9 @@ build_request(struct loadjob *j, const struct loadjob_req *rq, int fd,
 	}
 	for (i = 0; i < j->npaths; i++) {
 		pf_diags_init(&d);
-		if (yt_read_file(j->paths[i], "workflow", WF_DEFAULT_MAX_BYTES,
-		    &d, &data, &len) == -1) {
+		if (yt_read_file(j->paths[i], "workflow", rq->max_bytes > 0 &&
+		    rq->max_bytes < LOADER_FILE_MAX - 8192 ? rq->max_bytes :
+		    WF_DEFAULT_MAX_BYTES, &d, &data, &len) == -1) {
 			j->pre_error[i] = pf_diags_text(&d, PF_SEV_ERROR);
 			pf_diags_free(&d);
 			continue;

@@ -37,6 +37,7 @@ struct loadjob_req {
 	int		 is_root;
 	const struct pf_limits *defaults; /* the engine's; NULL = none */
 	size_t		 max_tasks;	/* 0 = the loader's default */
+	size_t		 max_bytes;	/* per workflow file; 0 = default */
 };
 
 struct loadjob_out {

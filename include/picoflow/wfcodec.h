@@ -40,6 +40,7 @@ enum wfcodec_msg {
 #define LOADER_OPT_IS_ROOT	2	/* u8: the supervisor runs as root */
 #define LOADER_OPT_DEFAULTS	3	/* limits body: the engine's defaults */
 #define LOADER_OPT_MAX_TASKS	4	/* u32 */
+#define LOADER_OPT_MAX_BYTES	5	/* u32: of one workflow file */
 /* POLICY and FILE bodies */
 #define LOADER_IN_LABEL		1	/* str: the path shown in messages */
 #define LOADER_IN_DATA		2	/* bytes: the file's contents */

@@ -217,6 +217,16 @@ try_read_passwd(void)
 	_exit(0);
 }
 
+static void
+try_read_other(void)
+{
+	/* Readable by nobody, but not one of the loader's files. */
+	if (open("/etc/hostname", O_RDONLY | O_CLOEXEC) != -1 ||
+	    errno != EACCES)
+		_exit(97);
+	_exit(0);
+}
+
 Test(redteam_loader, filter_kills_exec_fork_writes_and_other_calls)
 {
 	int	 st;
@@ -241,6 +251,13 @@ Test(redteam_loader, filter_kills_exec_fork_writes_and_other_calls)
 	st = confined_child(try_read_passwd);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "read-only open: "
 	    "status %d", st);
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LL_CREATE_RULESET_VERSION) < 1 || access("/etc/hostname", R_OK))
+		cr_skip_test("no Landlock here (or no /etc/hostname): the "
+		    "read-only opens are not narrowed");
+	st = confined_child(try_read_other);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a file outside "
+	    "the loader's list was readable (status %d)", st);
 }
 
 /* ---- the supervisor ----------------------------------------------------- */

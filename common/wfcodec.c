@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
 #include "picoflow/dag.h"
 #include "picoflow/err.h"
 #include "picoflow/frame.h"
+#include "picoflow/runas.h"
 #include "picoflow/tz.h"
 #include "picoflow/wfcodec.h"
 #include "picoflow/workflow.h"
@@ -750,6 +752,18 @@ wfcodec_check(struct pf_workflow *wf, const struct wfcodec_opts *o,
 	for (i = 0; i < wf->ntasks; i++) {
 		if (check_task(&wf->tasks[i], i, err) == -1)
 			goto out;
+		if (o != NULL && o->root_check && !o->root_allowed) {
+			const char *u = wf->tasks[i].run_as != NULL ?
+			    wf->tasks[i].run_as : o->default_user != NULL ?
+			    o->default_user : geteuid() == 0 ? "root" : NULL;
+
+			if (u != NULL && runas_is_root(u)) {
+				pf_err_set(err, "task '%s' would run as root "
+				    "('%s'), which is not allowed here",
+				    wf->tasks[i].name, u);
+				goto out;
+			}
+		}
 		ix[i].name = wf->tasks[i].name;
 		ix[i].i = i;
 	}

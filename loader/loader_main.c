@@ -245,6 +245,9 @@ policy_result(struct lstate *ls)
 	if (run_as != NULL)
 		frame_add_str(&b, LOADER_POL_RUN_AS, run_as);
 	frame_add_u8(&b, LOADER_POL_FALLBACK, (uint8_t)ls->fallback);
+	if (ls->policy != NULL)
+		frame_add_u8(&b, LOADER_POL_ALLOW_ROOT,
+		    (uint8_t)ls->policy->allow_root);
 	rc = send_msg(LOADER_MSG_POLICY_RESULT, &b);
 	buf_free(&b);
 	return rc;

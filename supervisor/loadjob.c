@@ -18,6 +18,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/frame.h"
 #include "picoflow/policy.h"
+#include "picoflow/runas.h"
 #include "picoflow/wfcodec.h"
 #include "../common/ytree.h"
 #include "loadjob.h"
@@ -355,7 +356,7 @@ on_policy_result(struct loadjob *j, const struct frame *f)
 	struct pf_err		 e;
 	char			*s;
 	uint8_t			 u8;
-	int			 r, ok = -1;
+	int			 r, ok = -1, allow_root = -1;
 
 	frame_iter_init(&it, f->payload, f->len, 8);
 	while ((r = frame_iter_next(&it, &fld, &e)) == 1) {
@@ -386,6 +387,11 @@ on_policy_result(struct loadjob *j, const struct frame *f)
 				goto bad;
 			j->out.policy_fallback = u8;
 			break;
+		case LOADER_POL_ALLOW_ROOT:
+			if (frame_field_u8(&fld, &u8, &e) == -1 || u8 > 1)
+				goto bad;
+			allow_root = u8;
+			break;
 		default:
 			break;
 		}
@@ -398,6 +404,22 @@ on_policy_result(struct loadjob *j, const struct frame *f)
 	j->out.policy_ok = !j->has_policy || (j->policy_read && ok);
 	if (j->policy_read && !ok && j->out.policy_error == NULL)
 		goto bad;
+	/*
+	 * Who may run as root, judged here again: this frame was written
+	 * before the loader parsed any workflow, so a workflow cannot have
+	 * changed it.  Without a policy, only the operator's default user
+	 * (--run-as root) opens root; a non-root supervisor cannot switch.
+	 */
+	j->co.root_check = 1;
+	j->co.default_user = j->out.run_as;
+	if (geteuid() != 0)
+		j->co.root_allowed = 1;
+	else if (j->has_policy && (j->out.policy_ok ||
+	    j->out.policy_fallback))
+		j->co.root_allowed = allow_root == 1;
+	else
+		j->co.root_allowed = j->out.run_as != NULL &&
+		    runas_is_root(j->out.run_as);
 	return 0;
 bad:
 	job_fail(j, "pf-loader sent a bad POLICY_RESULT");

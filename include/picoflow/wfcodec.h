@@ -50,6 +50,7 @@ enum wfcodec_msg {
 #define LOADER_POL_ERROR	2	/* str: every error, one per line */
 #define LOADER_POL_RUN_AS	3	/* str: tasks without run_as run as */
 #define LOADER_POL_FALLBACK	4	/* u8: the fallback policy is used */
+#define LOADER_POL_ALLOW_ROOT	5	/* u8: the policy's allow_root */
 /* RESULT */
 #define LOADER_RES_INDEX	1	/* u32: the FILE it answers, from 0 */
 #define LOADER_RES_ERROR	2	/* str */
@@ -74,6 +75,14 @@ enum wfcodec_msg {
 
 struct wfcodec_opts {
 	size_t		 max_tasks;	/* 0 = WFCODEC_TASKS_MAX */
+	/*
+	 * Root: when not allowed, a task whose user (its run_as, else
+	 * default_user) is root by runas_is_root() makes the model
+	 * invalid.  root_check 0: not judged (the fuzz target, tests).
+	 */
+	int		 root_check;
+	int		 root_allowed;
+	const char	*default_user;	/* NULL: the process's own user */
 };
 
 /* Appends the model's body (fields, no frame header) to out. */

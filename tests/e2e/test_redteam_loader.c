@@ -136,6 +136,18 @@ Test(redteam_loader, loader_runs_as_nobody_under_seccomp)
 		    "groups left: %s", status_field(pid, "Groups"));
 		cr_assert_str_eq(status_field(pid, "CapEff"),
 		    "\t0000000000000000");
+		/*
+		 * Not dumpable: its /proc files stay root's, so tasks that
+		 * also run as nobody cannot trace it or read its memory.
+		 */
+		{
+			char		 p2[64];
+			struct stat	 sb;
+
+			snprintf(p2, sizeof(p2), "/proc/%d/mem", (int)pid);
+			cr_assert_eq(stat(p2, &sb), 0);
+			cr_assert_eq(sb.st_uid, 0, "the loader is dumpable");
+		}
 	}
 	/* Drain it: it finishes cleanly once read. */
 	while (read(p[0], buf, sizeof(buf)) > 0)
@@ -523,4 +535,71 @@ Test(redteam_loader, a_broken_loader_at_start_is_a_clean_error)
 	cr_assert_not_null(strstr(t, "giving up: no configuration loaded"),
 	    "%s", t);
 	free(t);
+}
+
+/*
+ * A subverted loader that forges a well-formed model running a task as
+ * root: the supervisor judges root itself (the policy's allow_root came
+ * before any workflow was parsed) and refuses the load.
+ */
+Test(redteam_loader, a_forged_root_task_is_refused)
+{
+	struct wf_load_opts	 lo;
+	struct pf_workflow	*wf;
+	struct pf_buf		 ans, body, model;
+	struct ctl_reply	 rep;
+	char			 p[4400], how[4600], *path;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root (root is a user to switch to)");
+	dt_default_user = 1;		/* tasks default to nobody */
+	dt_wf("a.yaml", good_wf);
+	/* The forged answer: a model of a.yaml whose task runs as root. */
+	snprintf(p, sizeof(p), "%s/a.yaml", dt_wfdir);
+	workflow_load_opts_default(&lo);
+	cr_assert_not_null(wf = workflow_load_file(p, &lo, NULL));
+	wf->tasks[0].run_as = strdup("root");
+	buf_init(&ans, 0);
+	buf_init(&body, 0);
+	buf_init(&model, 0);
+	frame_begin(&body, LOADER_MSG_POLICY_RESULT);
+	frame_add_u8(&body, LOADER_POL_OK, 1);
+	frame_add_str(&body, LOADER_POL_RUN_AS, "nobody");
+	cr_assert_eq(frame_end(&body), 0);
+	buf_add(&ans, body.data, body.len);
+	buf_reset(&body);
+	cr_assert_eq(wfcodec_encode(wf, &model), 0);
+	frame_add_u32(&body, LOADER_RES_INDEX, 0);
+	frame_add_bytes(&body, LOADER_RES_MODEL, model.data, model.len);
+	cr_assert_eq(frame_msg_encode(&ans, LOADER_MSG_RESULT, body.data,
+	    body.len), 0);
+	buf_reset(&body);
+	frame_begin(&body, LOADER_MSG_DONE);
+	frame_add_u32(&body, LOADER_DONE_COUNT, 1);
+	cr_assert_eq(frame_end(&body), 0);
+	buf_add(&ans, body.data, body.len);
+	cr_assert_not_null(path = test_write(dt_dir, "answer", ""));
+	{
+		FILE	*f = fopen(path, "w");
+
+		cr_assert_not_null(f);
+		cr_assert_eq(fwrite(ans.data, 1, ans.len, f), ans.len);
+		fclose(f);
+	}
+	snprintf(how, sizeof(how), "exec /bin/cat '%s'", path);
+	free(path);
+	buf_free(&ans);
+	buf_free(&body);
+	buf_free(&model);
+	workflow_free(wf);
+	fake_loader(how);
+	dt_start(NULL);
+	misbehave();
+	dt_ctl(CTL_CMD_RELOAD, NULL, -1, &rep);
+	cr_assert_eq(rep.ok, 0, "the forged model was taken: %s", rep.message);
+	cr_assert_not_null(strstr(rep.message, "would run as root"), "%s",
+	    rep.message);
+	ctl_reply_free(&rep);
+	cr_assert_eq(kill(dt_pid, 0), 0, "pf-supervisor died");
+	dt_stop(0);
 }

@@ -343,3 +343,44 @@ Test(wfcodec, a_task_field_of_another_type_is_refused)
 	buf_free(&t);
 	workflow_free(wf);
 }
+
+/* A forged run_as root is refused unless root is allowed for this load. */
+Test(wfcodec, refuses_root_unless_allowed)
+{
+	static const char *roots[] = { "root", "0", "nobody:root", "nobody:0",
+	    "root:*" };
+	struct wfcodec_opts	 o = { .root_check = 1, .root_allowed = 0,
+				    .default_user = "nobody" };
+	struct pf_workflow	*wf, *back;
+	struct pf_buf		 b;
+	struct pf_err		 err;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		wf = sample();
+		set_str(&wf->tasks[0].run_as, roots[i]);
+		buf_init(&b, 0);
+		cr_assert_eq(wfcodec_encode(wf, &b), 0);
+		cr_assert_null(wfcodec_decode(b.data, b.len, &o, &err),
+		    "run_as %s accepted", roots[i]);
+		cr_assert(strstr(err.msg, "root") != NULL, "%s", err.msg);
+		o.root_allowed = 1;
+		back = wfcodec_decode(b.data, b.len, &o, &err);
+		cr_assert_not_null(back, "%s: %s", roots[i], err.msg);
+		workflow_free(back);
+		o.root_allowed = 0;
+		buf_free(&b);
+		workflow_free(wf);
+	}
+	/* No run_as: the default user decides. */
+	wf = sample();
+	buf_init(&b, 0);
+	cr_assert_eq(wfcodec_encode(wf, &b), 0);
+	back = wfcodec_decode(b.data, b.len, &o, &err);
+	cr_assert_not_null(back, "%s", err.msg);
+	workflow_free(back);
+	o.default_user = "root";
+	cr_assert_null(wfcodec_decode(b.data, b.len, &o, &err));
+	buf_free(&b);
+	workflow_free(wf);
+}

@@ -33,6 +33,7 @@ load_via_loader(const char *dir, long n, size_t bytes)
 	memset(&rq, 0, sizeof(rq));
 	rq.exe = exe;
 	rq.config = dir;
+	rq.is_root = geteuid() == 0;	/* as pf-supervisor does */
 	rq.max_tasks = (size_t)n;
 	rq.max_bytes = bytes + 1;
 	if (loadjob_run(&rq, 60000, &out, &err) == -1) {

@@ -732,6 +732,7 @@ wfcodec_check(struct pf_workflow *wf, const struct wfcodec_opts *o,
 	struct name_ix	 key, *hit;
 	struct pf_task	*t;
 	struct dag	 d;
+	const char	*judged = NULL;	/* the last user found not root */
 	size_t		 i, j, max = o && o->max_tasks ? o->max_tasks :
 			    WFCODEC_TASKS_MAX;
 	int		 rc = -1;
@@ -757,12 +758,15 @@ wfcodec_check(struct pf_workflow *wf, const struct wfcodec_opts *o,
 			    wf->tasks[i].run_as : o->default_user != NULL ?
 			    o->default_user : geteuid() == 0 ? "root" : NULL;
 
-			if (u != NULL && runas_is_root(u)) {
+			/* Tasks share a user: one name lookup, not 10,000. */
+			if (u != NULL && (judged == NULL ||
+			    strcmp(u, judged) != 0) && runas_is_root(u)) {
 				pf_err_set(err, "task '%s' would run as root "
 				    "('%s'), which is not allowed here",
 				    wf->tasks[i].name, u);
 				goto out;
 			}
+			judged = u;
 		}
 		ix[i].name = wf->tasks[i].name;
 		ix[i].i = i;

@@ -1,4 +1,5 @@
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -722,17 +723,28 @@ loadjob_run(const struct loadjob_req *rq, unsigned timeout_ms,
 		}
 		loadjob_read(j);
 	}
-	/* The answer is in (or given up on): the loader exits, or is killed. */
+	/*
+	 * The answer is in (or given up on): the loader exits, or is
+	 * killed at the deadline.  A pidfd says when, without polling.
+	 */
+	pfd.fd = (int)syscall(SYS_pidfd_open, j->pid, 0);
+	pfd.events = POLLIN;
 	for (;;) {
 		pid_t	 w = waitpid(j->pid, &st, WNOHANG);
 
 		if (w == j->pid || (w == -1 && errno != EINTR))
 			break;
-		if (w == 0 && mono_ms() >= deadline && !j->killed)
+		if (w != 0)
+			continue;
+		if ((left = deadline - mono_ms()) <= 0 && !j->killed) {
 			loadjob_kill(j);
-		if (w == 0)
-			(void)poll(NULL, 0, 5);
+			left = 1000;
+		}
+		(void)poll(&pfd, pfd.fd != -1 ? 1 : 0, pfd.fd != -1 ?
+		    (int)(left > 0 ? left : 1000) : 5);
 	}
+	if (pfd.fd != -1)
+		close(pfd.fd);
 	loadjob_exited(j, st);
 	return loadjob_finish(j, out, err);
 }

@@ -1062,6 +1062,8 @@ on_job_child(struct ev_loop *loop, ev_child *w, int revents)
 		/* Whatever it wrote before it went is still in the pipe. */
 		loadjob_read(d->job);
 	}
+	if (loadjob_fd(d->job) == -1)
+		ev_io_stop(d->loop, &d->job_io);
 	reload_check(d);
 }
 

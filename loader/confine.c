@@ -256,6 +256,15 @@ confine_seccomp(struct pf_err *err)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0));
+#if defined(__SANITIZE_ADDRESS__)
+	/* The sanitizer runtime names its mappings and swaps signal stacks. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+		    SCMP_A0(SCMP_CMP_EQ, 0x53564d41));	/* PR_SET_VMA */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(sigaltstack), 0);
+#endif
 	/* glibc asks nscd through a socket first: say no, do not kill. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),

@@ -11,6 +11,7 @@
 
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 
 #include "picoflow/buf.h"
@@ -34,22 +35,25 @@ static const char good_wf[] =
 static char *
 write_request(const char *yaml)
 {
-	struct pf_buf	 req, body;
+	struct pf_buf	 req, body, file;
 	char		 path[4400];
 	FILE		*f;
 
 	buf_init(&req, 0);
 	buf_init(&body, 0);
+	buf_init(&file, 0);
 	frame_begin(&body, LOADER_MSG_OPTS);
 	frame_add_u8(&body, LOADER_OPT_IS_ROOT, geteuid() == 0);
+	frame_add_u32(&body, LOADER_OPT_MAX_TASKS, 10000);
 	cr_assert_eq(frame_end(&body), 0);
 	buf_add(&req, body.data, body.len);
-	buf_reset(&body);
-	frame_add_str(&body, LOADER_IN_LABEL, "/big.yaml");
-	frame_add_bytes(&body, LOADER_IN_DATA, yaml, strlen(yaml));
-	cr_assert_eq(frame_msg_encode(&req, LOADER_MSG_FILE, body.data,
-	    body.len), 0);
-	buf_reset(&body);
+	/* A message body has no frame header: a buffer of its own. */
+	frame_add_str(&file, LOADER_IN_LABEL, "/big.yaml");
+	frame_add_bytes(&file, LOADER_IN_DATA, yaml, strlen(yaml));
+	cr_assert_eq(file.failed, 0);
+	cr_assert_eq(frame_msg_encode(&req, LOADER_MSG_FILE, file.data,
+	    file.len), 0);
+	buf_free(&file);
 	frame_begin(&body, LOADER_MSG_END);
 	cr_assert_eq(frame_end(&body), 0);
 	buf_add(&req, body.data, body.len);
@@ -111,7 +115,9 @@ Test(redteam_loader, loader_runs_as_nobody_under_seccomp)
 	if (pid == 0) {
 		dup2(in, 0);
 		dup2(p[1], 1);
-		execl(test_bin("pf-loader"), "pf-loader", (char *)NULL);
+		/* No environment, as pf-supervisor starts it. */
+		execle(test_bin("pf-loader"), "pf-loader", (char *)NULL,
+		    (char *[]){ NULL });
 		_exit(127);
 	}
 	close(p[1]);
@@ -122,6 +128,8 @@ Test(redteam_loader, loader_runs_as_nobody_under_seccomp)
 		cr_assert_eq(poll(&pfd, 1, 20000), 1, "pf-loader said nothing");
 	}
 	usleep(200000);		/* let it fill the pipe and block */
+	cr_assert_eq(status_field(pid, "State")[1], 'S', "the loader is not "
+	    "blocked writing its answer: %s", status_field(pid, "State"));
 	cr_assert_str_eq(status_field(pid, "Seccomp"), "\t2",
 	    "the loader is not under a seccomp filter");
 	cr_assert_str_eq(status_field(pid, "NoNewPrivs"), "\t1");
@@ -149,9 +157,15 @@ Test(redteam_loader, loader_runs_as_nobody_under_seccomp)
 			cr_assert_eq(sb.st_uid, 0, "the loader is dumpable");
 		}
 	}
-	/* Drain it: it finishes cleanly once read. */
-	while (read(p[0], buf, sizeof(buf)) > 0)
-		;
+	/* Drain it: it finishes cleanly once read, with a model. */
+	{
+		size_t	 got = 0;
+		ssize_t	 n;
+
+		while ((n = read(p[0], buf, sizeof(buf))) > 0)
+			got += (size_t)n;
+		cr_assert_gt(got, 65536, "a short answer: an error?");
+	}
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
 	close(p[0]);
@@ -211,10 +225,17 @@ try_connect(void)
 }
 
 static void
-try_ptrace_other(void)
+try_ptrace(void)
 {
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);	/* prctl is not allowed */
+	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 	_exit(95);
+}
+
+static void
+try_prctl(void)
+{
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	_exit(98);
 }
 
 static void
@@ -254,7 +275,10 @@ Test(redteam_loader, filter_kills_exec_fork_writes_and_other_calls)
 	st = confined_child(try_fork);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
 	    "fork was not killed (status %d)", st);
-	st = confined_child(try_ptrace_other);
+	st = confined_child(try_ptrace);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
+	    "ptrace was not killed (status %d)", st);
+	st = confined_child(try_prctl);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
 	    "prctl was not killed (status %d)", st);
 	st = confined_child(try_connect);
@@ -571,6 +595,7 @@ Test(redteam_loader, a_forged_root_task_is_refused)
 	cr_assert_eq(wfcodec_encode(wf, &model), 0);
 	frame_add_u32(&body, LOADER_RES_INDEX, 0);
 	frame_add_bytes(&body, LOADER_RES_MODEL, model.data, model.len);
+	cr_assert_eq(body.failed, 0);
 	cr_assert_eq(frame_msg_encode(&ans, LOADER_MSG_RESULT, body.data,
 	    body.len), 0);
 	buf_reset(&body);

@@ -108,13 +108,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 # --- load -----------------------------------------------------------------
 : > "$tmp/load"
+: > "$tmp/load-loader"
 for n in 100 1000 10000; do
 	"$build/bench/load_bench" $n 9 >> "$tmp/load"
+	"$build/bench/load_bench" $n 9 loader >> "$tmp/load-loader"
 done
 
 # --- sizes ------------------------------------------------------------------
 sizes=""
-for b in picoflow pf-supervisor pf-worker pf-worker-net; do
+for b in picoflow pf-supervisor pf-worker pf-worker-net pf-loader; do
 	strip -o "$tmp/$b.stripped" "$build/$b"
 	sizes="$sizes| $b | $(stat -c %s "$build/$b") | $(stat -c %s "$tmp/$b.stripped") |
 "
@@ -152,11 +154,11 @@ mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 	echo
 	echo "## Loading and validating a workflow"
 	echo
-	echo "Command: \`bench/load_bench N 9\`: a generated workflow of N shell tasks, each depending on up to two earlier ones; YAML parse, every check, DAG order and levels. Median and minimum of 9 loads."
+	echo "Command: \`bench/load_bench N 9\`: a generated workflow of N shell tasks, each depending on up to two earlier ones; YAML parse, every check, DAG order and levels. Median and minimum of 9 loads. \"via pf-loader\" (\`bench/load_bench N 9 loader\`) is pf-supervisor's way: the file read, pf-loader started and confined, the model encoded, framed, decoded and checked again (start-up, SIGHUP, \`-n\`); \`picoflow validate\`/\`run\` load in-process."
 	echo
-	echo "| tasks | file bytes | median ms | min ms | µs per task |"
-	echo "|---|---|---|---|---|"
-	awk '{printf "| %d | %d | %.2f | %.2f | %.2f |\n", $1, $4, $2, $3, $2 * 1000 / $1}' "$tmp/load"
+	echo "| tasks | file bytes | median ms | min ms | µs per task | via pf-loader median ms | min ms |"
+	echo "|---|---|---|---|---|---|---|"
+	paste -d' ' "$tmp/load" "$tmp/load-loader" | awk '{printf "| %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n", $1, $4, $2, $3, $2 * 1000 / $1, $6, $7}'
 	echo
 	echo "## Binary sizes"
 	echo

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/buf.h"
 #include "picoflow/err.h"
 
 void
@@ -103,4 +104,30 @@ pf_diag_format(const struct pf_diag *e, char *buf, size_t len)
 		return snprintf(buf, len, "%s:%u: %s: %s", e->file, e->line,
 		    sev, e->msg);
 	return snprintf(buf, len, "%s: %s: %s", e->file, sev, e->msg);
+}
+
+char *
+pf_diags_text(const struct pf_diags *d, enum pf_severity sev)
+{
+	struct pf_buf	 b;
+	char		 line[PF_ERR_MAX + 256];
+	size_t		 i;
+	char		*s;
+
+	buf_init(&b, 0);
+	for (i = 0; i < d->n; i++) {
+		if (d->v[i].sev != sev)
+			continue;
+		pf_diag_format(&d->v[i], line, sizeof(line));
+		buf_printf(&b, "%s%s", b.len ? "\n" : "", line);
+	}
+	if (sev == PF_SEV_ERROR && d->dropped > 0)
+		buf_printf(&b, "\n(%zu more)", d->dropped);
+	if (b.len == 0 || b.failed) {
+		buf_free(&b);
+		return NULL;
+	}
+	s = pf_strndup((const char *)b.data, b.len);
+	buf_free(&b);
+	return s;
 }

@@ -22,6 +22,7 @@
 #include "picoflow/alloc.h"
 #include "picoflow/err.h"
 #include "picoflow/policy.h"
+#include "picoflow/runas.h"
 #include "ytree.h"
 
 #define POL_STR_MAX		4096
@@ -962,51 +963,10 @@ policy_check_url(const struct pf_policy *p, const char *url,
 	return -1;
 }
 
-static int
-all_digits(const char *s, size_t n)
-{
-	size_t	 i;
-
-	if (n == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
 int
 policy_is_root(const char *run_as)
 {
-	char		 part[64];
-	size_t		 n = strcspn(run_as, ":");
-	const char	*g;
-	struct passwd	*pw;
-	struct group	*gr;
-
-	if (n >= sizeof(part))
-		return 0;
-	memcpy(part, run_as, n);
-	part[n] = '\0';
-	if (all_digits(part, n)) {
-		if (strtoul(part, NULL, 10) == 0)
-			return 1;
-	} else if (strcmp(part, "root") == 0 ||
-	    ((pw = getpwnam(part)) != NULL && pw->pw_uid == 0))
-		return 1;
-	if (run_as[n] != ':')
-		return 0;
-	/* The primary group; gid 0 among the others is a privileged group. */
-	g = run_as + n + 1;
-	n = strcspn(g, ",");
-	if (n >= sizeof(part) || strcmp(g, "*") == 0)
-		return 0;
-	memcpy(part, g, n);
-	part[n] = '\0';
-	if (all_digits(part, n))
-		return strtoul(part, NULL, 10) == 0;
-	return strcmp(part, "root") == 0 ||
-	    ((gr = getgrnam(part)) != NULL && gr->gr_gid == 0);
+	return runas_is_root(run_as);
 }
 
 int

@@ -23,6 +23,7 @@ struct client {
 	ev_timer		 idle;
 	struct frame_reader	 rd;
 	struct pf_buf		 wbuf;
+	uint64_t		 serial;	/* names it for control_answer */
 	struct client		*next;
 };
 
@@ -37,6 +38,9 @@ struct control {
 	void			*arg;
 	struct client		*clients;
 	unsigned		 nclients;
+	uint64_t		 serials;
+	struct client		*asking;	/* inside fn: who asked */
+	int			 deferred;	/* fn answers later */
 };
 
 static int
@@ -152,11 +156,46 @@ on_client_read(struct ev_loop *loop, ev_io *w, int revents)
 		rep.ok = 0;
 		rep.message = pf_strdup(msg);
 	} else {
+		c->ctl->asking = c;
+		c->ctl->deferred = 0;
 		c->ctl->fn(c->ctl->arg, &req, &rep);
+		c->ctl->asking = NULL;
 		ctl_request_free(&req);
+		if (c->ctl->deferred) {
+			/* Nothing more to read; the answer bounds the wait. */
+			ev_io_stop(c->ctl->loop, &c->rio);
+			ev_timer_stop(c->ctl->loop, &c->idle);
+			ctl_reply_free(&rep);
+			return;
+		}
 	}
 	client_reply(c, &rep);
 	ctl_reply_free(&rep);
+}
+
+uint64_t
+control_defer(struct control *ctl)
+{
+	if (ctl == NULL || ctl->asking == NULL)
+		return 0;
+	ctl->deferred = 1;
+	if (ctl->asking->serial == 0)
+		ctl->asking->serial = ++ctl->serials;
+	return ctl->asking->serial;
+}
+
+void
+control_answer(struct control *ctl, uint64_t serial, struct ctl_reply *rep)
+{
+	struct client	*c;
+
+	if (ctl == NULL || serial == 0)
+		return;
+	for (c = ctl->clients; c != NULL; c = c->next)
+		if (c->serial == serial) {
+			client_reply(c, rep);
+			return;
+		}
 }
 
 static void

@@ -10,6 +10,7 @@
 #define PICOFLOW_CONTROL_H
 
 #include <ev.h>
+#include <stdint.h>
 
 #include "picoflow/ctl.h"
 #include "picoflow/err.h"
@@ -30,6 +31,16 @@ typedef void (*control_fn)(void *arg, const struct ctl_request *,
  */
 int	 control_listen(struct ev_loop *, const char *path, control_fn,
 	    void *arg, struct control **out, struct pf_err *);
+/*
+ * Inside a control_fn: the answer comes later (the reply filled now is
+ * dropped).  Returns the client's serial for control_answer, 0 when not
+ * called from a control_fn.  A deferred client is not timed out: the
+ * caller promises an answer (pf-supervisor's reload has its own deadline).
+ */
+uint64_t control_defer(struct control *);
+/* Sends rep to the deferred client `serial`, if it is still there. */
+void	 control_answer(struct control *, uint64_t serial,
+	    struct ctl_reply *);
 /* Stops serving, closes every client and removes the socket file. */
 void	 control_close(struct control *);
 

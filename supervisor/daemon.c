@@ -39,13 +39,13 @@
 #include "picoflow/ctl.h"
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
-#include "picoflow/policy.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
 #include "cgroup.h"
 #include "control.h"
 #include "daemon.h"
 #include "engine.h"
+#include "loadjob.h"
 #include "recover.h"
 #include "sched.h"
 #include "spawn.h"
@@ -107,9 +107,20 @@ struct daemon {
 	struct pf_store		*store;
 	struct engine		*eng;
 	struct control		*ctl;
-	struct wf_load_opts	 lopts;
-	struct pf_policy	*policy;	/* --policy: the last good one */
+	char			 loader[PATH_MAX]; /* pf-loader */
+	uint8_t			*policy_bytes;	/* --policy: the last good one */
+	size_t			 policy_len;
+	char			*run_as;	/* tasks without run_as */
 	struct pf_limits	 defaults;	/* the engine's, for the policy */
+	struct loadjob		*job;		/* a reload in flight */
+	ev_io			 job_io;
+	ev_child		 job_child;
+	ev_timer		 job_timer;
+	int			 reload_again;	/* asked for while one ran */
+	uint64_t		*waiting;	/* control clients of this job */
+	size_t			 nwaiting;
+	uint64_t		*queued;	/* ... and of the next */
+	size_t			 nqueued;
 	struct slot		*slots;
 	struct drun		*runs;
 	int			 pidfd;
@@ -732,14 +743,14 @@ first_line(const char *text, char *buf, size_t len)
 }
 
 /*
- * Brings the slots in line with the files (at start: initial = 1).
+ * Brings the slots in line with a loaded set (at start: initial = 1).
  * Added, changed and removed workflows take effect; a file that broke
  * keeps its last good version.  Runs in progress are never touched.
  */
-static int
-daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
+static void
+daemon_apply(struct daemon *d, int initial, struct wfset *set,
+    struct reload_sum *rs)
 {
-	struct wfset		 set;
 	struct wfset_entry	*e;
 	struct wfdef		*def;
 	struct slot		*s, *next;
@@ -747,18 +758,11 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 	char			 line[PF_ERR_MAX + 16];
 	size_t			 i;
 
-	if (wfset_load(d->config, &d->lopts, &set, &err) == -1) {
-		log_error("cannot read the configuration: %s", err.msg);
-		note_error(d, "cannot read the configuration: %s", err.msg);
-		sum_line(rs, "cannot read the configuration: %s; nothing "
-		    "changed", err.msg);
-		return -1;
-	}
 	for (s = d->slots; s != NULL; s = s->next)
 		s->seen = 0;
 	/* Pass 1: files we know. */
-	for (i = 0; i < set.n; i++) {
-		e = &set.v[i];
+	for (i = 0; i < set->n; i++) {
+		e = &set->v[i];
 		if (e->warnings != NULL)
 			log_lines(0, "", e->warnings);
 		if ((s = slot_by_path(d, e->path)) == NULL)
@@ -785,7 +789,7 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 		s->seen = 1;
 		pf_free(s->error);
 		s->error = NULL;
-		if ((def = wfdef_new(d, wfset_take(&set, i), &err)) == NULL) {
+		if ((def = wfdef_new(d, wfset_take(set, i), &err)) == NULL) {
 			log_error("%s: %s; '%s' keeps running on its last "
 			    "good version", e->path, err.msg, s->name);
 			note_error(d, "%s: %s", e->path, err.msg);
@@ -823,8 +827,8 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 		slot_free(s);
 	}
 	/* Pass 3: new files, and new names in known files. */
-	for (i = 0; i < set.n; i++) {
-		e = &set.v[i];
+	for (i = 0; i < set->n; i++) {
+		e = &set->v[i];
 		if (e->wf == NULL) {
 			if (slot_by_path(d, e->path) != NULL)
 				continue;	/* reported in pass 1 */
@@ -848,7 +852,7 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 			    "%s", e->path, e->wf->name, s->path);
 			continue;
 		}
-		if ((def = wfdef_new(d, wfset_take(&set, i), &err)) == NULL) {
+		if ((def = wfdef_new(d, wfset_take(set, i), &err)) == NULL) {
 			log_error("%s: %s; skipped", e->path, err.msg);
 			note_error(d, "%s: %s", e->path, err.msg);
 			rs->broken++;
@@ -867,50 +871,285 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 		}
 		slot_arm(s);
 	}
-	wfset_free(&set);
-	return 0;
 }
 
 /*
- * (Re)reads --policy.  A broken file at start is fatal; on reload the
- * last good policy stays and the reason is logged and kept for status.
+ * The policy's part of a load.  A broken --policy file at start is
+ * fatal; on reload the last good policy stays (pf-loader checked the
+ * workflows against it) and the reason is logged and kept for status.
+ * -1: the workflows of this load must not be used.
  */
 static int
-daemon_policy(struct daemon *d, int initial, struct reload_sum *rs)
+daemon_policy(struct daemon *d, int initial, struct loadjob_out *out,
+    struct reload_sum *rs)
 {
-	struct pf_policy	*p;
-	char			*text;
+	const char	*text;
 
-	if (d->opts.policy != NULL) {
-		if (wfset_policy_load(d->opts.policy, &p, &text) == -1) {
-			log_lines(1, "", text);
-			if (!initial) {
-				note_error(d, "policy %s is broken; the last "
-				    "good one stays: %s", d->opts.policy, text);
-				sum_line(rs, "policy %s is broken; the last "
-				    "good one stays", d->opts.policy);
-			}
-			pf_free(text);
-			return -1;
+	if (d->opts.policy != NULL && !out->policy_ok) {
+		text = out->policy_error != NULL ? out->policy_error :
+		    "cannot load the policy";
+		log_lines(1, "", text);
+		if (!initial) {
+			note_error(d, "policy %s is broken; the last "
+			    "good one stays: %s", d->opts.policy, text);
+			sum_line(rs, "policy %s is broken; the last "
+			    "good one stays", d->opts.policy);
 		}
-		policy_free(d->policy);
-		d->policy = p;
+		if (initial || !out->policy_fallback)
+			return -1;
+	} else if (d->opts.policy != NULL) {
+		pf_free(d->policy_bytes);
+		d->policy_bytes = out->policy_bytes;
+		d->policy_len = out->policy_len;
+		out->policy_bytes = NULL;
 	}
-	wfset_load_opts(&d->lopts, d->policy, d->opts.run_as, 1,
-	    &d->defaults);
+	pf_free(d->run_as);
+	d->run_as = out->run_as;
+	out->run_as = NULL;
 	return 0;
 }
 
-static void
-reload(struct daemon *d, struct reload_sum *rs)
+/* How long one load may take; PICOFLOW_LOADER_TIMEOUT_MS for tests. */
+static unsigned
+load_timeout_ms(void)
 {
+	const char	*e = getenv("PICOFLOW_LOADER_TIMEOUT_MS");
+	char		*end;
+	unsigned long	 v;
+
+	if (e != NULL && *e != '\0') {
+		errno = 0;
+		v = strtoul(e, &end, 10);
+		if (errno == 0 && *end == '\0' && v >= 100 && v <= 3600000)
+			return (unsigned)v;
+	}
+	return LOADJOB_TIMEOUT_MS;
+}
+
+static void
+load_req(struct daemon *d, struct loadjob_req *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->exe = d->loader;
+	rq->config = d->config;
+	rq->policy = d->opts.policy;
+	rq->last_policy = d->policy_bytes;
+	rq->last_policy_len = d->policy_len;
+	rq->cli_run_as = d->opts.run_as;
+	rq->is_root = geteuid() == 0;
+	rq->defaults = &d->defaults;
+}
+
+/*
+ * A reload runs pf-loader off the event loop's back: its answer is read
+ * as it comes (job_io), its exit reaped by the loop (job_child), and it
+ * is killed at the deadline (job_timer).  Control clients that asked
+ * for it are answered when it ends; one asked for while a load runs
+ * gets the next load, which starts when this one ends.
+ */
+static void	 reload_start(struct daemon *);
+
+static void
+reload_answer(struct daemon *d, uint64_t *who, size_t n,
+    struct reload_sum *rs, int failed)
+{
+	struct ctl_reply	 rep;
+	char			 msg[PF_ERR_MAX + 128];
+	size_t			 i;
+
+	snprintf(msg, sizeof(msg), "reloaded: %u added, %u changed, %u "
+	    "removed, %u unchanged, %u broken%s%s", rs->added, rs->changed,
+	    rs->removed, rs->unchanged, rs->broken, rs->text.len ? "\n" : "",
+	    rs->text.len ? buf_cstr(&rs->text) : "");
+	for (i = 0; i < n; i++) {
+		ctl_reply_init(&rep);
+		rep.ok = !failed && rs->broken == 0;
+		rep.message = pf_strdup(msg);
+		control_answer(d->ctl, who[i], &rep);
+		ctl_reply_free(&rep);
+	}
+}
+
+static void
+reload_stop_watchers(struct daemon *d)
+{
+	ev_io_stop(d->loop, &d->job_io);
+	ev_child_stop(d->loop, &d->job_child);
+	ev_timer_stop(d->loop, &d->job_timer);
+}
+
+static void
+reload_end(struct daemon *d)
+{
+	struct loadjob		*job = d->job;
+	struct loadjob_out	 out;
+	struct reload_sum	 rs;
+	struct pf_err		 err;
+	uint64_t		*who = d->waiting;
+	size_t			 nwho = d->nwaiting;
+	int			 failed = 0;
+
+	reload_stop_watchers(d);
+	d->job = NULL;
+	d->waiting = NULL;
+	d->nwaiting = 0;
+	memset(&rs, 0, sizeof(rs));
+	buf_init(&rs.text, CTL_TEXT_MAX);
+	if (loadjob_finish(job, &out, &err) == -1) {
+		/* A crashed or lying loader: this load is void, nothing else. */
+		log_error("reload: %s; the last good configuration stays",
+		    err.msg);
+		note_error(d, "reload: %s; the last good configuration stays",
+		    err.msg);
+		sum_line(&rs, "%s; nothing changed", err.msg);
+		failed = 1;
+	} else {
+		if (!d->stopping && daemon_policy(d, 0, &out, &rs) == 0) {
+			daemon_apply(d, 0, &out.set, &rs);
+			log_info("reload: %u added, %u changed, %u removed, %u "
+			    "unchanged, %u broken", rs.added, rs.changed,
+			    rs.removed, rs.unchanged, rs.broken);
+		} else
+			failed = 1;
+		loadjob_out_free(&out);
+		kick(d);
+	}
+	reload_answer(d, who, nwho, &rs, failed);
+	pf_free(who);
+	buf_free(&rs.text);
+	if (d->reload_again) {
+		d->reload_again = 0;
+		d->waiting = d->queued;
+		d->nwaiting = d->nqueued;
+		d->queued = NULL;
+		d->nqueued = 0;
+		reload_start(d);
+	}
+}
+
+static void
+reload_check(struct daemon *d)
+{
+	if (d->job != NULL && loadjob_done(d->job))
+		reload_end(d);
+}
+
+static void
+on_job_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct daemon	*d = w->data;
+
+	(void)loop;
+	(void)revents;
+	loadjob_read(d->job);
+	if (loadjob_fd(d->job) == -1)
+		ev_io_stop(d->loop, &d->job_io);
+	reload_check(d);
+}
+
+static void
+on_job_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct daemon	*d = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!WIFEXITED(w->rstatus) && !WIFSIGNALED(w->rstatus))
+		return;		/* stopped or continued: not an end */
+	ev_child_stop(d->loop, &d->job_child);
+	loadjob_exited(d->job, w->rstatus);
+	if (loadjob_fd(d->job) != -1) {
+		/* Whatever it wrote before it went is still in the pipe. */
+		loadjob_read(d->job);
+	}
+	if (loadjob_fd(d->job) == -1)
+		ev_io_stop(d->loop, &d->job_io);
+	reload_check(d);
+}
+
+static void
+on_job_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon	*d = w->data;
+
+	(void)loop;
+	(void)revents;
+	ev_io_stop(d->loop, &d->job_io);
+	loadjob_kill(d->job);
+	reload_check(d);
+}
+
+static void
+reload_start(struct daemon *d)
+{
+	struct loadjob_req	 rq;
+	struct reload_sum	 rs;
+	struct pf_err		 err;
+
+	if (d->job != NULL) {
+		d->reload_again = 1;
+		return;
+	}
 	log_info("reloading %s", d->config);
-	(void)daemon_policy(d, 0, rs);
-	if (daemon_load(d, 0, rs) == 0)
-		log_info("reload: %u added, %u changed, %u removed, %u "
-		    "unchanged, %u broken", rs->added, rs->changed,
-		    rs->removed, rs->unchanged, rs->broken);
-	kick(d);
+	load_req(d, &rq);
+	if (loadjob_start(&rq, &d->job, &err) == -1) {
+		log_error("cannot read the configuration: %s", err.msg);
+		note_error(d, "cannot read the configuration: %s", err.msg);
+		memset(&rs, 0, sizeof(rs));
+		buf_init(&rs.text, CTL_TEXT_MAX);
+		sum_line(&rs, "cannot read the configuration: %s; nothing "
+		    "changed", err.msg);
+		reload_answer(d, d->waiting, d->nwaiting, &rs, 1);
+		buf_free(&rs.text);
+		pf_free(d->waiting);
+		d->waiting = NULL;
+		d->nwaiting = 0;
+		return;
+	}
+	ev_io_init(&d->job_io, on_job_io, loadjob_fd(d->job), EV_READ);
+	ev_child_init(&d->job_child, on_job_child, loadjob_pid(d->job), 0);
+	ev_timer_init(&d->job_timer, on_job_timer, load_timeout_ms() / 1000.,
+	    0.);
+	d->job_io.data = d->job_child.data = d->job_timer.data = d;
+	ev_io_start(d->loop, &d->job_io);
+	ev_child_start(d->loop, &d->job_child);
+	ev_timer_start(d->loop, &d->job_timer);
+}
+
+/* A control client waits for the reload it asked for. */
+static int
+reload_wait(struct daemon *d, uint64_t serial)
+{
+	uint64_t	**v = d->job != NULL ? &d->queued : &d->waiting;
+	size_t		 *n = d->job != NULL ? &d->nqueued : &d->nwaiting;
+	uint64_t	 *nv;
+
+	if (*n >= CONTROL_CLIENTS_MAX ||
+	    (nv = pf_reallocarray(*v, *n + 1, sizeof(*nv))) == NULL)
+		return -1;
+	nv[(*n)++] = serial;
+	*v = nv;
+	return 0;
+}
+
+/* Stops a load in flight (the supervisor is leaving). */
+static void
+reload_abort(struct daemon *d)
+{
+	struct loadjob_out	 out;
+	struct pf_err		 err;
+	int			 st = 0;
+
+	if (d->job == NULL)
+		return;
+	reload_stop_watchers(d);
+	loadjob_kill(d->job);
+	while (waitpid(loadjob_pid(d->job), &st, 0) == -1 && errno == EINTR)
+		;
+	loadjob_exited(d->job, st);
+	if (loadjob_finish(d->job, &out, &err) == 0)
+		loadjob_out_free(&out);
+	d->job = NULL;
 }
 
 /* ---- start-up: resume, catch-up, @start ------------------------------------- */
@@ -1211,8 +1450,8 @@ on_request(void *arg, const struct ctl_request *req, struct ctl_reply *rep)
 {
 	struct daemon		*d = arg;
 	struct slot		*s;
-	struct reload_sum	 rs;
 	char			 msg[PF_ERR_MAX + 128];
+	uint64_t		 serial;
 	int64_t			 id;
 	int			 rc;
 
@@ -1254,17 +1493,14 @@ on_request(void *arg, const struct ctl_request *req, struct ctl_reply *rep)
 			snprintf(msg, sizeof(msg), "the supervisor is stopping");
 			break;
 		}
-		memset(&rs, 0, sizeof(rs));
-		buf_init(&rs.text, CTL_TEXT_MAX);
-		reload(d, &rs);
-		snprintf(msg, sizeof(msg), "reloaded: %u added, %u changed, %u "
-		    "removed, %u unchanged, %u broken%s%s", rs.added,
-		    rs.changed, rs.removed, rs.unchanged, rs.broken,
-		    rs.text.len ? "\n" : "", rs.text.len ?
-		    buf_cstr(&rs.text) : "");
-		rep->ok = rs.broken == 0;
-		buf_free(&rs.text);
-		break;
+		/* Answered when the load ends (reload_end). */
+		if ((serial = control_defer(d->ctl)) == 0 ||
+		    reload_wait(d, serial) == -1) {
+			snprintf(msg, sizeof(msg), "too many reloads waiting");
+			break;
+		}
+		reload_start(d);
+		return;
 	default:
 		snprintf(msg, sizeof(msg), "unknown command");
 		break;
@@ -1325,7 +1561,6 @@ static void
 on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon		*d = w->data;
-	struct reload_sum	 rs;
 
 	(void)loop;
 	(void)revents;
@@ -1333,10 +1568,7 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGHUP:
 		if (d->stopping)
 			return;
-		memset(&rs, 0, sizeof(rs));
-		buf_init(&rs.text, CTL_TEXT_MAX);
-		reload(d, &rs);
-		buf_free(&rs.text);
+		reload_start(d);
 		return;
 	case SIGTERM:
 		daemon_stop(d, "SIGTERM");
@@ -1452,75 +1684,84 @@ check_isolation(const struct daemon_opts *o)
 int
 daemon_check(const struct daemon_opts *o)
 {
-	struct wf_load_opts	 lo;
-	struct wfset		 set;
 	struct sched_spec	 sp;
 	struct pf_err		 err;
 	const struct pf_workflow *wf;
 	int64_t			 next;
 	size_t			 i, ok = 0;
-	char			 ts[32], *text;
+	char			 ts[32], exe[PATH_MAX];
 	int			 rc = 0;
-	struct pf_policy	*pol = NULL;
 	struct engine_opts	 eo;
 	struct pf_limits	 dl;
+	struct loadjob_req	 rq;
+	struct loadjob_out	 out;
+	struct wfset		*set = &out.set;
 
-	workflow_load_opts_default(&lo);
+	engine_opts_default(&eo);
+	engine_opts_limits(&eo, &dl);
+	if (spawn_find_exe("pf-loader", "PICOFLOW_LOADER", exe, sizeof(exe),
+	    &err) == -1) {
+		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
+		return 1;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.exe = exe;
+	rq.config = o->config;
+	rq.policy = o->policy;
+	rq.cli_run_as = o->run_as;
+	rq.is_root = geteuid() == 0;
+	rq.defaults = &dl;
+	if (loadjob_run(&rq, load_timeout_ms(), &out, &err) == -1) {
+		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
+		return 1;
+	}
 	if (o->policy != NULL) {
-		if (wfset_policy_load(o->policy, &pol, &text) == -1) {
-			fprintf(stderr, "%s\n%s: invalid policy\n", text,
-			    o->policy);
-			pf_free(text);
+		if (!out.policy_ok) {
+			fprintf(stderr, "%s\n%s: invalid policy\n",
+			    out.policy_error ? out.policy_error :
+			    "cannot load the policy", o->policy);
+			loadjob_out_free(&out);
 			return 1;
 		}
 		printf("policy %s: valid\n", o->policy);
 	}
-	engine_opts_default(&eo);
-	engine_opts_limits(&eo, &dl);
-	wfset_load_opts(&lo, pol, o->run_as, 1, &dl);
-	if (wfset_load(o->config, &lo, &set, &err) == -1) {
-		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
-		policy_free(pol);
-		return 1;
-	}
-	for (i = 0; i < set.n; i++) {
-		if (set.v[i].warnings != NULL)
-			fprintf(stderr, "%s\n", set.v[i].warnings);
-		if ((wf = set.v[i].wf) == NULL) {
-			fprintf(stderr, "%s\n", set.v[i].error);
+	for (i = 0; i < set->n; i++) {
+		if (set->v[i].warnings != NULL)
+			fprintf(stderr, "%s\n", set->v[i].warnings);
+		if ((wf = set->v[i].wf) == NULL) {
+			fprintf(stderr, "%s\n", set->v[i].error);
 			rc = 1;
 			continue;
 		}
 		if (wf->schedule == NULL) {
-			printf("%s: '%s' (on demand)\n", set.v[i].path,
+			printf("%s: '%s' (on demand)\n", set->v[i].path,
 			    wf->name);
 			ok++;
 			continue;
 		}
 		if (sched_spec_init(&sp, wf->schedule, wf->timezone,
 		    o->default_tz, &err) == -1) {
-			fprintf(stderr, "%s: %s\n", set.v[i].path, err.msg);
+			fprintf(stderr, "%s: %s\n", set->v[i].path, err.msg);
 			rc = 1;
 			sched_spec_free(&sp);
 			continue;
 		}
 		if (sp.at_start)
-			printf("%s: '%s' (%s: at start)\n", set.v[i].path,
+			printf("%s: '%s' (%s: at start)\n", set->v[i].path,
 			    wf->name, wf->schedule);
 		else if (sched_next(&sp, now_ms() / 1000, &next) == 0)
-			printf("%s: '%s' (%s, next %s)\n", set.v[i].path,
+			printf("%s: '%s' (%s, next %s)\n", set->v[i].path,
 			    wf->name, wf->schedule, fmt_time(next, ts,
 			    sizeof(ts)));
 		else
 			printf("%s: '%s' (%s: never fires again)\n",
-			    set.v[i].path, wf->name, wf->schedule);
+			    set->v[i].path, wf->name, wf->schedule);
 		sched_spec_free(&sp);
 		ok++;
 	}
 	printf("%zu workflow%s valid, %zu broken\n", ok, ok == 1 ? "" : "s",
-	    set.nbroken + (size_t)(rc && set.nbroken == 0 ? 1 : 0));
-	wfset_free(&set);
-	policy_free(pol);
+	    set->nbroken + (size_t)(rc && set->nbroken == 0 ? 1 : 0));
+	loadjob_out_free(&out);
 	check_isolation(o);
 	return rc;
 }
@@ -1605,8 +1846,13 @@ daemon_free(struct daemon *d)
 	d->ctl = NULL;
 	engine_free(d->eng);
 	d->eng = NULL;
-	policy_free(d->policy);
-	d->policy = NULL;
+	reload_abort(d);
+	pf_free(d->waiting);
+	pf_free(d->queued);
+	pf_free(d->policy_bytes);
+	d->policy_bytes = NULL;
+	pf_free(d->run_as);
+	d->run_as = NULL;
 	while (d->runs != NULL) {
 		struct drun *dr = d->runs;
 
@@ -1695,14 +1941,16 @@ daemon_main(const struct daemon_opts *o)
 	struct reload_sum	 rs;
 	struct pf_err		 err;
 	struct slot		*s;
+	struct loadjob_req	 rq;
+	struct loadjob_out	 lout;
 	size_t			 nrr = 0, nwf = 0;
 	char			 logpath[PATH_MAX], msg[PF_ERR_MAX + 16];
 
 	memset(&d, 0, sizeof(d));
+	memset(&lout, 0, sizeof(lout));
 	d.opts = *o;
 	d.pidfd = d.ready_fd = -1;
 	d.exit_code = 1;
-	workflow_load_opts_default(&d.lopts);
 	if ((d.config = abs_config(o->config)) == NULL ||
 	    paths_resolve(o->state_dir, o->db_path, &d.paths, &err) == -1) {
 		fprintf(stderr, "pf-supervisor: %s\n", d.config == NULL ?
@@ -1756,13 +2004,23 @@ daemon_main(const struct daemon_opts *o)
 	eo.no_cgroups = o->no_cgroups;
 	eo.jitter = 1;
 	engine_opts_limits(&eo, &d.defaults);
-	if (daemon_policy(&d, 1, NULL) == -1) {
+	/* Before the loop runs, the first load may block (up to its deadline). */
+	if (spawn_find_exe("pf-loader", "PICOFLOW_LOADER", d.loader,
+	    sizeof(d.loader), &err) == -1)
+		goto fail;
+	load_req(&d, &rq);
+	if (loadjob_run(&rq, load_timeout_ms(), &lout, &err) == -1) {
+		log_error("cannot load the configuration: %s", err.msg);
+		pf_err_set(&err, "giving up: no configuration loaded");
+		goto fail;
+	}
+	if (daemon_policy(&d, 1, &lout, NULL) == -1) {
 		pf_err_set(&err, "giving up: the policy %s is broken",
 		    o->policy);
 		goto fail;
 	}
-	if (d.lopts.run_as != NULL)
-		log_info("tasks without run_as run as '%s'%s%s", d.lopts.run_as,
+	if (d.run_as != NULL)
+		log_info("tasks without run_as run as '%s'%s%s", d.run_as,
 		    o->policy ? "; policy " : "", o->policy ? o->policy : "");
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.task_ended = on_task_ended;
@@ -1785,11 +2043,8 @@ daemon_main(const struct daemon_opts *o)
 
 	memset(&rs, 0, sizeof(rs));
 	buf_init(&rs.text, CTL_TEXT_MAX);
-	if (daemon_load(&d, 1, &rs) == -1) {
-		buf_free(&rs.text);
-		pf_err_set(&err, "giving up: no configuration loaded");
-		goto fail;
-	}
+	daemon_apply(&d, 1, &lout.set, &rs);
+	loadjob_out_free(&lout);
 	buf_free(&rs.text);
 	for (s = d.slots; s != NULL; s = s->next)
 		nwf++;
@@ -1858,6 +2113,7 @@ fail:
 	tell_parent(&d, msg);
 out:
 	recover_runs_free(rr, nrr);
+	loadjob_out_free(&lout);
 	if (d.loop != NULL) {
 		ev_signal_stop(d.loop, &d.sigterm);
 		ev_signal_stop(d.loop, &d.sigint);

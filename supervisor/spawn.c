@@ -24,17 +24,18 @@ is_executable(const char *path)
 }
 
 int
-spawn_find_worker(char *out, size_t len, struct pf_err *err)
+spawn_find_exe(const char *name, const char *envname, char *out,
+    size_t len, struct pf_err *err)
 {
-	const char	*env = getenv("PICOFLOW_WORKER");
+	const char	*env = getenv(envname);
 	char		 self[PATH_MAX];
 	ssize_t		 n;
 	char		*slash;
 
 	if (env != NULL && *env != '\0') {
 		if (!is_executable(env)) {
-			pf_err_set(err, "PICOFLOW_WORKER=%s is not an "
-			    "executable file", env);
+			pf_err_set(err, "%s=%s is not an executable file",
+			    envname, env);
 			return -1;
 		}
 		if ((size_t)snprintf(out, len, "%s", env) >= len)
@@ -46,29 +47,35 @@ spawn_find_worker(char *out, size_t len, struct pf_err *err)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			slash[1] = '\0';
-			if ((size_t)snprintf(out, len, "%spf-worker", self) >=
+			if ((size_t)snprintf(out, len, "%s%s", self, name) >=
 			    len)
 				goto toolong;
 			if (is_executable(out))
 				return 0;
 			/* An installed tree, wherever it was moved: bin/.. */
 			if ((size_t)snprintf(out, len,
-			    "%s../libexec/picoflow/pf-worker", self) >= len)
+			    "%s../libexec/picoflow/%s", self, name) >= len)
 				goto toolong;
 			if (is_executable(out))
 				return 0;
 		}
 	}
-	if ((size_t)snprintf(out, len, "%s/pf-worker", PF_LIBEXECDIR) >= len)
+	if ((size_t)snprintf(out, len, "%s/%s", PF_LIBEXECDIR, name) >= len)
 		goto toolong;
 	if (is_executable(out))
 		return 0;
-	pf_err_set(err, "cannot find pf-worker next to this program or in %s; "
-	    "set PICOFLOW_WORKER to its path", PF_LIBEXECDIR);
+	pf_err_set(err, "cannot find %s next to this program or in %s; "
+	    "set %s to its path", name, PF_LIBEXECDIR, envname);
 	return -1;
 toolong:
-	pf_err_set(err, "pf-worker path too long");
+	pf_err_set(err, "%s path too long", name);
 	return -1;
+}
+
+int
+spawn_find_worker(char *out, size_t len, struct pf_err *err)
+{
+	return spawn_find_exe("pf-worker", "PICOFLOW_WORKER", out, len, err);
 }
 
 int

@@ -25,6 +25,9 @@ struct spawn_worker {
  * moved), else the libexec directory chosen at build time.
  */
 int	 spawn_find_worker(char *out, size_t len, struct pf_err *);
+/* The same lookup for another helper (pf-loader: $PICOFLOW_LOADER). */
+int	 spawn_find_exe(const char *name, const char *envname, char *out,
+	    size_t len, struct pf_err *);
 
 /*
  * The worker for ssh and http tasks: pf-worker-net beside `worker` (it

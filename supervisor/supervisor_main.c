@@ -13,6 +13,7 @@
 #include "picoflow/log.h"
 #include "picoflow/policy.h"
 #include "picoflow/privgroup.h"
+#include "picoflow/runas.h"
 #include "daemon.h"
 
 static void
@@ -111,7 +112,7 @@ run_as_arg(const char *s)
 		    "this host\n", (int)strcspn(s, ":"), s);
 		return -1;
 	}
-	if (ids.uid == 0 || policy_is_root(s))
+	if (ids.uid == 0 || runas_is_root(s))
 		return 0;
 	if (privgroup_set_load(&pg, NULL, 0, NULL, 0, &err) == -1) {
 		fprintf(stderr, "pf-supervisor: --run-as: %s\n", err.msg);

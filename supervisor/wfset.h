@@ -31,7 +31,24 @@ struct wfset {
 };
 
 /*
- * Loads config (a directory or one file).  Returns -1 only when config
+ * The files of config (a directory: its *.yaml / *.yml regular files,
+ * hidden ones skipped, in name order; or config itself), as paths.
+ * Free with wfset_files_free.
+ */
+int	 wfset_files(const char *config, char ***names, size_t *n,
+	    struct pf_err *);
+void	 wfset_files_free(char **names, size_t n);
+/*
+ * Adds one file's outcome (taking wf, error and warnings), refusing a
+ * workflow whose name an earlier entry holds.  -1: out of memory (what
+ * was passed is freed).
+ */
+int	 wfset_add(struct wfset *, const char *path, struct pf_workflow *wf,
+	    char *error, char *warnings, int policy_refused);
+
+/*
+ * Loads config (a directory or one file) in this process (wfset_load.c:
+ * picoflow validate/run; pf-supervisor uses pf-loader).  Returns -1 only when config
  * itself cannot be read; broken workflow files are entries with wf NULL.
  */
 int	 wfset_load(const char *config, const struct wf_load_opts *,

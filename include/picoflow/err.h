@@ -51,5 +51,11 @@ void	 pf_diags_add(struct pf_diags *, enum pf_severity, const char *file,
 	    __attribute__((format(printf, 6, 7)));
 /* "file:line:col: error: msg" (line/col omitted when 0) into buf. */
 int	 pf_diag_format(const struct pf_diag *, char *buf, size_t len);
+/*
+ * Every entry of one severity formatted, one per line (errors end with
+ * "(N more)" when some were dropped); NULL when there is none or memory
+ * ran out.  pf_free() it.
+ */
+char	*pf_diags_text(const struct pf_diags *, enum pf_severity);
 
 #endif

@@ -6,6 +6,7 @@
 #include "picoflow/err.h"
 #include "picoflow/policy.h"
 #include "picoflow/tz.h"
+#include "picoflow/wfcodec.h"
 #include "picoflow/workflow.h"
 #include "fuzz_targets.h"
 
@@ -148,5 +149,34 @@ fuzz_policy_one(const uint8_t *data, size_t len)
 		policy_free(p);
 	}
 	pf_diags_free(&d);
+	return 0;
+}
+
+int
+fuzz_wfcodec_one(const uint8_t *data, size_t len)
+{
+	struct pf_workflow	*wf, *wf2;
+	struct pf_buf		 enc, p1, p2;
+	struct pf_err		 err;
+
+	if ((wf = wfcodec_decode(data, len, NULL, &err)) == NULL)
+		return 0;
+	buf_init(&enc, 0);
+	buf_init(&p1, 0);
+	buf_init(&p2, 0);
+	if (wfcodec_encode(wf, &enc) == 0) {
+		if ((wf2 = wfcodec_decode(enc.data, enc.len, NULL,
+		    &err)) == NULL)
+			abort();	/* it decoded once: it must again */
+		if (workflow_print(wf, &p1) == 0 && workflow_print(wf2,
+		    &p2) == 0 && (p1.len != p2.len || (p1.len > 0 &&
+		    memcmp(p1.data, p2.data, p1.len) != 0)))
+			abort();
+		workflow_free(wf2);
+	}
+	buf_free(&enc);
+	buf_free(&p1);
+	buf_free(&p2);
+	workflow_free(wf);
 	return 0;
 }

@@ -21,4 +21,11 @@ int	 fuzz_cron_one(const uint8_t *, size_t);
  */
 int	 fuzz_policy_one(const uint8_t *, size_t);
 
+/*
+ * The workflow model codec (what pf-loader sends pf-supervisor): decode
+ * with every check; what decodes must encode and decode again to the
+ * same model (compared through workflow_print).
+ */
+int	 fuzz_wfcodec_one(const uint8_t *, size_t);
+
 #endif

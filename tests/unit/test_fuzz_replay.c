@@ -60,6 +60,12 @@ Test(fuzz_replay, workflow_corpus_and_shipped_files)
 	cr_log_info("%zu workflow inputs replayed", n);
 }
 
+Test(fuzz_replay, wfcodec_corpus)
+{
+	cr_assert_geq(replay_dir(PF_SRC_DIR "/tests/fuzz/corpus/wfcodec",
+	    fuzz_wfcodec_one), 10, "the seed corpus is missing");
+}
+
 Test(fuzz_replay, cron_corpus)
 {
 	cr_assert_geq(replay_dir(PF_SRC_DIR "/tests/fuzz/corpus/cron",

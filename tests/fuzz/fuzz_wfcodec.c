@@ -1,0 +1,13 @@
+/* libFuzzer harness: make fuzz. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/fuzz_targets.h"
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	return fuzz_wfcodec_one(data, len);
+}

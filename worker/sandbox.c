@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "picoflow/alloc.h"
 #include "picoflow/log.h"
 #include "picoflow/readfile.h"
 #include "sandbox.h"
@@ -50,8 +51,15 @@
 			 LL_TRUNCATE | LL_IOCTL_DEV)
 #define LL_READ_RIGHTS	(LL_EXECUTE | LL_READ_FILE | LL_READ_DIR)
 
+/* ABI 6: what a domain may not reach outside itself. */
+#define LL_SCOPE_ABSTRACT_UNIX		(1ULL << 0)
+#define LL_SCOPE_SIGNAL			(1ULL << 1)
+
+/* The ABI 6 layout; older kernels get the first size they know. */
 struct ll_ruleset_attr {
 	uint64_t	 handled_access_fs;
+	uint64_t	 handled_access_net;	/* ABI 4 */
+	uint64_t	 scoped;		/* ABI 6 */
 };
 
 struct ll_path_beneath_attr {
@@ -114,8 +122,8 @@ sandbox_rlimits(const struct proto_spec *s, int contained,
 }
 
 /* Brings up lo in the new namespace (down at creation). */
-static int
-lo_up(struct pf_err *err)
+int
+sandbox_lo_up(struct pf_err *err)
 {
 	struct ifreq	 ifr;
 	int		 fd;
@@ -149,7 +157,7 @@ sandbox_network(const struct proto_spec *s, struct pf_err *err)
 		    "root", strerror(errno));
 		return -1;
 	}
-	return lo_up(err);
+	return sandbox_lo_up(err);
 }
 
 /* A numeric id: decimal digits only, at most 2^31 - 1; -1 otherwise. */
@@ -251,37 +259,99 @@ sandbox_home(const char *run_as, char *buf, size_t len)
 }
 
 int
-sandbox_ids(const char *run_as, struct pf_err *err)
+sandbox_ids_resolve(const char *run_as, struct sandbox_ids *ids,
+    struct pf_err *err)
 {
 	char	 user[256];
-	uid_t	 uid;
-	gid_t	 gid;
-	int	 named;
+	gid_t	*g;
+	int	 named, n;
 
+	memset(ids, 0, sizeof(*ids));
 	if (run_as == NULL || run_as[0] == '\0')
 		return 0;
-	if (resolve(run_as, &uid, &gid, user, sizeof(user), &named, err) ==
-	    -1)
+	if (resolve(run_as, &ids->uid, &ids->gid, user, sizeof(user), &named,
+	    err) == -1)
 		return -1;
 	if (geteuid() != 0) {
-		if (uid == geteuid() && gid == getegid())
+		if (ids->uid == geteuid() && ids->gid == getegid())
 			return 0;
 		pf_err_set(err, "run_as '%s' needs a supervisor running as "
 		    "root", run_as);
 		return -1;
 	}
-	if ((named ? initgroups(user, gid) : setgroups(0, NULL)) == -1 ||
-	    setgid(gid) == -1 || setuid(uid) == -1) {
-		pf_err_set(err, "run_as '%s': %s", run_as, strerror(errno));
-		return -1;
+	ids->set = 1;
+	if (!named)
+		return 0;
+	/* initgroups(), split: the lookup now, setgroups() in the child. */
+	n = 32;
+	for (;;) {
+		if ((g = pf_reallocarray(ids->groups, (size_t)n,
+		    sizeof(*g))) == NULL) {
+			pf_err_set(err, "run_as '%s': out of memory", run_as);
+			sandbox_ids_free(ids);
+			return -1;
+		}
+		ids->groups = g;
+		if (getgrouplist(user, ids->gid, g, &n) != -1)
+			break;
+		if (n > 65536) {
+			pf_err_set(err, "run_as '%s': too many groups",
+			    run_as);
+			sandbox_ids_free(ids);
+			return -1;
+		}
 	}
+	ids->ngroups = (size_t)n;
+	return 0;
+}
+
+void
+sandbox_ids_free(struct sandbox_ids *ids)
+{
+	pf_free(ids->groups);
+	ids->groups = NULL;
+	ids->ngroups = 0;
+}
+
+/*
+ * Raw system calls: this runs in the vfork-style child of the task's
+ * init, where only async-signal-safe work is allowed (and where glibc's
+ * set*id broadcast to other threads has nothing to do).
+ */
+int
+sandbox_ids_switch(const struct sandbox_ids *ids)
+{
+	if (!ids->set)
+		return 0;
+	if (syscall(SYS_setgroups, ids->ngroups, ids->groups) == -1 ||
+	    syscall(SYS_setresgid, ids->gid, ids->gid, ids->gid) == -1 ||
+	    syscall(SYS_setresuid, ids->uid, ids->uid, ids->uid) == -1)
+		return errno;
 	/* Paranoia, as OpenBSD's daemons do: root must be gone for good. */
-	if (uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
+	if (ids->uid != 0 && (syscall(SYS_setuid, 0) != -1 ||
+	    geteuid() == 0))
+		return SANDBOX_REGAINS_ROOT;
+	return 0;
+}
+
+int
+sandbox_ids(const char *run_as, struct pf_err *err)
+{
+	struct sandbox_ids	 ids;
+	int			 e;
+
+	if (sandbox_ids_resolve(run_as, &ids, err) == -1)
+		return -1;
+	e = sandbox_ids_switch(&ids);
+	sandbox_ids_free(&ids);
+	if (e == 0)
+		return 0;
+	if (e == SANDBOX_REGAINS_ROOT)
 		pf_err_set(err, "run_as '%s': could still regain root",
 		    run_as);
-		return -1;
-	}
-	return 0;
+	else
+		pf_err_set(err, "run_as '%s': %s", run_as, strerror(e));
+	return -1;
 }
 
 static int
@@ -312,36 +382,56 @@ ll_add(int rs, const char *path, uint64_t rights, uint64_t handled,
 }
 
 int
-sandbox_landlock(const struct proto_spec *s, struct pf_err *err)
+sandbox_landlock(const struct proto_spec *s, int scope, struct pf_err *err)
 {
 	struct ll_ruleset_attr	 ra;
 	uint64_t		 handled;
-	size_t			 i;
+	size_t			 i, size;
 	long			 abi;
-	int			 rs;
+	int			 rs, paths;
 
-	if (s->nread_only == 0 && s->nwritable == 0)
+	paths = s->nread_only > 0 || s->nwritable > 0;
+	if (!paths && !scope)
 		return 0;
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LL_CREATE_RULESET_VERSION);
 	if (abi < 1) {
-		log_warnx("sandbox: this kernel has no Landlock; read_only and "
-		    "writable are not enforced");
+		if (paths)
+			log_warnx("sandbox: this kernel has no Landlock; "
+			    "read_only and writable are not enforced");
 		return 0;
 	}
-	handled = (1ULL << 13) - 1;		/* ABI 1 */
-	if (abi >= 2)
-		handled |= 1ULL << 13;		/* REFER */
-	if (abi >= 3)
-		handled |= LL_TRUNCATE;
-	if (abi >= 5)
-		handled |= LL_IOCTL_DEV;
+	/* Scoping alone needs ABI 6; without paths there is nothing else. */
+	if (!paths && abi < 6)
+		return 0;
+	memset(&ra, 0, sizeof(ra));
+	handled = 0;
+	if (paths) {
+		handled = (1ULL << 13) - 1;		/* ABI 1 */
+		if (abi >= 2)
+			handled |= 1ULL << 13;		/* REFER */
+		if (abi >= 3)
+			handled |= LL_TRUNCATE;
+		if (abi >= 5)
+			handled |= LL_IOCTL_DEV;
+	}
 	ra.handled_access_fs = handled;
-	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra),
+	size = sizeof(ra.handled_access_fs);
+	if (scope && abi >= 6) {
+		/*
+		 * Defense in depth behind the PID namespace: no signal and
+		 * no abstract unix socket outside this attempt's domain.
+		 */
+		ra.scoped = LL_SCOPE_SIGNAL | LL_SCOPE_ABSTRACT_UNIX;
+		size = sizeof(ra);
+	}
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, size,
 	    0)) == -1) {
 		pf_err_set(err, "landlock: %s", strerror(errno));
 		return -1;
 	}
+	if (!paths)
+		goto apply;
 	/* Only writable given: everything else stays readable. */
 	if (s->nread_only == 0 && ll_add(rs, "/", LL_READ_RIGHTS, handled,
 	    err) == -1)
@@ -357,6 +447,7 @@ sandbox_landlock(const struct proto_spec *s, struct pf_err *err)
 	for (i = 0; i < s->nwritable; i++)
 		if (ll_add(rs, s->writable[i], handled, handled, err) == -1)
 			goto fail;
+apply:
 	if (syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
 		pf_err_set(err, "landlock: %s", strerror(errno));
 		goto fail;
@@ -370,6 +461,12 @@ fail:
 
 int
 sandbox_seccomp(struct pf_err *err)
+{
+	return sandbox_seccomp_task(0, err);
+}
+
+int
+sandbox_seccomp_task(int no_unix, struct pf_err *err)
 {
 	static const char *const deny[] = {
 		"mount", "umount2", "pivot_root", "swapon", "swapoff",
@@ -422,6 +519,15 @@ sandbox_seccomp(struct pf_err *err)
 	if ((nr = seccomp_syscall_resolve_name("clone3")) != __NR_SCMP_ERROR &&
 	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0)) < 0)
 		goto fail;
+	/*
+	 * network: false.  A unix socket file is reachable from any net
+	 * namespace; connect()'s address is in memory and cannot be
+	 * checked, socket()'s family can.  socketpair() reaches nothing
+	 * outside and stays.
+	 */
+	if (no_unix && (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0)
+		goto fail;
 	if ((rc = seccomp_load(ctx)) < 0)
 		goto fail;
 	seccomp_release(ctx);
@@ -433,13 +539,23 @@ fail:
 }
 
 int
+sandbox_prepare(const struct proto_spec *s, char *home, size_t homelen,
+    struct pf_err *err)
+{
+	(void)err;
+	sandbox_home(s->run_as, home, homelen);
+	umask(077);
+	return 0;
+}
+
+int
 sandbox_apply(const struct proto_spec *s, char *home, size_t homelen,
     struct pf_err *err)
 {
 	int	 contained = sandbox_contained();
 
-	sandbox_home(s->run_as, home, homelen);
-	umask(077);
+	if (sandbox_prepare(s, home, homelen, err) == -1)
+		return -1;
 	if (sandbox_rlimits(s, contained, err) == -1 ||
 	    sandbox_network(s, err) == -1 ||
 	    sandbox_ids(s->run_as, err) == -1)
@@ -448,7 +564,14 @@ sandbox_apply(const struct proto_spec *s, char *home, size_t homelen,
 		pf_err_set(err, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
-	if (sandbox_landlock(s, err) == -1 || sandbox_seccomp(err) == -1)
+	if (sandbox_landlock(s, 1, err) == -1 ||
+	    sandbox_seccomp_task(sandbox_no_unix(s), err) == -1)
 		return -1;
 	return 0;
+}
+
+int
+sandbox_no_unix(const struct proto_spec *s)
+{
+	return s->network == 0 && s->executor == PROTO_EXEC_SHELL;
 }

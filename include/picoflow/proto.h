@@ -122,6 +122,11 @@ enum {
 	PROTO_SPEC_HTTP_PRIVATE = 56,	/* bool allow_private_ips */
 	PROTO_SPEC_HTTP_CA_FILE = 57,	/* str */
 	PROTO_SPEC_HTTP_SUCCESS = 58,	/* i32, repeated */
+
+	PROTO_SPEC_NAMESPACES = 60,	/* bool: shell task in its own PID
+					   and mount namespaces */
+	PROTO_SPEC_PRIVATE_TMP = 61,	/* bool: fresh /tmp and /dev/shm
+					   (with namespaces only) */
 };
 
 /* STARTED tags. */
@@ -188,6 +193,8 @@ struct proto_spec {
 	size_t		 nread_only;
 	char		**writable;
 	size_t		 nwritable;
+	bool		 namespaces;	/* false: the worker's own sandbox */
+	bool		 private_tmp;
 
 	struct pf_ssh	 ssh;		/* executor ssh */
 	struct pf_http	 http;		/* executor http */

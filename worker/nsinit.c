@@ -205,7 +205,7 @@ child_main(void *arg)
 	    dup2(c->t->err, 2) == -1 ||
 	    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
 		child_fail(c, NSINIT_STEP_FDS, errno);
-	if ((e = sandbox_ids_switch(c->t->ids)) != 0)
+	if ((e = sandbox_ids_switch(c->t->ids, 1)) != 0)
 		child_fail(c, NSINIT_STEP_IDS, e == SANDBOX_REGAINS_ROOT ?
 		    EPERM : e);
 	/* As the task's user: a workdir it may not enter is refused. */

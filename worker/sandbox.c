@@ -314,22 +314,32 @@ sandbox_ids_free(struct sandbox_ids *ids)
 }
 
 /*
- * Raw system calls: this runs in the vfork-style child of the task's
- * init, where only async-signal-safe work is allowed (and where glibc's
- * set*id broadcast to other threads has nothing to do).
+ * raw: system calls only, for the vfork-style child of the task's init,
+ * where only async-signal-safe work is allowed (glibc's wrappers would
+ * also act for every thread of a multi-threaded caller, which the child
+ * has no business with).
  */
 int
-sandbox_ids_switch(const struct sandbox_ids *ids)
+sandbox_ids_switch(const struct sandbox_ids *ids, int raw)
 {
+	int	 rc;
+
 	if (!ids->set)
 		return 0;
-	if (syscall(SYS_setgroups, ids->ngroups, ids->groups) == -1 ||
-	    syscall(SYS_setresgid, ids->gid, ids->gid, ids->gid) == -1 ||
-	    syscall(SYS_setresuid, ids->uid, ids->uid, ids->uid) == -1)
+	if (raw)
+		rc = syscall(SYS_setgroups, ids->ngroups, ids->groups) == -1 ||
+		    syscall(SYS_setresgid, ids->gid, ids->gid, ids->gid) ==
+		    -1 || syscall(SYS_setresuid, ids->uid, ids->uid,
+		    ids->uid) == -1;
+	else
+		rc = setgroups(ids->ngroups, ids->groups) == -1 ||
+		    setresgid(ids->gid, ids->gid, ids->gid) == -1 ||
+		    setresuid(ids->uid, ids->uid, ids->uid) == -1;
+	if (rc)
 		return errno;
 	/* Paranoia, as OpenBSD's daemons do: root must be gone for good. */
-	if (ids->uid != 0 && (syscall(SYS_setuid, 0) != -1 ||
-	    geteuid() == 0))
+	if (ids->uid != 0 && ((raw ? syscall(SYS_setuid, 0) :
+	    setuid(0)) != -1 || geteuid() == 0))
 		return SANDBOX_REGAINS_ROOT;
 	return 0;
 }
@@ -342,7 +352,7 @@ sandbox_ids(const char *run_as, struct pf_err *err)
 
 	if (sandbox_ids_resolve(run_as, &ids, err) == -1)
 		return -1;
-	e = sandbox_ids_switch(&ids);
+	e = sandbox_ids_switch(&ids, 0);
 	sandbox_ids_free(&ids);
 	if (e == 0)
 		return 0;

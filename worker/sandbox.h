@@ -73,10 +73,10 @@ int	 sandbox_ids_resolve(const char *run_as, struct sandbox_ids *,
 	    struct pf_err *);
 void	 sandbox_ids_free(struct sandbox_ids *);
 /*
- * Async-signal-safe: 0, an errno value, or SANDBOX_REGAINS_ROOT when
- * root could be taken back afterwards.
+ * 0, an errno value, or SANDBOX_REGAINS_ROOT when root could be taken
+ * back afterwards.  With raw, system calls only (async-signal-safe).
  */
-int	 sandbox_ids_switch(const struct sandbox_ids *);
+int	 sandbox_ids_switch(const struct sandbox_ids *, int raw);
 /* Brings up lo in a new network namespace. */
 int	 sandbox_lo_up(struct pf_err *);
 /*

@@ -45,6 +45,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "daemon.h"
+#include "nsprobe.h"
 #include "engine.h"
 #include "recover.h"
 #include "sched.h"
@@ -1447,6 +1448,14 @@ check_isolation(const struct daemon_opts *o)
 	}
 	printf("%s\n", cg_describe(cgs));
 	cg_close(cgs);
+	if (o->no_namespaces)
+		printf("namespaces: NONE (--no-namespaces)\n");
+	else {
+		char	 line[320];
+
+		(void)nsprobe_run(line, sizeof(line));
+		printf("%s\n", line);
+	}
 }
 
 int
@@ -1754,6 +1763,7 @@ daemon_main(const struct daemon_opts *o)
 	eo.owner = STORE_OWNER_SUPERVISOR;
 	eo.track_procs = 1;
 	eo.no_cgroups = o->no_cgroups;
+	eo.no_namespaces = o->no_namespaces;
 	eo.jitter = 1;
 	engine_opts_limits(&eo, &d.defaults);
 	if (daemon_policy(&d, 1, NULL) == -1) {

@@ -137,13 +137,16 @@ ns_mounts(const struct proto_spec *s, struct pf_err *err)
 	if (!s->private_tmp)
 		return 0;
 	/*
-	 * Sized to the memory limit: the pages are charged to the
-	 * attempt's memory cgroup as well, and without cgroups the size
-	 * is the only bound.
+	 * Each half the memory limit, so both together fit in it: their
+	 * pages are charged to the attempt's memory cgroup too, but
+	 * without cgroups (or in a cgroup without memory) the sizes are
+	 * the only bound.  A full tmpfs fails a write with ENOSPC before
+	 * the OOM killer has to pick a process.
 	 */
 	if (s->limits.memory > 0)
 		(void)snprintf(opts, sizeof(opts), "mode=1777,size=%lld",
-		    (long long)s->limits.memory);
+		    (long long)(s->limits.memory / 2 > 4096 ?
+		    s->limits.memory / 2 : 4096));
 	else
 		(void)snprintf(opts, sizeof(opts), "mode=1777");
 	if (mount_tmpfs("/tmp", opts, err) == -1 ||

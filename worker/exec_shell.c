@@ -258,13 +258,13 @@ shell_envp(const struct proto_spec *spec, const char *home, char *home_var,
  * in depth (the task cannot reach the worker), so a failure is logged.
  */
 static void
-shell_harden_worker(void)
+shell_harden_worker(const struct sandbox_bpf *bpf)
 {
 	struct pf_err	 err;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		log_warn("no_new_privs for the worker");
-	else if (sandbox_seccomp(&err) == -1)
+	else if (sandbox_seccomp_install(bpf, &err) == -1)
 		log_warnx("seccomp for the worker: %s", err.msg);
 }
 
@@ -280,12 +280,21 @@ shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
 	struct nsinit_task	 t;
 	struct nsinit_msg	 m;
 	struct sandbox_ids	 ids;
+	struct sandbox_bpf	 bpf;
 	struct pollfd		 p;
 	struct pf_err		 e;
 	int			 cl[4], r;
 	pid_t			 pid;
 
 	if (sandbox_ids_resolve(sh->spec->run_as, &ids, &e) == -1) {
+		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
+		    "sandbox: %s", e.msg);
+		return -1;
+	}
+	/* One program for the init and, once it runs, the worker too. */
+	if (sandbox_seccomp_compile(sandbox_no_unix(sh->spec), &bpf, &e) ==
+	    -1) {
+		sandbox_ids_free(&ids);
 		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
 		    "sandbox: %s", e.msg);
 		return -1;
@@ -299,6 +308,7 @@ shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
 	t.argv = argv;
 	t.envp = envp;
 	t.ids = &ids;
+	t.seccomp = &bpf;
 	t.contained = sandbox_contained();
 	t.out = out_w;
 	t.err = err_w;
@@ -308,6 +318,7 @@ shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
 	pid = nsinit_start(&t, &sh->stfd, &e);
 	sandbox_ids_free(&ids);
 	if (pid == -1) {
+		sandbox_bpf_free(&bpf);
 		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
 		    "sandbox: %s", e.msg);
 		return -1;
@@ -320,9 +331,11 @@ shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
 			break;
 	if (r == 1 && m.kind == NSINIT_STARTED) {
 		sh->pid = pid;
-		shell_harden_worker();
+		shell_harden_worker(&bpf);
+		sandbox_bpf_free(&bpf);
 		return 0;
 	}
+	sandbox_bpf_free(&bpf);
 	if (r == 1)
 		shell_ns_failed(sh, &m);
 	else

@@ -352,7 +352,7 @@ init_main(const struct nsinit_task *t, int st)
 		goto fail;
 	}
 	if (sandbox_landlock(s, 1, &err) == -1 ||
-	    sandbox_seccomp_task(no_unix, &err) == -1)
+	    sandbox_seccomp_install(t->seccomp, &err) == -1)
 		goto fail;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

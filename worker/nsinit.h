@@ -66,6 +66,7 @@ struct nsinit_task {
 	char		**argv;
 	char		**envp;
 	const struct sandbox_ids *ids;
+	const struct sandbox_bpf *seccomp;	/* compiled for the task */
 	int		 contained;	/* in an attempt cgroup */
 	int		 out;		/* write ends of the output pipes */
 	int		 err;

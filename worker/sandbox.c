@@ -5,6 +5,8 @@
  * last (it forbids unshare, which the network step uses).
  */
 #include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -475,8 +477,9 @@ sandbox_seccomp(struct pf_err *err)
 	return sandbox_seccomp_task(0, err);
 }
 
-int
-sandbox_seccomp_task(int no_unix, struct pf_err *err)
+/* The filter, built; 0 with *out, or -1 with err set. */
+static int
+seccomp_build(int no_unix, scmp_filter_ctx *out, struct pf_err *err)
 {
 	static const char *const deny[] = {
 		"mount", "umount2", "pivot_root", "swapon", "swapoff",
@@ -538,14 +541,118 @@ sandbox_seccomp_task(int no_unix, struct pf_err *err)
 	if (no_unix && (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0)
 		goto fail;
-	if ((rc = seccomp_load(ctx)) < 0)
-		goto fail;
-	seccomp_release(ctx);
+	*out = ctx;
 	return 0;
 fail:
 	pf_err_set(err, "seccomp: %s", strerror(-rc));
 	seccomp_release(ctx);
 	return -1;
+}
+
+int
+sandbox_seccomp_task(int no_unix, struct pf_err *err)
+{
+	scmp_filter_ctx	 ctx;
+	int		 rc;
+
+	if (seccomp_build(no_unix, &ctx, err) == -1)
+		return -1;
+	if ((rc = seccomp_load(ctx)) < 0) {
+		pf_err_set(err, "seccomp: %s", strerror(-rc));
+		seccomp_release(ctx);
+		return -1;
+	}
+	seccomp_release(ctx);
+	return 0;
+}
+
+/*
+ * libseccomp's compilation costs about half a millisecond: done once
+ * per attempt, the program then installed in the init and the worker.
+ */
+int
+sandbox_seccomp_compile(int no_unix, struct sandbox_bpf *bpf,
+    struct pf_err *err)
+{
+	scmp_filter_ctx	 ctx;
+	uint8_t		*p = NULL, *np;
+	size_t		 len = 0, cap = 0;
+	ssize_t		 n;
+	int		 fds[2], rc;
+
+	memset(bpf, 0, sizeof(*bpf));
+	if (seccomp_build(no_unix, &ctx, err) == -1)
+		return -1;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		pf_err_set(err, "seccomp: pipe: %s", strerror(errno));
+		seccomp_release(ctx);
+		return -1;
+	}
+	/* A few hundred instructions: far below the pipe's buffer. */
+	rc = seccomp_export_bpf(ctx, fds[1]);
+	seccomp_release(ctx);
+	close(fds[1]);
+	if (rc < 0) {
+		pf_err_set(err, "seccomp: export: %s", strerror(-rc));
+		close(fds[0]);
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			cap = cap == 0 ? 4096 : cap * 2;
+			if (cap > SANDBOX_BPF_MAX ||
+			    (np = pf_reallocarray(p, cap, 1)) == NULL) {
+				pf_err_set(err, "seccomp: program too large or "
+				    "out of memory");
+				goto fail;
+			}
+			p = np;
+		}
+		n = read(fds[0], p + len, cap - len);
+		if (n == 0 || (n == -1 && errno == EAGAIN))
+			break;
+		if (n == -1) {
+			pf_err_set(err, "seccomp: read: %s", strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	close(fds[0]);
+	if (len == 0 || len % sizeof(struct sock_filter) != 0) {
+		pf_err_set(err, "seccomp: bad program of %zu bytes", len);
+		pf_free(p);
+		return -1;
+	}
+	bpf->insns = p;
+	bpf->len = len;
+	return 0;
+fail:
+	close(fds[0]);
+	pf_free(p);
+	return -1;
+}
+
+int
+sandbox_seccomp_install(const struct sandbox_bpf *bpf, struct pf_err *err)
+{
+	struct sock_fprog	 prog;
+
+	prog.len = (unsigned short)(bpf->len / sizeof(struct sock_filter));
+	prog.filter = bpf->insns;
+	/* NO_NEW_PRIVS is set: no privilege needed. */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1) {
+		pf_err_set(err, "seccomp: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+sandbox_bpf_free(struct sandbox_bpf *bpf)
+{
+	pf_free(bpf->insns);
+	bpf->insns = NULL;
+	bpf->len = 0;
 }
 
 int

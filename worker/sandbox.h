@@ -51,6 +51,19 @@ int	 sandbox_landlock(const struct proto_spec *, int scope,
 int	 sandbox_seccomp(struct pf_err *);
 /* The same, and with no_unix socket(AF_UNIX, ...) fails with EPERM. */
 int	 sandbox_seccomp_task(int no_unix, struct pf_err *);
+/* A compiled seccomp program, to install in more than one process. */
+struct sandbox_bpf {
+	void		*insns;		/* struct sock_filter[] */
+	size_t		 len;		/* bytes */
+};
+
+#define SANDBOX_BPF_MAX		(64 * 1024)
+
+int	 sandbox_seccomp_compile(int no_unix, struct sandbox_bpf *,
+	    struct pf_err *);
+/* Needs NO_NEW_PRIVS (or privilege); a system call and no allocation. */
+int	 sandbox_seccomp_install(const struct sandbox_bpf *, struct pf_err *);
+void	 sandbox_bpf_free(struct sandbox_bpf *);
 /* 1 when the task has no network: a shell task with network: false. */
 int	 sandbox_no_unix(const struct proto_spec *);
 

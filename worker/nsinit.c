@@ -400,14 +400,15 @@ nsinit_start(const struct nsinit_task *t, int *status, struct pf_err *err)
 	}
 	if (pid == 0) {
 		close(st[0]);
-		flags = CLONE_NEWNS;
+		/* IPC too: SysV segments and queues die with the attempt. */
+		flags = CLONE_NEWNS | CLONE_NEWIPC;
 		if (sandbox_no_unix(t->spec))
 			flags |= CLONE_NEWNET;
 		if (unshare(flags) == -1) {
 			char	 msg[96];
 
-			(void)snprintf(msg, sizeof(msg), "new mount%s "
-			    "namespace: %s", flags & CLONE_NEWNET ?
+			(void)snprintf(msg, sizeof(msg), "new mount, IPC%s "
+			    "namespaces: %s", flags & CLONE_NEWNET ?
 			    " and network" : "", strerror(errno));
 			setup_failed(st[1], msg);
 		}

@@ -1,7 +1,7 @@
 /*
  * A shell task in namespaces of its own: the worker forks a tiny init
- * (pid 1 of a new PID namespace, in a new mount namespace, and a new
- * network namespace when the task has no network).  The init, still
+ * (pid 1 of a new PID namespace, in new mount and IPC namespaces, and
+ * a new network namespace when the task has no network).  The init, still
  * root and not dumpable, makes every mount private, mounts a fresh
  * /proc (the task sees only its own processes) and, with private_tmp,
  * tmpfs on /tmp and /dev/shm sized to the memory limit; then it narrows

@@ -11,7 +11,9 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -375,6 +377,28 @@ Test(redteam_procs, big_shm_file_fails_the_task_and_holds_nothing)
 	(void)unlink(f);
 	cr_assert_str_eq(st, "failed", "200 MB fit under 64 MiB: %s", st);
 	cr_assert(!left, "%s outlived the attempt, holding memory", f);
+	free(st);
+}
+
+/* A System V shared memory segment dies with the attempt too. */
+Test(redteam_procs, sysv_shared_memory_dies_with_the_attempt)
+{
+	struct shmid_ds	 ds;
+	char		*st, *out, *p;
+	int		 id, gone;
+
+	if (access("/usr/bin/ipcmk", X_OK) == -1)
+		cr_skip_test("needs /usr/bin/ipcmk (util-linux)");
+	one_task(NULL, "ipcmk -M 1048576", NULL, &st, NULL);
+	out = rt_task("t", "stdout");
+	cr_assert_str_eq(st, "success", "%s: %s", st, out);
+	cr_assert_not_null(p = strstr(out, "id: "), "%s", out);
+	id = atoi(p + 4);
+	gone = shmctl(id, IPC_STAT, &ds) == -1 || ds.shm_perm.uid != 65534;
+	if (!gone)
+		(void)shmctl(id, IPC_RMID, NULL);
+	cr_assert(gone, "segment %d outlived the attempt", id);
+	free(out);
 	free(st);
 }
 

@@ -1167,6 +1167,7 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 	rep->max_tasks = d->opts.max_tasks;
 	rep->isolation_mode = pf_strdup(engine_isolation_mode(d->eng));
 	rep->isolation = pf_strdup(engine_isolation(d->eng));
+	rep->namespaces = pf_strdup(engine_namespaces(d->eng));
 	for (s = d->slots; s != NULL; s = s->next) {
 		memset(&w, 0, sizeof(w));
 		w.name = s->name;

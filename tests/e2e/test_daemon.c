@@ -325,6 +325,16 @@ Test(daemon, check_mode)
 	    r.out);
 	cr_assert(strstr(r.out, "\nisolation: ") != NULL, "-n says how tasks "
 	    "would be isolated: %s", r.out);
+	cr_assert(strstr(r.out, "\nnamespaces: ") != NULL, "and whether with "
+	    "namespaces: %s", r.out);
+	proc_result_free(&r);
+
+	/* --no-namespaces: the check says so. */
+	argv[4] = (char *)"--no-namespaces";
+	argv[5] = NULL;
+	cr_assert_eq(proc_run(argv, NULL, 30, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\nnamespaces: NONE") != NULL, "%s", r.out);
 	proc_result_free(&r);
 
 	/* --no-cgroups: the check says the fallback, loudly. */

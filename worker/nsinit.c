@@ -377,13 +377,18 @@ fail:
 pid_t
 nsinit_start(const struct nsinit_task *t, int *status, struct pf_err *err)
 {
-	int	 st[2], flags;
+	int	 st[2], flags, own;
 	pid_t	 pid;
 
 	if (pipe2(st, O_CLOEXEC) == -1) {
 		pf_err_set(err, "cannot create the report pipe: %s",
 		    strerror(errno));
 		return -1;
+	}
+	/* To put the worker's later children back where it is (below). */
+	if ((own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) == -1) {
+		pf_err_set(err, "/proc/self/ns/pid: %s", strerror(errno));
+		goto fail;
 	}
 	/*
 	 * The worker's next child is pid 1 of a new PID namespace; the
@@ -392,13 +397,32 @@ nsinit_start(const struct nsinit_task *t, int *status, struct pf_err *err)
 	 */
 	if (unshare(CLONE_NEWPID) == -1) {
 		pf_err_set(err, "a new PID namespace: %s", strerror(errno));
+		close(own);
 		goto fail;
 	}
-	if ((pid = fork()) == -1) {
+	pid = fork();
+	if (pid > 0 || pid == -1) {
+		/*
+		 * Only the init belongs there: a later child of the worker
+		 * (LeakSanitizer's tracer, say) could not be created in a
+		 * namespace whose init is gone.
+		 */
+		if (setns(own, CLONE_NEWPID) == -1 && pid > 0) {
+			pf_err_set(err, "back to our PID namespace: %s",
+			    strerror(errno));
+			(void)kill(pid, SIGKILL);
+			(void)waitpid(pid, NULL, 0);
+			close(own);
+			goto fail;
+		}
+		close(own);
+	}
+	if (pid == -1) {
 		pf_err_set(err, "fork: %s", strerror(errno));
 		goto fail;
 	}
 	if (pid == 0) {
+		close(own);
 		close(st[0]);
 		/* IPC too: SysV segments and queues die with the attempt. */
 		flags = CLONE_NEWNS | CLONE_NEWIPC;

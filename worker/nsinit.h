@@ -36,7 +36,7 @@ enum nsinit_kind {
 
 /* Where the command's child failed, before or at exec. */
 enum nsinit_step {
-	NSINIT_STEP_SPAWN = 1,		/* the child could not be created */
+	NSINIT_STEP_SPAWN = 1,		/* no child could be created */
 	NSINIT_STEP_FDS,
 	NSINIT_STEP_IDS,
 	NSINIT_STEP_CHDIR,
@@ -68,9 +68,9 @@ struct nsinit_task {
 	const struct sandbox_ids *ids;
 	const struct sandbox_bpf *seccomp;	/* compiled for the task */
 	int		 contained;	/* in an attempt cgroup */
-	int		 out;		/* write ends of the output pipes */
+	int		 out;		/* the output pipes, write ends */
 	int		 err;
-	const int	*close_fds;	/* the worker's, closed in the init */
+	const int	*close_fds;	/* the worker's, for the init to close */
 	size_t		 nclose;
 };
 

@@ -258,6 +258,7 @@ ctl_reply_free(struct ctl_reply *r)
 	pf_free(r->config);
 	pf_free(r->isolation_mode);
 	pf_free(r->isolation);
+	pf_free(r->namespaces);
 	for (i = 0; i < r->nwfs; i++)
 		wf_status_clear(&r->wfs[i]);
 	pf_free(r->wfs);
@@ -449,7 +450,9 @@ ctl_reply_encode(const struct ctl_reply *r, struct pf_buf *out,
 		    r->isolation_mode, CTL_NAME_MAX, "isolation mode", err) ==
 		    -1 ||
 		    put_opt_str(&body, CTL_REP_ISOLATION, r->isolation,
-		    CTL_TEXT_MAX, "isolation", err) == -1)
+		    CTL_TEXT_MAX, "isolation", err) == -1 ||
+		    put_opt_str(&body, CTL_REP_NAMESPACES, r->namespaces,
+		    CTL_TEXT_MAX, "namespaces", err) == -1)
 			goto fail;
 	}
 	for (i = 0; i < r->nwfs; i++)
@@ -663,6 +666,9 @@ ctl_reply_decode(const void *body, size_t len, struct ctl_reply *r,
 			break;
 		case CTL_REP_ISOLATION:
 			rc = get_str(&f, CTL_TEXT_MAX, &r->isolation, err);
+			break;
+		case CTL_REP_NAMESPACES:
+			rc = get_str(&f, CTL_TEXT_MAX, &r->namespaces, err);
 			break;
 		case CTL_REP_STOPPING:
 			rc = get_bool(&f, &r->stopping, m, err);

@@ -133,6 +133,8 @@ static const struct pfield spec_fields[] = {
 	    PROTO_PATH_MAX),
 	SV(PROTO_SPEC_HTTP_SUCCESS, K_I32V, "http_success_status",
 	    http.success_status, http.nsuccess_status, 0),
+	SF(PROTO_SPEC_NAMESPACES, K_BOOL, 0, "namespaces", namespaces, 0),
+	SF(PROTO_SPEC_PRIVATE_TMP, K_BOOL, 0, "private_tmp", private_tmp, 0),
 };
 
 #define TF(tag, kind, fl, name, m) \

@@ -115,6 +115,7 @@ static const struct wfield task_fields[] = {
 	TI(24, W_U32, 0, "pos.line", pos.line, 0, UINT32_MAX),
 	TI(25, W_U32, 0, "pos.col", pos.col, 0, UINT32_MAX),
 	TI(26, W_BOOL, 0, "run_as_privileged", run_as_privileged, 0, 1),
+	TI(27, W_I32, 0, "sandbox.private_tmp", sandbox.private_tmp, -1, 1),
 	/* shell */
 	TS(40, W_STR, A_SHELL, "command", u.shell.command, WFCODEC_PATH_MAX),
 	TV(41, W_STRV, A_SHELL, "args", u.shell.args, u.shell.nargs,

@@ -665,10 +665,10 @@ load_retention(struct ld *ld, const struct ynode *v, struct pf_retention *r)
 }
 
 enum {
-	SB_NETWORK, SB_READ_ONLY, SB_WRITABLE, SB_N
+	SB_NETWORK, SB_READ_ONLY, SB_WRITABLE, SB_PRIVATE_TMP, SB_N
 };
 static const char *const sandbox_keys[SB_N] = {
-	"network", "read_only", "writable",
+	"network", "read_only", "writable", "private_tmp",
 };
 
 static void
@@ -683,12 +683,16 @@ load_sandbox(struct ld *ld, const struct ynode *v, const char *pfx,
 		return;
 	if (v->kind != YN_MAP) {
 		yt_err(YT, v, "%ssandbox: expected a mapping (network, "
-		    "read_only, writable), got %s", pfx, yt_kind_name(v));
+		    "read_only, writable, private_tmp), got %s", pfx,
+		    yt_kind_name(v));
 		return;
 	}
 	yt_map_collect(YT, v, sandbox_keys, SB_N, where, vals, keys);
 	if (yt_get_bool(YT, vals[SB_NETWORK], pfx, "sandbox.network", &b) == 1)
 		sb->network = b ? 1 : 0;
+	if (yt_get_bool(YT, vals[SB_PRIVATE_TMP], pfx, "sandbox.private_tmp",
+	    &b) == 1)
+		sb->private_tmp = b ? 1 : 0;
 	(void)yt_get_strlist(YT, vals[SB_READ_ONLY], pfx, "sandbox.read_only",
 	    WF_PATHS_MAX, WF_STR_MAX, 1, &sb->read_only, &sb->nread_only);
 	(void)yt_get_strlist(YT, vals[SB_WRITABLE], pfx, "sandbox.writable",
@@ -1293,6 +1297,18 @@ policy_task(struct ld *ld, struct pf_task *t, const struct ynode *tn,
 	if (t->type == TASK_SHELL && t->sandbox.network < 0 &&
 	    (!p->network || !p->default_network))
 		t->sandbox.network = 0;
+	/*
+	 * Under a policy a shell task gets a private /tmp and /dev/shm
+	 * unless it says otherwise, which loosens the policy's default.
+	 */
+	n = sb != NULL && sb->kind == YN_MAP ?
+	    yt_r(map_find(sb, "private_tmp")) : NULL;
+	if (t->sandbox.private_tmp == 0 && !p->relax_sandbox)
+		pol_err(ld, n, "relax_sandbox", &p->pos[POL_RELAX_SANDBOX],
+		    "%ssandbox.private_tmp: false would loosen the policy's "
+		    "private /tmp and /dev/shm", pfx);
+	if (t->type == TASK_SHELL && t->sandbox.private_tmp < 0)
+		t->sandbox.private_tmp = 1;
 	policy_limits(ld, t, yt_r(v[TK_LIMITS]), pfx);
 }
 
@@ -1311,6 +1327,7 @@ load_task(struct ld *ld, struct names *nt, size_t idx, const struct ynode *tn)
 	t->timeout = wf->timeout_default;
 	t->limits = wf->limits;
 	t->sandbox.network = -1;
+	t->sandbox.private_tmp = -1;
 	t->pos.line = tn->line;
 	t->pos.col = tn->col;
 	tn = yt_r(tn);

@@ -174,11 +174,15 @@ print_task(struct pf_buf *b, const struct pf_task *t)
 	print_limits(b, in, &t->limits);
 	if (t->run_as != NULL)
 		print_key_str(b, in, "run_as", t->run_as);
-	if (sb->network >= 0 || sb->read_only != NULL || sb->writable != NULL) {
+	if (sb->network >= 0 || sb->private_tmp >= 0 ||
+	    sb->read_only != NULL || sb->writable != NULL) {
 		buf_printf(b, "%ssandbox:\n", in);
 		if (sb->network >= 0)
 			buf_printf(b, "%snetwork: %s\n", cin,
 			    sb->network ? "true" : "false");
+		if (sb->private_tmp >= 0)
+			buf_printf(b, "%sprivate_tmp: %s\n", cin,
+			    sb->private_tmp ? "true" : "false");
 		if (sb->read_only != NULL)
 			print_strv(b, cin, "read_only", sb->read_only,
 			    sb->nread_only);

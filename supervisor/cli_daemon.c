@@ -374,6 +374,7 @@ status_json(const struct ctl_reply *r)
 	json_kstr(&b, "config", r->config, 1);
 	json_kstr(&b, "isolation_mode", r->isolation_mode, 1);
 	json_kstr(&b, "isolation", r->isolation, 1);
+	json_kstr(&b, "namespaces", r->namespaces, 1);
 	buf_printf(&b, ",\"stopping\":%s,\"tasks_running\":%u,"
 	    "\"max_tasks\":%u,\"workflows\":[", r->stopping ? "true" : "false",
 	    r->tasks_running, r->max_tasks);
@@ -435,6 +436,10 @@ status_text(const struct ctl_reply *r)
 		/* The line already says "isolation: <mode>...". */
 		printf("\n");
 		put_txt(stdout, r->isolation);
+	}
+	if (r->namespaces != NULL) {
+		printf("\n");
+		put_txt(stdout, r->namespaces);
 	}
 	printf("\ntasks running: %u", r->tasks_running);
 	if (r->max_tasks > 0)

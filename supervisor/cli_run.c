@@ -179,6 +179,7 @@ run_usage(FILE *fp)
 	    "  --jitter       randomise retry delays by up to 25%%\n"
 	    "  --no-cgroups   no per-task cgroups: limits by rlimits and process "
 	    "groups only\n"
+	    "  --no-namespaces  no PID and mount namespaces per shell task\n"
 	    "  --sync MODE    full (default): every state change is fsynced; "
 	    "normal: survives\n"
 	    "                 a crash of picoflow, a power cut may lose the "
@@ -217,6 +218,7 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 		{ "jitter",	no_argument,	   NULL, 'J' },
 		{ "max-tasks",	required_argument, NULL, 'm' },
 		{ "no-cgroups",	no_argument,	   NULL, 'C' },
+		{ "no-namespaces", no_argument,	   NULL, 'N' },
 		{ "sync",	required_argument, NULL, 's' },
 		{ "policy",	required_argument, NULL, 'P' },
 		{ "run-as",	required_argument, NULL, 'u' },
@@ -267,6 +269,9 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 			break;
 		case 'C':
 			opts.no_cgroups = 1;
+			break;
+		case 'N':
+			opts.no_namespaces = 1;
 			break;
 		case 's':
 			if (strcmp(optarg, "full") == 0)

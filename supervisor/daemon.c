@@ -44,6 +44,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "daemon.h"
+#include "nsprobe.h"
 #include "engine.h"
 #include "loadjob.h"
 #include "recover.h"
@@ -1405,6 +1406,7 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 	rep->max_tasks = d->opts.max_tasks;
 	rep->isolation_mode = pf_strdup(engine_isolation_mode(d->eng));
 	rep->isolation = pf_strdup(engine_isolation(d->eng));
+	rep->namespaces = pf_strdup(engine_namespaces(d->eng));
 	for (s = d->slots; s != NULL; s = s->next) {
 		memset(&w, 0, sizeof(w));
 		w.name = s->name;
@@ -1679,6 +1681,14 @@ check_isolation(const struct daemon_opts *o)
 	}
 	printf("%s\n", cg_describe(cgs));
 	cg_close(cgs);
+	if (o->no_namespaces)
+		printf("namespaces: NONE (--no-namespaces)\n");
+	else {
+		char	 line[320];
+
+		(void)nsprobe_run(line, sizeof(line));
+		printf("%s\n", line);
+	}
 }
 
 int
@@ -2002,6 +2012,7 @@ daemon_main(const struct daemon_opts *o)
 	eo.owner = STORE_OWNER_SUPERVISOR;
 	eo.track_procs = 1;
 	eo.no_cgroups = o->no_cgroups;
+	eo.no_namespaces = o->no_namespaces;
 	eo.jitter = 1;
 	engine_opts_limits(&eo, &d.defaults);
 	/* Before the loop runs, the first load may block (up to its deadline). */

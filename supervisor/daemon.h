@@ -37,6 +37,8 @@ struct daemon_opts {
 	int64_t		 retain_bytes;	/* captured output; 0 = no limit */
 	unsigned	 retain_every_s;
 	int		 no_cgroups;	/* rlimits and process groups only */
+	int		 no_namespaces;	/* shell tasks without their own PID
+					   and mount namespaces */
 	const char	*policy;	/* policy file; NULL = none */
 	const char	*run_as;	/* tasks without run_as; NULL = the
 					   policy's default_run_as, else

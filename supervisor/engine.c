@@ -25,6 +25,7 @@
 #include "picoflow/proto.h"
 #include "cgroup.h"
 #include "engine.h"
+#include "nsprobe.h"
 #include "procid.h"
 #include "spawn.h"
 
@@ -193,6 +194,8 @@ struct engine {
 	struct pending_end	*pending;
 	ev_timer		 pending_timer;
 	struct cg_sys		*cgs;		/* isolation (cgroup.h) */
+	int			 ns;		/* shell tasks in namespaces */
+	char			 ns_line[320];	/* nsprobe's description */
 	struct cg_trash		*trash;
 	ev_timer		 trash_timer;
 	char			 net_worker[PATH_MAX]; /* ssh and http tasks */
@@ -455,6 +458,8 @@ queue_spec(struct attempt *a, struct pf_err *err)
 	s.nread_only = t->sandbox.nread_only;
 	s.writable = t->sandbox.writable;
 	s.nwritable = t->sandbox.nwritable;
+	s.namespaces = a->run->eng->ns && t->type == TASK_SHELL;
+	s.private_tmp = s.namespaces && t->sandbox.private_tmp == 1;
 	switch (t->type) {
 	case TASK_SHELL:
 		s.executor = PROTO_EXEC_SHELL;
@@ -1985,6 +1990,19 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 		log_info("%s", cg_describe(eng->cgs));
 	else
 		log_debug("%s", cg_describe(eng->cgs));
+	if (opts->no_namespaces)
+		(void)snprintf(eng->ns_line, sizeof(eng->ns_line),
+		    "namespaces: NONE (--no-namespaces): tasks running as the "
+		    "same user can see and signal each other and their "
+		    "workers; /tmp and /dev/shm are shared");
+	else
+		eng->ns = nsprobe_run(eng->ns_line, sizeof(eng->ns_line));
+	if (!eng->ns)
+		log_warnx("%s", eng->ns_line);
+	else if (strcmp(eng->opts.owner, STORE_OWNER_SUPERVISOR) == 0)
+		log_info("%s", eng->ns_line);
+	else
+		log_debug("%s", eng->ns_line);
 	eng->rng = (uint64_t)getpid() << 32 ^ (uint64_t)now_ms() ^
 	    0x9e3779b97f4a7c15ULL;
 	return eng;
@@ -2030,6 +2048,12 @@ const char *
 engine_isolation(const struct engine *eng)
 {
 	return eng->cgs != NULL ? cg_describe(eng->cgs) : "isolation: none";
+}
+
+const char *
+engine_namespaces(const struct engine *eng)
+{
+	return eng->ns_line;
 }
 
 const char *

@@ -106,6 +106,11 @@ struct engine_opts {
 					   (one more commit each) */
 	/* Isolation: per-attempt cgroups unless no_cgroups (rlimits only). */
 	int		 no_cgroups;
+	/*
+	 * Shell tasks in PID and mount namespaces of their own (nsprobe.h)
+	 * unless no_namespaces or the host cannot.
+	 */
+	int		 no_namespaces;
 	int64_t		 memory;	/* default limits; -1 = none */
 	int64_t		 swap;
 	int64_t		 cpu_milli;
@@ -184,6 +189,8 @@ int	 engine_idle(const struct engine *);
 const char *engine_isolation(const struct engine *);
 /* The mode alone: "v2", "hybrid", "v1" or "none". */
 const char *engine_isolation_mode(const struct engine *);
+/* One line: "namespaces: ..." (what nsprobe found, or off). */
+const char *engine_namespaces(const struct engine *);
 /* Attempts in flight, all runs. */
 unsigned engine_running(const struct engine *);
 /* Attempts in flight of one run; -1 when the run is not in progress. */

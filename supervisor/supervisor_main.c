@@ -28,8 +28,9 @@ usage(FILE *fp)
 	    "[--retain-runs N]\n"
 	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
 	    "[--sync full|normal]\n"
-	    "                     [--no-cgroups] [--policy FILE] "
-	    "[--run-as USER[:GROUP[,GROUP...]]]\n"
+	    "                     [--no-cgroups] [--no-namespaces] "
+	    "[--policy FILE]\n"
+	    "                     [--run-as USER[:GROUP[,GROUP...]]]\n"
 	    "                     [-l LEVEL] [--log-format pretty|json] "
 	    "[--log-file PATH]\n"
 	    "\n"
@@ -68,6 +69,10 @@ usage(FILE *fp)
 	    "docs/state.md)\n"
 	    "      --no-cgroups      no per-task cgroups: limits by rlimits "
 	    "and process groups\n"
+	    "      --no-namespaces   no PID and mount namespaces per shell "
+	    "task (tasks of one\n"
+	    "                        user can then see and signal each "
+	    "other)\n"
 	    "      --policy FILE     what workflows may ask for (see "
 	    "docs/security.md); re-read on SIGHUP\n"
 	    "      --run-as USER     tasks without run_as run as USER "
@@ -198,6 +203,7 @@ main(int argc, char *argv[])
 		{ "retain-every", required_argument, NULL, 'e' },
 		{ "sync",	required_argument, NULL, 's' },
 		{ "no-cgroups",	no_argument,	   NULL, 'C' },
+		{ "no-namespaces", no_argument,	   NULL, 'N' },
 		{ "policy",	required_argument, NULL, 'p' },
 		{ "run-as",	required_argument, NULL, 'u' },
 		{ "log-level",	required_argument, NULL, 'l' },
@@ -292,6 +298,9 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			o.no_cgroups = 1;
+			break;
+		case 'N':
+			o.no_namespaces = 1;
 			break;
 		case 'p':
 			o.policy = optarg;

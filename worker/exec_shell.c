@@ -19,6 +19,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,7 +29,9 @@
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
 #include "exec_shell.h"
+#include "nsinit.h"
 #include "proctree.h"
+#include "sandbox.h"
 #include "worker.h"
 
 /* How long processes may survive SIGKILL before the worker gives up. */
@@ -53,6 +56,11 @@ struct shell {
 	int			 stop_sig;	/* stop request while running */
 	int			 hard;		/* SIGKILL was sent */
 	int			 internal;	/* the worker failed */
+	/* In namespaces (nsinit.h): pid is the task's init. */
+	int			 ns;
+	int			 stfd;		/* the init's reports; -1 */
+	int			 init_reaped;
+	int			 init_lost;	/* it ended without a report */
 };
 
 static const char *
@@ -64,33 +72,15 @@ sig_name(int sig)
 }
 
 /*
- * posix_spawn failed with e.  The file actions (chdir) run before the
- * exec, so a workdir that cannot be entered is checked first; the rest
- * is told apart by errno, and EACCES by looking at the file.
+ * The exec of the command failed with e; detail says what was found at
+ * its path when e is EACCES (enum nsinit_eacces).
  */
 static void
-shell_spawn_failed(struct shell *sh, int e)
+shell_exec_failed(struct shell *sh, int e, int detail)
 {
 	struct proto_result	*res = sh->res;
 	const char		*cmd = sh->spec->command;
-	const char		*wd = sh->spec->workdir;
-	struct stat		 st;
-	int			 we = 0;
 
-	if (wd != NULL) {
-		if (stat(wd, &st) == -1)
-			we = errno;
-		else if (!S_ISDIR(st.st_mode))
-			we = ENOTDIR;
-		else if (access(wd, X_OK) == -1)
-			we = errno;
-		if (we != 0) {
-			worker_result_error(res, PROTO_ST_SPAWN_ERROR,
-			    "cannot change to workdir %s: %s", wd,
-			    strerror(we));
-			return;
-		}
-	}
 	switch (e) {
 	case ENOENT:
 		worker_result_error(res, PROTO_ST_EXEC_ERROR,
@@ -102,11 +92,10 @@ shell_spawn_failed(struct shell *sh, int e)
 		    "directory)", cmd);
 		break;
 	case EACCES:
-		if (stat(cmd, &st) == 0 && S_ISDIR(st.st_mode))
+		if (detail == NSINIT_EACCES_DIR)
 			worker_result_error(res, PROTO_ST_EXEC_ERROR,
 			    "permission denied: %s (a directory)", cmd);
-		else if (stat(cmd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(cmd, X_OK) == -1)
+		else if (detail == NSINIT_EACCES_NOEXEC)
 			worker_result_error(res, PROTO_ST_EXEC_ERROR,
 			    "permission denied: %s (not executable)", cmd);
 		else
@@ -135,6 +124,75 @@ shell_spawn_failed(struct shell *sh, int e)
 		/* EAGAIN, ENOMEM, EMFILE...: resources, maybe temporary. */
 		worker_result_error(res, PROTO_ST_SPAWN_ERROR,
 		    "cannot start %s: %s", cmd, strerror(e));
+		break;
+	}
+}
+
+/*
+ * posix_spawn failed with e.  The file actions (chdir) run before the
+ * exec, so a workdir that cannot be entered is checked first; the rest
+ * is told apart by errno, and EACCES by looking at the file.
+ */
+static void
+shell_spawn_failed(struct shell *sh, int e)
+{
+	const char		*cmd = sh->spec->command;
+	const char		*wd = sh->spec->workdir;
+	struct stat		 st;
+	int			 we = 0, detail = NSINIT_EACCES_OTHER;
+
+	if (wd != NULL) {
+		if (stat(wd, &st) == -1)
+			we = errno;
+		else if (!S_ISDIR(st.st_mode))
+			we = ENOTDIR;
+		else if (access(wd, X_OK) == -1)
+			we = errno;
+		if (we != 0) {
+			worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
+			    "cannot change to workdir %s: %s", wd,
+			    strerror(we));
+			return;
+		}
+	}
+	if (e == EACCES && stat(cmd, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			detail = NSINIT_EACCES_DIR;
+		else if (S_ISREG(st.st_mode) && access(cmd, X_OK) == -1)
+			detail = NSINIT_EACCES_NOEXEC;
+	}
+	shell_exec_failed(sh, e, detail);
+}
+
+/* What the init reported instead of STARTED. */
+static void
+shell_ns_failed(struct shell *sh, const struct nsinit_msg *m)
+{
+	struct proto_result	*res = sh->res;
+
+	if (m->kind == NSINIT_SETUP_FAILED) {
+		worker_result_error(res, PROTO_ST_SPAWN_ERROR, "sandbox: %s",
+		    m->text);
+		return;
+	}
+	switch (m->step) {
+	case NSINIT_STEP_CHDIR:
+		worker_result_error(res, PROTO_ST_SPAWN_ERROR,
+		    "cannot change to workdir %s: %s", sh->spec->workdir,
+		    strerror(m->err));
+		break;
+	case NSINIT_STEP_IDS:
+		worker_result_error(res, PROTO_ST_SPAWN_ERROR,
+		    "sandbox: run_as '%s': %s", sh->spec->run_as ?
+		    sh->spec->run_as : "", strerror(m->err));
+		break;
+	case NSINIT_STEP_EXEC:
+		shell_exec_failed(sh, m->err, m->detail);
+		break;
+	default:
+		worker_result_error(res, PROTO_ST_SPAWN_ERROR,
+		    "cannot start %s: %s", sh->spec->command,
+		    strerror(m->err));
 		break;
 	}
 }
@@ -194,6 +252,103 @@ shell_envp(const struct proto_spec *spec, const char *home, char *home_var,
 	return envp;
 }
 
+/*
+ * The worker's own narrowing once the init runs: it needs none of what
+ * the task's seccomp refuses, and never gains privileges again.  Defense
+ * in depth (the task cannot reach the worker), so a failure is logged.
+ */
+static void
+shell_harden_worker(const struct sandbox_bpf *bpf)
+{
+	struct pf_err	 err;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		log_warn("no_new_privs for the worker");
+	else if (sandbox_seccomp_install(bpf, &err) == -1)
+		log_warnx("seccomp for the worker: %s", err.msg);
+}
+
+/*
+ * The task in its own namespaces (nsinit.h): forks the init, waits for
+ * its first report.  0 when the command runs (sh->pid is the init),
+ * -1 with the RESULT's error set, the init reaped.
+ */
+static int
+shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
+    int err_w, int out_r, int err_r)
+{
+	struct nsinit_task	 t;
+	struct nsinit_msg	 m;
+	struct sandbox_ids	 ids;
+	struct sandbox_bpf	 bpf;
+	struct pollfd		 p;
+	struct pf_err		 e;
+	int			 cl[4], r;
+	pid_t			 pid;
+
+	if (sandbox_ids_resolve(sh->spec->run_as, sh->spec, &ids, &e) ==
+	    -1) {
+		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
+		    "sandbox: %s", e.msg);
+		return -1;
+	}
+	/* One program for the init and, once it runs, the worker too. */
+	if (sandbox_seccomp_compile(sandbox_no_unix(sh->spec), &bpf, &e) ==
+	    -1) {
+		sandbox_ids_free(&ids);
+		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
+		    "sandbox: %s", e.msg);
+		return -1;
+	}
+	cl[0] = sh->w->sock;
+	cl[1] = sh->w->sigfd;
+	cl[2] = out_r;
+	cl[3] = err_r;
+	memset(&t, 0, sizeof(t));
+	t.spec = sh->spec;
+	t.argv = argv;
+	t.envp = envp;
+	t.ids = &ids;
+	t.seccomp = &bpf;
+	t.contained = sandbox_contained();
+	t.out = out_w;
+	t.err = err_w;
+	t.close_fds = cl;
+	t.nclose = sizeof(cl) / sizeof(cl[0]);
+	sh->t_start = worker_mono_ms();
+	pid = nsinit_start(&t, &sh->stfd, &e);
+	sandbox_ids_free(&ids);
+	if (pid == -1) {
+		sandbox_bpf_free(&bpf);
+		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
+		    "sandbox: %s", e.msg);
+		return -1;
+	}
+	/* Its set-up takes a few milliseconds: wait for the verdict. */
+	p.fd = sh->stfd;
+	p.events = POLLIN;
+	while ((r = nsinit_read(sh->stfd, &m)) == 0)
+		if (poll(&p, 1, -1) == -1 && errno != EINTR)
+			break;
+	if (r == 1 && m.kind == NSINIT_STARTED) {
+		sh->pid = pid;
+		shell_harden_worker(&bpf);
+		sandbox_bpf_free(&bpf);
+		return 0;
+	}
+	sandbox_bpf_free(&bpf);
+	if (r == 1)
+		shell_ns_failed(sh, &m);
+	else
+		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR, "sandbox: "
+		    "the task's init ended before the task started");
+	(void)kill(pid, SIGKILL);
+	(void)waitpid(pid, NULL, 0);
+	close(sh->stfd);
+	sh->stfd = -1;
+	return -1;
+}
+
 static int
 shell_spawn(struct shell *sh)
 {
@@ -221,6 +376,12 @@ shell_spawn(struct shell *sh)
 		worker_result_error(sh->res, PROTO_ST_SPAWN_ERROR,
 		    "cannot create the output pipes: %s", strerror(rc));
 		goto close;
+	}
+	if (sh->ns) {
+		if (shell_spawn_ns(sh, argv, envp, out[1], err[1],
+		    out[0], err[0]) == -1)
+			goto close;
+		goto started;
 	}
 	sigemptyset(&none);
 	sigfillset(&all);
@@ -260,6 +421,7 @@ shell_spawn(struct shell *sh)
 		shell_spawn_failed(sh, rc);
 		goto close;
 	}
+started:
 	close(out[1]);
 	close(err[1]);
 	sh->fd[0] = out[0];
@@ -288,6 +450,46 @@ close:
  * Reaps every exited child (the task, and descendants re-parented to the
  * subreaper).  Returns 1 while children remain, 0 when there are none.
  */
+static void
+shell_task_ended(struct shell *sh, int wstatus)
+{
+	sh->reaped = 1;
+	sh->wstatus = wstatus;
+	sh->t_end = worker_mono_ms();
+	/* Output may still be in the pipes, or held by a grandchild. */
+	sh->drain_at = sh->t_end + sh->spec->drain_ms;
+}
+
+/* Reads what the init reported; the command's end among it. */
+static void
+shell_read_reports(struct shell *sh)
+{
+	struct nsinit_msg	 m;
+	int			 r;
+
+	while (sh->stfd != -1 && (r = nsinit_read(sh->stfd, &m)) != 0) {
+		if (r == -1) {
+			close(sh->stfd);
+			sh->stfd = -1;
+		} else if (m.kind == NSINIT_EXITED && !sh->reaped)
+			shell_task_ended(sh, m.wstatus);
+	}
+}
+
+/* The init was reaped: the command ended with it, if it had not. */
+static void
+shell_init_reaped(struct shell *sh, int st)
+{
+	sh->init_reaped = 1;
+	shell_read_reports(sh);
+	if (sh->reaped)
+		return;
+	/* Killed (by us, or the OOM killer): the namespace died with it. */
+	if (!WIFSIGNALED(st))
+		sh->init_lost = 1;
+	shell_task_ended(sh, st);
+}
+
 static int
 shell_reap(struct shell *sh)
 {
@@ -300,13 +502,14 @@ shell_reap(struct shell *sh)
 			return 1;
 		if (p == -1)
 			return errno == EINTR ? 1 : 0;	/* ECHILD */
+		if (sh->ns) {
+			if (p == sh->pid && !sh->init_reaped)
+				shell_init_reaped(sh, st);
+			continue;
+		}
 		if (p != sh->pid || sh->reaped)
 			continue;
-		sh->reaped = 1;
-		sh->wstatus = st;
-		sh->t_end = worker_mono_ms();
-		/* Output may still be in the pipes, or held by a grandchild. */
-		sh->drain_at = sh->t_end + sh->spec->drain_ms;
+		shell_task_ended(sh, st);
 	}
 }
 
@@ -321,12 +524,29 @@ shell_pgid(const struct shell *sh)
 	return sh->reaped ? 0 : sh->pid;
 }
 
+/*
+ * Signals every process of the task: in namespaces through the init
+ * (SIGTERM is forwarded to the whole namespace, SIGKILL of the init
+ * kills it), else the group and every descendant.  -1 when /proc
+ * could not be listed, else the count signalled.
+ */
+static long
+shell_signal(struct shell *sh, int sig)
+{
+	if (!sh->ns)
+		return proctree_signal(shell_pgid(sh), sig);
+	if (sh->init_reaped || sig == SIGCONT)
+		return 0;
+	/* Unreaped, its pid cannot have been reused. */
+	return kill(sh->pid, sig) == 0 ? 1 : 0;
+}
+
 static void
 shell_kill_hard(struct shell *sh)
 {
 	sh->hard = 1;
 	sh->kill_at = -1;
-	if (proctree_signal(shell_pgid(sh), SIGKILL) == -1)
+	if (shell_signal(sh, SIGKILL) == -1)
 		log_warn("listing the task's processes");
 }
 
@@ -350,10 +570,10 @@ shell_stop(struct shell *sh, int sig)
 	sh->stop_sig = sig;
 	log_info("SIG%s: stopping the task, %u ms grace", sig_name(sig),
 	    sh->spec->kill_grace_ms);
-	if (proctree_signal(shell_pgid(sh), SIGTERM) == -1)
+	if (shell_signal(sh, SIGTERM) == -1)
 		log_warn("listing the task's processes");
 	/* A stopped process would not act on SIGTERM until continued. */
-	(void)proctree_signal(shell_pgid(sh), SIGCONT);
+	(void)shell_signal(sh, SIGCONT);
 	sh->kill_at = now + sh->spec->kill_grace_ms;
 }
 
@@ -364,6 +584,7 @@ shell_signals(struct shell *sh)
 
 	if ((sig = worker_read_signals(sh->w)) != 0)
 		shell_stop(sh, sig);
+	shell_read_reports(sh);
 	(void)shell_reap(sh);
 }
 
@@ -424,8 +645,8 @@ poll_timeout(int64_t now, int64_t a, int64_t b)
 static int
 shell_loop(struct shell *sh)
 {
-	struct pollfd	 pfd[4];
-	int		 idx[2], nfd, sock_i, sig_i, i;
+	struct pollfd	 pfd[5];
+	int		 idx[2], nfd, sock_i, sig_i, st_i, i;
 	int64_t		 now;
 
 	for (;;) {
@@ -455,6 +676,12 @@ shell_loop(struct shell *sh)
 		sig_i = nfd;
 		pfd[nfd].fd = sh->w->sigfd;
 		pfd[nfd++].events = POLLIN;
+		st_i = -1;
+		if (sh->stfd != -1) {
+			st_i = nfd;
+			pfd[nfd].fd = sh->stfd;
+			pfd[nfd++].events = POLLIN;
+		}
 		if (poll(pfd, (nfds_t)nfd, poll_timeout(now, sh->kill_at,
 		    sh->drain_at)) == -1) {
 			if (errno == EINTR)
@@ -471,6 +698,8 @@ shell_loop(struct shell *sh)
 				return -1;
 		if (pfd[sock_i].revents && worker_sock_readable(sh->w) == -1)
 			return -1;
+		if (st_i != -1 && pfd[st_i].revents)
+			shell_read_reports(sh);
 		if (pfd[sig_i].revents)
 			shell_signals(sh);
 	}
@@ -489,7 +718,7 @@ shell_kill_all(struct shell *sh)
 	long		 n;
 
 	while (shell_reap(sh)) {
-		if ((n = proctree_signal(shell_pgid(sh), SIGKILL)) == -1)
+		if ((n = shell_signal(sh, SIGKILL)) == -1)
 			log_warn("listing the task's processes");
 		else if (n > 0)
 			log_debug("killed %ld leftover processes", n);
@@ -537,6 +766,13 @@ shell_result(struct shell *sh)
 		    "the task (pid %ld) could not be reaped", (long)sh->pid);
 		return;
 	}
+	if (sh->init_lost) {
+		res->exit_code = -1;
+		worker_result_error(res, PROTO_ST_INTERNAL_ERROR,
+		    "the task's init exited (status %d) without the task's "
+		    "status", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return;
+	}
 	if (WIFEXITED(st))
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(st));
@@ -572,6 +808,8 @@ exec_shell_run(struct worker *w, const struct proto_spec *spec,
 	sh.res = res;
 	sh.pid = -1;
 	sh.fd[0] = sh.fd[1] = -1;
+	sh.stfd = -1;
+	sh.ns = spec->namespaces;
 	sh.drain_at = sh.kill_at = -1;
 	if ((sh.chunk = pf_malloc(PROTO_OUTPUT_CHUNK_MAX)) == NULL) {
 		worker_result_error(res, PROTO_ST_INTERNAL_ERROR,
@@ -597,6 +835,9 @@ exec_shell_run(struct worker *w, const struct proto_spec *spec,
 	if (rc == -1)
 		log_warnx("the supervisor is gone: killing the task");
 	shell_kill_all(&sh);
+	shell_read_reports(&sh);
+	if (sh.stfd != -1)
+		close(sh.stfd);
 	shell_result(&sh);
 out:
 	pf_free(sh.chunk);

@@ -5,6 +5,8 @@
  * last (it forbids unshare, which the network step uses).
  */
 #include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "picoflow/alloc.h"
 #include "picoflow/log.h"
 #include "picoflow/privgroup.h"
 #include "picoflow/readfile.h"
@@ -51,8 +54,15 @@
 			 LL_TRUNCATE | LL_IOCTL_DEV)
 #define LL_READ_RIGHTS	(LL_EXECUTE | LL_READ_FILE | LL_READ_DIR)
 
+/* ABI 6: what a domain may not reach outside itself. */
+#define LL_SCOPE_ABSTRACT_UNIX		(1ULL << 0)
+#define LL_SCOPE_SIGNAL			(1ULL << 1)
+
+/* The ABI 6 layout; older kernels get the first size they know. */
 struct ll_ruleset_attr {
 	uint64_t	 handled_access_fs;
+	uint64_t	 handled_access_net;	/* ABI 4 */
+	uint64_t	 scoped;		/* ABI 6 */
 };
 
 struct ll_path_beneath_attr {
@@ -115,8 +125,8 @@ sandbox_rlimits(const struct proto_spec *s, int contained,
 }
 
 /* Brings up lo in the new namespace (down at creation). */
-static int
-lo_up(struct pf_err *err)
+int
+sandbox_lo_up(struct pf_err *err)
 {
 	struct ifreq	 ifr;
 	int		 fd;
@@ -150,7 +160,7 @@ sandbox_network(const struct proto_spec *s, struct pf_err *err)
 		    "root", strerror(errno));
 		return -1;
 	}
-	return lo_up(err);
+	return sandbox_lo_up(err);
 }
 
 /* A numeric id: decimal digits only, at most 2^31 - 1; -1 otherwise. */
@@ -246,47 +256,107 @@ sandbox_home(const char *run_as, char *buf, size_t len)
 		(void)snprintf(buf, len, "%s", pw->pw_dir);
 }
 
-/* Sets the ids of run_as: exactly its groups, then its user. */
-static int
-ids_apply(const char *run_as, const struct proto_spec *s, struct pf_err *err)
+/*
+ * run_as, looked up now and checked against the privileged groups as the
+ * group database says now (it may have changed since the workflow was
+ * loaded).  The task gets exactly the groups run_as lists (and a known
+ * user's primary group): never initgroups, which would bring every
+ * membership /etc/group grants the user (postgres's ssl-cert, say).
+ */
+int
+sandbox_ids_resolve(const char *run_as, const struct proto_spec *s,
+    struct sandbox_ids *ids, struct pf_err *err)
 {
-	struct privgroup_ids ids;
-	gid_t		 groups[PRIVGROUP_SUPP_MAX + 1];
-	size_t		 ng = 0, i;
+	struct privgroup_ids	 p;
+	size_t			 i, ng = 0;
 
+	memset(ids, 0, sizeof(*ids));
 	if (run_as == NULL || run_as[0] == '\0')
 		return 0;
-	if (resolve(run_as, &ids, err) == -1 ||
-	    ids_check(run_as, &ids, s, err) == -1)
+	if (resolve(run_as, &p, err) == -1 ||
+	    ids_check(run_as, &p, s, err) == -1)
 		return -1;
 	if (geteuid() != 0) {
-		if (ids.uid == geteuid() && ids.gid == getegid())
+		if (p.uid == geteuid() && p.gid == getegid())
 			return 0;
 		pf_err_set(err, "run_as '%s' needs a supervisor running as "
 		    "root", run_as);
 		return -1;
 	}
-	/*
-	 * Only the groups run_as lists (and a known user's primary group):
-	 * never initgroups, which would bring every membership /etc/group
-	 * grants the user (postgres's ssl-cert, say).
-	 */
-	if (ids.named)
-		groups[ng++] = ids.gid;
-	for (i = 0; i < ids.nsupp; i++)
-		groups[ng++] = ids.supp[i];
-	if (setgroups(ng, groups) == -1 || setgid(ids.gid) == -1 ||
-	    setuid(ids.uid) == -1) {
-		pf_err_set(err, "run_as '%s': %s", run_as, strerror(errno));
+	if ((ids->groups = pf_reallocarray(NULL, p.nsupp + 1,
+	    sizeof(*ids->groups))) == NULL) {
+		pf_err_set(err, "run_as '%s': out of memory", run_as);
 		return -1;
 	}
+	if (p.named)
+		ids->groups[ng++] = p.gid;
+	for (i = 0; i < p.nsupp; i++)
+		ids->groups[ng++] = p.supp[i];
+	ids->ngroups = ng;
+	ids->uid = p.uid;
+	ids->gid = p.gid;
+	ids->set = 1;
+	return 0;
+}
+
+void
+sandbox_ids_free(struct sandbox_ids *ids)
+{
+	pf_free(ids->groups);
+	ids->groups = NULL;
+	ids->ngroups = 0;
+}
+
+/*
+ * raw: system calls only, for the vfork-style child of the task's init,
+ * where only async-signal-safe work is allowed (glibc's wrappers would
+ * also act for every thread of a multi-threaded caller, which the child
+ * has no business with).
+ */
+int
+sandbox_ids_switch(const struct sandbox_ids *ids, int raw)
+{
+	int	 rc;
+
+	if (!ids->set)
+		return 0;
+	if (raw)
+		rc = syscall(SYS_setgroups, ids->ngroups, ids->groups) == -1 ||
+		    syscall(SYS_setresgid, ids->gid, ids->gid, ids->gid) ==
+		    -1 || syscall(SYS_setresuid, ids->uid, ids->uid,
+		    ids->uid) == -1;
+	else
+		rc = setgroups(ids->ngroups, ids->groups) == -1 ||
+		    setresgid(ids->gid, ids->gid, ids->gid) == -1 ||
+		    setresuid(ids->uid, ids->uid, ids->uid) == -1;
+	if (rc)
+		return errno;
 	/* Paranoia, as OpenBSD's daemons do: root must be gone for good. */
-	if (ids.uid != 0 && (setuid(0) != -1 || geteuid() == 0)) {
+	if (ids->uid != 0 && ((raw ? syscall(SYS_setuid, 0) :
+	    setuid(0)) != -1 || geteuid() == 0))
+		return SANDBOX_REGAINS_ROOT;
+	return 0;
+}
+
+/* Resolves, checks and switches in this process. */
+static int
+ids_apply(const char *run_as, const struct proto_spec *s, struct pf_err *err)
+{
+	struct sandbox_ids	 ids;
+	int			 e;
+
+	if (sandbox_ids_resolve(run_as, s, &ids, err) == -1)
+		return -1;
+	e = sandbox_ids_switch(&ids, 0);
+	sandbox_ids_free(&ids);
+	if (e == 0)
+		return 0;
+	if (e == SANDBOX_REGAINS_ROOT)
 		pf_err_set(err, "run_as '%s': could still regain root",
 		    run_as);
-		return -1;
-	}
-	return 0;
+	else
+		pf_err_set(err, "run_as '%s': %s", run_as, strerror(e));
+	return -1;
 }
 
 int
@@ -329,36 +399,56 @@ ll_add(int rs, const char *path, uint64_t rights, uint64_t handled,
 }
 
 int
-sandbox_landlock(const struct proto_spec *s, struct pf_err *err)
+sandbox_landlock(const struct proto_spec *s, int scope, struct pf_err *err)
 {
 	struct ll_ruleset_attr	 ra;
 	uint64_t		 handled;
-	size_t			 i;
+	size_t			 i, size;
 	long			 abi;
-	int			 rs;
+	int			 rs, paths;
 
-	if (s->nread_only == 0 && s->nwritable == 0)
+	paths = s->nread_only > 0 || s->nwritable > 0;
+	if (!paths && !scope)
 		return 0;
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LL_CREATE_RULESET_VERSION);
 	if (abi < 1) {
-		log_warnx("sandbox: this kernel has no Landlock; read_only and "
-		    "writable are not enforced");
+		if (paths)
+			log_warnx("sandbox: this kernel has no Landlock; "
+			    "read_only and writable are not enforced");
 		return 0;
 	}
-	handled = (1ULL << 13) - 1;		/* ABI 1 */
-	if (abi >= 2)
-		handled |= 1ULL << 13;		/* REFER */
-	if (abi >= 3)
-		handled |= LL_TRUNCATE;
-	if (abi >= 5)
-		handled |= LL_IOCTL_DEV;
+	/* Scoping alone needs ABI 6; without paths there is nothing else. */
+	if (!paths && abi < 6)
+		return 0;
+	memset(&ra, 0, sizeof(ra));
+	handled = 0;
+	if (paths) {
+		handled = (1ULL << 13) - 1;		/* ABI 1 */
+		if (abi >= 2)
+			handled |= 1ULL << 13;		/* REFER */
+		if (abi >= 3)
+			handled |= LL_TRUNCATE;
+		if (abi >= 5)
+			handled |= LL_IOCTL_DEV;
+	}
 	ra.handled_access_fs = handled;
-	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra),
+	size = sizeof(ra.handled_access_fs);
+	if (scope && abi >= 6) {
+		/*
+		 * Defense in depth behind the PID namespace: no signal and
+		 * no abstract unix socket outside this attempt's domain.
+		 */
+		ra.scoped = LL_SCOPE_SIGNAL | LL_SCOPE_ABSTRACT_UNIX;
+		size = sizeof(ra);
+	}
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, size,
 	    0)) == -1) {
 		pf_err_set(err, "landlock: %s", strerror(errno));
 		return -1;
 	}
+	if (!paths)
+		goto apply;
 	/* Only writable given: everything else stays readable. */
 	if (s->nread_only == 0 && ll_add(rs, "/", LL_READ_RIGHTS, handled,
 	    err) == -1)
@@ -374,6 +464,7 @@ sandbox_landlock(const struct proto_spec *s, struct pf_err *err)
 	for (i = 0; i < s->nwritable; i++)
 		if (ll_add(rs, s->writable[i], handled, handled, err) == -1)
 			goto fail;
+apply:
 	if (syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
 		pf_err_set(err, "landlock: %s", strerror(errno));
 		goto fail;
@@ -387,6 +478,13 @@ fail:
 
 int
 sandbox_seccomp(struct pf_err *err)
+{
+	return sandbox_seccomp_task(0, err);
+}
+
+/* The filter, built; 0 with *out, or -1 with err set. */
+static int
+seccomp_build(int no_unix, scmp_filter_ctx *out, struct pf_err *err)
 {
 	static const char *const deny[] = {
 		"mount", "umount2", "pivot_root", "swapon", "swapoff",
@@ -439,9 +537,16 @@ sandbox_seccomp(struct pf_err *err)
 	if ((nr = seccomp_syscall_resolve_name("clone3")) != __NR_SCMP_ERROR &&
 	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0)) < 0)
 		goto fail;
-	if ((rc = seccomp_load(ctx)) < 0)
+	/*
+	 * network: false.  A unix socket file is reachable from any net
+	 * namespace; connect()'s address is in memory and cannot be
+	 * checked, socket()'s family can.  socketpair() reaches nothing
+	 * outside and stays.
+	 */
+	if (no_unix && (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0)
 		goto fail;
-	seccomp_release(ctx);
+	*out = ctx;
 	return 0;
 fail:
 	pf_err_set(err, "seccomp: %s", strerror(-rc));
@@ -450,13 +555,129 @@ fail:
 }
 
 int
+sandbox_seccomp_task(int no_unix, struct pf_err *err)
+{
+	scmp_filter_ctx	 ctx;
+	int		 rc;
+
+	if (seccomp_build(no_unix, &ctx, err) == -1)
+		return -1;
+	if ((rc = seccomp_load(ctx)) < 0) {
+		pf_err_set(err, "seccomp: %s", strerror(-rc));
+		seccomp_release(ctx);
+		return -1;
+	}
+	seccomp_release(ctx);
+	return 0;
+}
+
+/*
+ * libseccomp's compilation costs about half a millisecond: done once
+ * per attempt, the program then installed in the init and the worker.
+ */
+int
+sandbox_seccomp_compile(int no_unix, struct sandbox_bpf *bpf,
+    struct pf_err *err)
+{
+	scmp_filter_ctx	 ctx;
+	uint8_t		*p = NULL, *np;
+	size_t		 len = 0, cap = 0;
+	ssize_t		 n;
+	int		 fds[2], rc;
+
+	memset(bpf, 0, sizeof(*bpf));
+	if (seccomp_build(no_unix, &ctx, err) == -1)
+		return -1;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		pf_err_set(err, "seccomp: pipe: %s", strerror(errno));
+		seccomp_release(ctx);
+		return -1;
+	}
+	/* A few hundred instructions: far below the pipe's buffer. */
+	rc = seccomp_export_bpf(ctx, fds[1]);
+	seccomp_release(ctx);
+	close(fds[1]);
+	if (rc < 0) {
+		pf_err_set(err, "seccomp: export: %s", strerror(-rc));
+		close(fds[0]);
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			cap = cap == 0 ? 4096 : cap * 2;
+			if (cap > SANDBOX_BPF_MAX ||
+			    (np = pf_reallocarray(p, cap, 1)) == NULL) {
+				pf_err_set(err, "seccomp: program too large or "
+				    "out of memory");
+				goto fail;
+			}
+			p = np;
+		}
+		n = read(fds[0], p + len, cap - len);
+		if (n == 0 || (n == -1 && errno == EAGAIN))
+			break;
+		if (n == -1) {
+			pf_err_set(err, "seccomp: read: %s", strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	close(fds[0]);
+	if (len == 0 || len % sizeof(struct sock_filter) != 0) {
+		pf_err_set(err, "seccomp: bad program of %zu bytes", len);
+		pf_free(p);
+		return -1;
+	}
+	bpf->insns = p;
+	bpf->len = len;
+	return 0;
+fail:
+	close(fds[0]);
+	pf_free(p);
+	return -1;
+}
+
+int
+sandbox_seccomp_install(const struct sandbox_bpf *bpf, struct pf_err *err)
+{
+	struct sock_fprog	 prog;
+
+	prog.len = (unsigned short)(bpf->len / sizeof(struct sock_filter));
+	prog.filter = bpf->insns;
+	/* NO_NEW_PRIVS is set: no privilege needed. */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1) {
+		pf_err_set(err, "seccomp: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+sandbox_bpf_free(struct sandbox_bpf *bpf)
+{
+	pf_free(bpf->insns);
+	bpf->insns = NULL;
+	bpf->len = 0;
+}
+
+int
+sandbox_prepare(const struct proto_spec *s, char *home, size_t homelen,
+    struct pf_err *err)
+{
+	(void)err;
+	sandbox_home(s->run_as, home, homelen);
+	umask(077);
+	return 0;
+}
+
+int
 sandbox_apply(const struct proto_spec *s, char *home, size_t homelen,
     struct pf_err *err)
 {
 	int	 contained = sandbox_contained();
 
-	sandbox_home(s->run_as, home, homelen);
-	umask(077);
+	if (sandbox_prepare(s, home, homelen, err) == -1)
+		return -1;
 	if (sandbox_rlimits(s, contained, err) == -1 ||
 	    sandbox_network(s, err) == -1 ||
 	    sandbox_ids_spec(s, err) == -1)
@@ -465,7 +686,14 @@ sandbox_apply(const struct proto_spec *s, char *home, size_t homelen,
 		pf_err_set(err, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
-	if (sandbox_landlock(s, err) == -1 || sandbox_seccomp(err) == -1)
+	if (sandbox_landlock(s, 1, err) == -1 ||
+	    sandbox_seccomp_task(sandbox_no_unix(s), err) == -1)
 		return -1;
 	return 0;
+}
+
+int
+sandbox_no_unix(const struct proto_spec *s)
+{
+	return s->network == 0 && s->executor == PROTO_EXEC_SHELL;
 }

@@ -353,7 +353,9 @@ worker_run(int fd)
 		log_info("stopped before the SPEC arrived");
 		worker_result_error(&res, PROTO_ST_KILLED,
 		    "stopped before the task started");
-	} else if (sandbox_apply(&spec, w.home, sizeof(w.home), &err) == -1) {
+	} else if ((spec.executor == PROTO_EXEC_SHELL && spec.namespaces ?
+	    sandbox_prepare(&spec, w.home, sizeof(w.home), &err) :
+	    sandbox_apply(&spec, w.home, sizeof(w.home), &err)) == -1) {
 		/* Nothing of the task ran: it never runs unconfined. */
 		log_warnx("sandbox: %s", err.msg);
 		worker_result_error(&res, PROTO_ST_SPAWN_ERROR, "sandbox: %s",

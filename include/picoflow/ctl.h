@@ -67,6 +67,7 @@ enum {
 	CTL_REP_WORKFLOW = 20,		/* nested fields, repeated */
 	CTL_REP_RUN = 21,		/* nested fields, repeated */
 	CTL_REP_ERROR = 22,		/* str, repeated */
+	CTL_REP_NAMESPACES = 40,	/* str: one line, "namespaces: ..." */
 };
 
 /* Fields of one CTL_REP_WORKFLOW. */
@@ -143,6 +144,7 @@ struct ctl_reply {
 	uint32_t	 max_tasks;
 	char		*isolation_mode;
 	char		*isolation;
+	char		*namespaces;
 	struct ctl_wf_status *wfs;
 	size_t		 nwfs;
 	struct ctl_run_status *runs;

@@ -127,6 +127,10 @@ enum {
 					   was allowed at load */
 	PROTO_SPEC_PRIV_GROUP = 61,	/* str, repeated: policy's additions */
 	PROTO_SPEC_UNPRIV_GROUP = 62,	/* str, repeated: policy's removals */
+	PROTO_SPEC_NAMESPACES = 63,	/* bool: shell task in its own PID
+					   and mount namespaces */
+	PROTO_SPEC_PRIVATE_TMP = 64,	/* bool: fresh /tmp and /dev/shm
+					   (with namespaces only) */
 };
 
 /* STARTED tags. */
@@ -198,6 +202,8 @@ struct proto_spec {
 	size_t		 nread_only;
 	char		**writable;
 	size_t		 nwritable;
+	bool		 namespaces;	/* false: the worker's own sandbox */
+	bool		 private_tmp;
 
 	struct pf_ssh	 ssh;		/* executor ssh */
 	struct pf_http	 http;		/* executor http */

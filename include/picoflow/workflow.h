@@ -79,6 +79,8 @@ struct pf_retention {
 
 struct pf_sandbox {
 	int		 network;	/* -1 unset, 0 no network, 1 allowed */
+	int		 private_tmp;	/* -1 unset, 0 shared, 1 private
+					   /tmp and /dev/shm */
 	char		**read_only;
 	size_t		 nread_only;
 	char		**writable;

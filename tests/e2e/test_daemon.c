@@ -234,7 +234,6 @@ Test(daemon, sigterm_lets_the_running_task_finish)
 Test(daemon, sigterm_kills_at_the_deadline)
 {
 	char	 pidf[4300];
-	char	*txt;
 	long	 tpid;
 	double	 t;
 
@@ -245,15 +244,12 @@ Test(daemon, sigterm_kills_at_the_deadline)
 	    "tasks:\n"
 	    "  - name: a\n"
 	    "    type: shell\n"
-	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ > %s; "
-	    "exec sleep 300\"]}\n", pidf);
+	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ $(readlink /proc/self/ns/pid) "
+	    "> %s; exec sleep 300\"]}\n", pidf);
 	dt_start("--stop-timeout 1 --grace 1");
 	cr_assert_eq(test_wait_file(pidf, 30), 0);
 	usleep(200000);
-	txt = test_read(pidf, NULL);
-	tpid = strtol(txt, NULL, 10);
-	free(txt);
-	cr_assert_gt(tpid, 1);
+	tpid = dt_read_long(pidf);
 	t = dt_mono();
 	dt_stop(0);
 	cr_assert_lt(dt_mono() - t, 20.0);
@@ -329,6 +325,16 @@ Test(daemon, check_mode)
 	    r.out);
 	cr_assert(strstr(r.out, "\nisolation: ") != NULL, "-n says how tasks "
 	    "would be isolated: %s", r.out);
+	cr_assert(strstr(r.out, "\nnamespaces: ") != NULL, "and whether with "
+	    "namespaces: %s", r.out);
+	proc_result_free(&r);
+
+	/* --no-namespaces: the check says so. */
+	argv[4] = (char *)"--no-namespaces";
+	argv[5] = NULL;
+	cr_assert_eq(proc_run(argv, NULL, 30, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\nnamespaces: NONE") != NULL, "%s", r.out);
 	proc_result_free(&r);
 
 	/* --no-cgroups: the check says the fallback, loudly. */

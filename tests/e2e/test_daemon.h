@@ -421,7 +421,10 @@ dt_proc_gone(long pid, double timeout)
 	return 0;
 }
 
-/* Reads a number from a file (a pid a task wrote). */
+/*
+ * Reads a pid a task wrote (TEST_ECHO_PID: in its own PID namespace,
+ * it is translated to ours).
+ */
 DT_UNUSED static long
 dt_read_long(const char *path)
 {
@@ -429,7 +432,8 @@ dt_read_long(const char *path)
 	long	 v;
 
 	cr_assert_not_null(t, "%s", path);
-	v = strtol(t, NULL, 10);
+	v = test_host_pid(t);
+	cr_assert_gt(v, 1, "no live process for '%s' in %s", t, path);
 	free(t);
 	return v;
 }

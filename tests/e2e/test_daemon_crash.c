@@ -49,7 +49,7 @@ chain_wf(const char *schedule)
 	    "  - name: b\n"
 	    "    type: shell\n"
 	    "    depends_on: [a]\n"
-	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ > "
+	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ $(readlink /proc/self/ns/pid) > "
 	    "%1$s/b.pid; echo start >> %1$s/b; sleep 4; echo done >> "
 	    "%1$s/b\"]}\n"
 	    "  - name: c\n"
@@ -125,7 +125,7 @@ Test(crash, interrupted_attempt_counts_as_an_attempt)
 	    "tasks:\n"
 	    "  - name: a\n"
 	    "    type: shell\n"
-	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ > "
+	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ $(readlink /proc/self/ns/pid) > "
 	    "%1$s/a.pid; sleep 30\"]}\n"
 	    "  - {name: b, type: shell, depends_on: [a], "
 	    "config: {command: /bin/true}}\n", dt_dir);
@@ -163,15 +163,17 @@ Test(crash, kill9_leaves_no_task_behind)
 	    "tasks:\n"
 	    "  - name: a\n"
 	    "    type: shell\n"
-	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ > "
-	    "%1$s/a.pid; echo $PPID > %1$s/w.pid; (trap '' TERM; exec sleep 300) "
-	    "& echo $! > %1$s/bg.pid; exec sleep 300\"]}\n", dt_dir);
+	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ $(readlink /proc/self/ns/pid) > "
+	    "%1$s/a.pid; (trap '' TERM; exec sleep 300) & echo $! $(readlink /proc/self/ns/pid) "
+	    "> %1$s/bg.pid; exec sleep 300\"]}\n", dt_dir);
 	dt_start(NULL);
-	snprintf(p, sizeof(p), "%s/w.pid", dt_dir);
-	cr_assert_eq(test_wait_file(p, 60), 0);
-	usleep(300000);
-	wpid = dt_read_long(p);
 	snprintf(p, sizeof(p), "%s/a.pid", dt_dir);
+	cr_assert_eq(test_wait_file(p, 60), 0);
+	/* The worker is out of the task's sight: its pid is recorded. */
+	dt_wait_int("SELECT count(*) FROM attempt_procs WHERE task_pid IS NOT "
+	    "NULL", 1, 30);
+	usleep(300000);
+	wpid = dt_int("SELECT worker_pid FROM attempt_procs");
 	tpid = dt_read_long(p);
 	snprintf(p, sizeof(p), "%s/bg.pid", dt_dir);
 	cr_assert_eq(test_wait_file(p, 10), 0);
@@ -219,17 +221,16 @@ Test(crash, restart_kills_a_stuck_leftover_worker)
 	    "tasks:\n"
 	    "  - name: a\n"
 	    "    type: shell\n"
-	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ > "
-	    "%1$s/a.pid; echo $PPID > %1$s/w.pid; exec sleep 300\"]}\n",
-	    dt_dir);
+	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ $(readlink /proc/self/ns/pid) > "
+	    "%1$s/a.pid; exec sleep 300\"]}\n", dt_dir);
 	dt_start(STUCK_OPTS);
-	snprintf(p, sizeof(p), "%s/w.pid", dt_dir);
+	snprintf(p, sizeof(p), "%s/a.pid", dt_dir);
 	cr_assert_eq(test_wait_file(p, 60), 0, "the task never started:\n%s",
 	    dt_logs());
 	dt_wait_int("SELECT count(*) FROM attempt_procs WHERE task_pid IS NOT "
 	    "NULL", 1, 30);
-	wpid = dt_read_long(p);
-	snprintf(p, sizeof(p), "%s/a.pid", dt_dir);
+	/* The worker is out of the task's sight: its pid is recorded. */
+	wpid = dt_int("SELECT worker_pid FROM attempt_procs");
 	tpid = dt_read_long(p);
 	/* Freeze worker and task so neither reacts to the hangup. */
 	cr_assert_eq(kill((pid_t)wpid, SIGSTOP), 0);

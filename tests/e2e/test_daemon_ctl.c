@@ -394,6 +394,8 @@ Test(ctl, picoflow_commands)
 	    "the recent errors: %s", r.out);
 	cr_assert(strstr(r.out, "\nisolation: ") != NULL, "status says how "
 	    "tasks are isolated: %s", r.out);
+	cr_assert(strstr(r.out, "\nnamespaces: ") != NULL, "and whether "
+	    "shell tasks get namespaces of their own: %s", r.out);
 	proc_result_free(&r);
 	pf(&r, "--json", "daemon", "status", NULL);
 	cr_assert_eq(r.exit_code, 0);
@@ -405,6 +407,8 @@ Test(ctl, picoflow_commands)
 	    strstr(r.out, "\"isolation_mode\":\"v1\"") != NULL ||
 	    strstr(r.out, "\"isolation_mode\":\"none\"") != NULL, "%s", r.out);
 	cr_assert(strstr(r.out, "\"isolation\":\"isolation: ") != NULL,
+	    "%s", r.out);
+	cr_assert(strstr(r.out, "\"namespaces\":\"namespaces: ") != NULL,
 	    "%s", r.out);
 	proc_result_free(&r);
 

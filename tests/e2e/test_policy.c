@@ -408,6 +408,7 @@ static const char who_wf[] =
     "tasks:\n"
     "  - name: t\n"
     "    type: shell\n"
+    "    sandbox: {private_tmp: false}\n"
     "    config:\n"
     "      command: /bin/sh\n"
     "      args: [\"-c\", \"id -u > \\\"$PUB/uid\\\"; if touch "
@@ -495,7 +496,9 @@ Test(policy, picoflow_run_uses_the_policy_default_user)
 	who_dirs(pub, priv, sizeof(pub));
 	snprintf(text, sizeof(text), who_wf, pub, priv);
 	wf = scratch("who-run.yaml", text);
-	pol = scratch("pol.yaml", "default_run_as: nobody\n");
+	/* The task writes into the scratch directory, under /tmp. */
+	pol = scratch("pol.yaml", "default_run_as: nobody\nrelax_sandbox: "
+	    "true\n");
 	PF(&r, "--state-dir", dt_state, "run", "--policy", pol, wf);
 	cr_expect_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	proc_result_free(&r);

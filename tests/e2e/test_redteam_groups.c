@@ -69,9 +69,12 @@ rt_setup(void)
 	dt_setup();
 	snprintf(rt_user, sizeof(rt_user), "pfrtu%ld", (long)getpid());
 	snprintf(rt_group, sizeof(rt_group), "pfrtg%ld", (long)getpid());
-	/* A directory every task user may write its findings into. */
-	snprintf(rt_pub, sizeof(rt_pub), "%s/pub", dt_dir);
-	cr_assert_eq(mkdir(rt_pub, 0755), 0);
+	/*
+	 * A directory every task user may write its findings into: not
+	 * under /tmp, which is each task's own under the site policy.
+	 */
+	snprintf(rt_pub, sizeof(rt_pub), "/var/tmp/pf-rtgroups-XXXXXX");
+	cr_assert_not_null(mkdtemp(rt_pub));
 	cr_assert_eq(chmod(rt_pub, 01777), 0);
 	cr_assert_eq(chmod(dt_dir, 0711), 0);
 	dt_default_user = 1;
@@ -87,6 +90,10 @@ rt_teardown(void)
 			(void)rt_sh("groupdel %s 2>/dev/null", rt_user);
 		if (getgrnam(rt_group) != NULL)
 			(void)rt_sh("groupdel %s", rt_group);
+	}
+	if (rt_pub[0] != '\0') {
+		test_rmrf(rt_pub);
+		rt_pub[0] = '\0';
 	}
 	if (dt_dir != NULL)
 		dt_teardown();

@@ -260,8 +260,11 @@ pid_alive(const char *pidfile)
 	int	 alive;
 
 	cr_assert_not_null(s, "no pid file %s", pidfile);
-	pid = (pid_t)atol(s);
+	/* In its own PID namespace: gone with it when none is found. */
+	pid = (pid_t)test_host_pid(s);
 	free(s);
+	if (pid == -1)
+		return 0;
 	cr_assert_gt(pid, 1);
 	alive = kill(pid, 0) == 0;
 	if (alive) {
@@ -294,12 +297,12 @@ Test(run, timeout_kills_stubborn_task_and_detached_daemon)
 	    "    type: shell\n"
 	    "    timeout: 1\n"
 	    "    retry: 0\n"
-	    "    config: {command: /bin/sh, args: [-c, 'trap \"\" TERM; echo $$ > %1$s/stubborn.pid; while :; do sleep 0.1; done']}\n"
+	    "    config: {command: /bin/sh, args: [-c, 'trap \"\" TERM; echo $$ $(readlink /proc/self/ns/pid) > %1$s/stubborn.pid; while :; do sleep 0.1; done']}\n"
 	    "  - name: daemon\n"
 	    "    type: shell\n"
 	    "    timeout: 1\n"
 	    "    retry: 0\n"
-	    "    config: {command: /bin/sh, args: [-c, 'setsid /bin/sh -c \"echo \\$$ > %1$s/daemon.pid; exec sleep 1000\" & sleep 1000']}\n",
+	    "    config: {command: /bin/sh, args: [-c, 'setsid /bin/sh -c \"echo \\$$ \\$(readlink /proc/self/ns/pid) > %1$s/daemon.pid; exec sleep 1000\" & sleep 1000']}\n",
 	    dir);
 	pf_run(f, "--grace 1", NULL, &r);
 	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
@@ -547,7 +550,7 @@ Test(run, sigint_cancels_cleanly)
 	char *f = write_wf(
 	    "name: cancel\n"
 	    "tasks:\n"
-	    "  - {name: long, type: shell, config: {command: /bin/sh, args: [-c, 'echo $$ > %1$s/long.pid; exec sleep 1000']}}\n"
+	    "  - {name: long, type: shell, config: {command: /bin/sh, args: [-c, 'echo $$ $(readlink /proc/self/ns/pid) > %1$s/long.pid; exec sleep 1000']}}\n"
 	    "  - {name: later, type: shell, depends_on: [long], config: {command: /bin/true}}\n",
 	    dir);
 	snprintf(pidf, sizeof(pidf), "%s/long.pid", dir);

@@ -184,6 +184,9 @@ Test(worker, exit_codes)
 	free(dir);
 }
 
+/* Shell tasks in their own namespaces (as root), for the tests below. */
+static bool	 with_ns;
+
 /* An exec error: RESULT only, no STARTED, the worker itself succeeded. */
 static void
 expect_exec_error(const char *cmd, uint8_t status, const char *msg)
@@ -192,6 +195,7 @@ expect_exec_error(const char *cmd, uint8_t status, const char *msg)
 	struct wh		 h;
 
 	wh_shell_spec(&s, cmd, NULL);
+	s.namespaces = with_ns;
 	run_ok(&h, &s);
 	cr_assert_eq(h.nstarted, 0, "%s: no task was started", cmd);
 	cr_assert_eq(h.noutput, 0);
@@ -202,13 +206,12 @@ expect_exec_error(const char *cmd, uint8_t status, const char *msg)
 	wh_free(&h);
 }
 
-Test(worker, exec_errors_are_not_exit_codes)
+static void
+exec_errors(void)
 {
 	char	*dir = test_tmpdir("worker");
 	char	*plain, *nofmt, msg[4096];
 
-	if (wh_under_valgrind())
-		cr_skip_test("exec errors look like exit 127 under valgrind");
 	expect_exec_error("/nonexistent/nope", PROTO_ST_EXEC_ERROR,
 	    "command not found: /nonexistent/nope");
 	expect_exec_error("/etc/passwd", PROTO_ST_EXEC_ERROR,
@@ -235,6 +238,46 @@ Test(worker, exec_errors_are_not_exit_codes)
 	free(nofmt);
 	test_rmrf(dir);
 	free(dir);
+}
+
+Test(worker, exec_errors_are_not_exit_codes)
+{
+	if (wh_under_valgrind())
+		cr_skip_test("exec errors look like exit 127 under valgrind");
+	exec_errors();
+}
+
+/*
+ * The same messages when the task's init reports them (nsinit.c): the
+ * step that failed and errno come up a pipe, and EACCES is looked at by
+ * the child, as the task's user.
+ */
+Test(worker, exec_errors_in_namespaces)
+{
+	struct proto_spec	 s;
+	struct wh		 h;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root for PID and mount namespaces");
+	with_ns = true;
+	exec_errors();
+	wh_shell_spec(&s, "/bin/true", NULL);
+	s.namespaces = true;
+	s.workdir = "/nonexistent/dir";
+	run_ok(&h, &s);
+	cr_assert_eq(h.nstarted, 0);
+	cr_assert_eq(h.result.status, PROTO_ST_SPAWN_ERROR);
+	cr_assert_str_eq(h.result.error, "cannot change to workdir "
+	    "/nonexistent/dir: No such file or directory");
+	wh_free(&h);
+	/* Entered as the task's user, not as the root worker. */
+	s.workdir = "/root";
+	s.run_as = (char *)"nobody";
+	run_ok(&h, &s);
+	cr_assert_eq(h.result.status, PROTO_ST_SPAWN_ERROR);
+	cr_assert_str_eq(h.result.error, "cannot change to workdir "
+	    "/root: Permission denied");
+	wh_free(&h);
 }
 
 Test(worker, environment_is_exactly_the_specs)

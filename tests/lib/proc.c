@@ -2,6 +2,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -275,4 +276,84 @@ test_wait_file(const char *path, double timeout_s)
 		usleep(10000);
 	}
 	return -1;
+}
+
+/* The process of ours whose namespace is ns and whose pid there is pid. */
+static long
+host_pid_in(const char *ns, long pid)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[300], link[128], buf[4096], *p, *nl;
+	long		 found = -1, last;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while (found == -1 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/pid", de->d_name);
+		if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, ns) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* NSpid: <ours> ... <innermost>; the task's is the last. */
+		if ((p = strstr(buf, "\nNSpid:")) == NULL)
+			continue;
+		if ((nl = strchr(p + 1, '\n')) != NULL)
+			*nl = '\0';
+		if ((p = strrchr(p, '\t')) == NULL)
+			continue;
+		last = atol(p + 1);
+		if (last == pid)
+			found = atol(de->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+long
+test_host_pid(const char *text)
+{
+	char	 own[128], ns[128];
+	long	 pid;
+	ssize_t	 n;
+	int	 k;
+
+	ns[0] = '\0';
+	k = sscanf(text, "%ld %127s", &pid, ns);
+	if (k < 1 || pid <= 0)
+		return -1;
+	if (k < 2)
+		return pid;
+	if ((n = readlink("/proc/self/ns/pid", own, sizeof(own) - 1)) <= 0)
+		return -1;
+	own[n] = '\0';
+	if (strcmp(own, ns) == 0)
+		return pid;
+	return host_pid_in(ns, pid);
+}
+
+long
+test_read_host_pid(const char *path)
+{
+	char	*s = test_read(path, NULL);
+	long	 pid;
+
+	if (s == NULL)
+		return -1;
+	pid = test_host_pid(s);
+	free(s);
+	return pid;
 }

@@ -47,4 +47,17 @@ const char *test_bin(const char *name);
 /* Waits up to timeout_s for path to exist; 0 when it does. */
 int	 test_wait_file(const char *path, double timeout_s);
 
+/*
+ * A task's pid as the task wrote it with TEST_ECHO_PID ("PID pid:[INODE]",
+ * $$ and its PID namespace), as a pid of ours: the pid itself when the
+ * task shares our PID namespace (or wrote no namespace), else the
+ * process of that namespace with that pid there.  -1 when none is left.
+ */
+long	 test_host_pid(const char *text);
+/* The same, read from a file; -1 also when it cannot be read. */
+long	 test_read_host_pid(const char *path);
+
+/* Shell: the current shell's pid and PID namespace, for the above. */
+#define TEST_ECHO_PID	"echo $$ $(readlink /proc/self/ns/pid)"
+
 #endif

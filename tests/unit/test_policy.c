@@ -817,6 +817,44 @@ Test(policy_rules, network_and_relax_sandbox)
 	free(got);
 }
 
+/*
+ * Under a policy shell tasks get a private /tmp and /dev/shm; opting out
+ * loosens it and needs relax_sandbox.  Without a policy nothing is set.
+ */
+Test(policy_rules, private_tmp_and_relax_sandbox)
+{
+	static const char out[] = "name: w\ntasks:\n  - name: t\n    type: "
+	    "shell\n    sandbox: {private_tmp: false}\n    config: {command: "
+	    "/bin/true}\n";
+	static const char in[] = "name: w\ntasks:\n  - name: t\n    type: "
+	    "shell\n    sandbox: {private_tmp: true}\n    config: {command: "
+	    "/bin/true}\n";
+	struct pf_workflow *w = NULL;
+	char	*got;
+
+	refused("executors: [shell]\n", out, "nobody", "5:28: task 't': "
+	    "sandbox.private_tmp: false would loosen the policy's private "
+	    "/tmp and /dev/shm (policy rule relax_sandbox, by default, in "
+	    "pol.yaml)");
+	allowed("relax_sandbox: true\n", out, "nobody");
+	allowed("executors: [shell]\n", in, "nobody");
+	got = judge("executors: [shell]\n", SH("/bin/true"), "nobody", &w);
+	cr_assert_not_null(w, "%s", got);
+	cr_expect_eq(w->tasks[0].sandbox.private_tmp, 1);
+	workflow_free(w);
+	free(got);
+	got = judge(NULL, SH("/bin/true"), NULL, &w);
+	cr_assert_not_null(w, "%s", got);
+	cr_expect_eq(w->tasks[0].sandbox.private_tmp, -1);
+	workflow_free(w);
+	free(got);
+	got = judge("relax_sandbox: true\n", out, "nobody", &w);
+	cr_assert_not_null(w, "%s", got);
+	cr_expect_eq(w->tasks[0].sandbox.private_tmp, 0);
+	workflow_free(w);
+	free(got);
+}
+
 Test(policy_rules, run_as_and_root)
 {
 	static const char explicit_root[] = "name: w\ntasks:\n  - name: t\n"

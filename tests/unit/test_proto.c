@@ -54,6 +54,8 @@ full_spec(struct proto_spec *s)
 	s->unprivileged_groups = t_unpriv;
 	s->nunprivileged_groups = 1;
 	s->network = 0;
+	s->namespaces = true;
+	s->private_tmp = true;
 	s->read_only = t_ro;
 	s->nread_only = 2;
 	s->writable = t_rw;
@@ -116,6 +118,8 @@ assert_spec_eq(const struct proto_spec *a, const struct proto_spec *b)
 	assert_strv_eq(a->unprivileged_groups, a->nunprivileged_groups,
 	    b->unprivileged_groups, b->nunprivileged_groups);
 	cr_assert_eq(a->network, b->network);
+	cr_assert_eq(a->namespaces, b->namespaces);
+	cr_assert_eq(a->private_tmp, b->private_tmp);
 	assert_strv_eq(a->read_only, a->nread_only, b->read_only,
 	    b->nread_only);
 	assert_strv_eq(a->writable, a->nwritable, b->writable, b->nwritable);
@@ -233,6 +237,8 @@ Test(proto, spec_defaults_when_absent)
 	cr_assert_eq(d.limits.memory, -1);
 	cr_assert_eq(d.limits.nofile, -1);
 	cr_assert_eq(d.network, -1);
+	cr_assert(!d.namespaces, "an old supervisor: the worker's own sandbox");
+	cr_assert(!d.private_tmp);
 	cr_assert_eq(d.ssh.port, 22);
 	cr_assert(d.ssh.verify_host_key);
 	cr_assert_eq(d.http.timeout, 300);

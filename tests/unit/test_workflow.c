@@ -326,6 +326,7 @@ Test(workflow, extensions_and_limit_merging)
 	cr_expect_eq(t->timeout, 604800);
 	cr_expect_null(t->run_as);
 	cr_expect_eq(t->sandbox.network, -1);
+	cr_expect_eq(t->sandbox.private_tmp, -1);
 	t = &wf->tasks[1];
 	cr_expect_eq(t->limits.memory, 1LL << 30);
 	cr_expect_eq(t->limits.cpu_milli, 2000);
@@ -335,6 +336,7 @@ Test(workflow, extensions_and_limit_merging)
 	cr_expect_eq(t->limits.nofile, 256);
 	cr_expect_str_eq(t->run_as, "backup:backup");
 	cr_expect_eq(t->sandbox.network, 0);
+	cr_expect_eq(t->sandbox.private_tmp, 0);
 	cr_assert_eq(t->sandbox.nread_only, 1);
 	cr_expect_str_eq(t->sandbox.read_only[0], "/");
 	cr_assert_eq(t->sandbox.nwritable, 2);
@@ -347,6 +349,7 @@ Test(workflow, extensions_and_limit_merging)
 	cr_expect_eq(t->limits.memory, 1);
 	cr_expect_str_eq(t->run_as, "1000:1000");
 	cr_expect_eq(t->sandbox.network, 1);
+	cr_expect_eq(t->sandbox.private_tmp, 1);
 	cr_expect_not_null(t->sandbox.read_only);
 	cr_expect_eq(t->sandbox.nread_only, 0);
 	cr_expect_null(t->sandbox.writable);

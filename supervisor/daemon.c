@@ -1428,6 +1428,7 @@ daemon_opts_default(struct daemon_opts *o)
 	o->retain_runs = DAEMON_DEFAULT_RETAIN_RUNS;
 	o->retain_bytes = DAEMON_DEFAULT_RETAIN_BYTES;
 	o->retain_every_s = DAEMON_DEFAULT_RETAIN_EVERY_S;
+	o->output_budget = (int64_t)ENGINE_DEFAULT_OUTPUT_BUDGET;
 }
 
 /* -n: what isolation the supervisor would get here, without setting it up. */
@@ -1755,6 +1756,7 @@ daemon_main(const struct daemon_opts *o)
 	eo.track_procs = 1;
 	eo.no_cgroups = o->no_cgroups;
 	eo.jitter = 1;
+	eo.output_budget = (uint64_t)o->output_budget;
 	engine_opts_limits(&eo, &d.defaults);
 	if (daemon_policy(&d, 1, NULL) == -1) {
 		pf_err_set(&err, "giving up: the policy %s is broken",

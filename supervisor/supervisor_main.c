@@ -25,7 +25,7 @@ usage(FILE *fp)
 	    "[--retain-runs N]\n"
 	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
 	    "[--sync full|normal]\n"
-	    "                     [--no-cgroups] [--policy FILE] "
+	    "                     [--output-budget SIZE] [--no-cgroups] [--policy FILE] "
 	    "[--run-as USER[:GROUP]]\n"
 	    "                     [-l LEVEL] [--log-format pretty|json] "
 	    "[--log-file PATH]\n"
@@ -63,6 +63,12 @@ usage(FILE *fp)
 	    "%d; also at start)\n"
 	    "      --sync MODE       full (default) or normal (see "
 	    "docs/state.md)\n"
+	    "      --output-budget SIZE  task output the runs in flight may "
+	    "store, all\n"
+	    "                        together (K/M/G; default 256M, 0 = no "
+	    "limit); beyond\n"
+	    "                        it output is dropped and the tasks "
+	    "marked truncated\n"
 	    "      --no-cgroups      no per-task cgroups: limits by rlimits "
 	    "and process groups\n"
 	    "      --policy FILE     what workflows may ask for (see "
@@ -176,6 +182,7 @@ main(int argc, char *argv[])
 		{ "retain-runs", required_argument, NULL, 'r' },
 		{ "retain-bytes", required_argument, NULL, 'b' },
 		{ "retain-every", required_argument, NULL, 'e' },
+		{ "output-budget", required_argument, NULL, 'O' },
 		{ "sync",	required_argument, NULL, 's' },
 		{ "no-cgroups",	no_argument,	   NULL, 'C' },
 		{ "policy",	required_argument, NULL, 'p' },
@@ -251,6 +258,11 @@ main(int argc, char *argv[])
 		case 'b':
 			if (size_arg("--retain-bytes", optarg,
 			    &o.retain_bytes) == -1)
+				return 2;
+			break;
+		case 'O':
+			if (size_arg("--output-budget", optarg,
+			    &o.output_budget) == -1)
 				return 2;
 			break;
 		case 'e':

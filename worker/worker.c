@@ -56,9 +56,10 @@ worker_unix_ms(void)
 int
 worker_send(struct worker *w, const struct pf_buf *b)
 {
-	struct pollfd	 p;
+	struct pollfd	 p[2];
 	size_t		 off = 0;
 	ssize_t		 n;
+	int		 sig;
 
 	if (w->lost)
 		return -1;
@@ -71,10 +72,23 @@ worker_send(struct worker *w, const struct pf_buf *b)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
-			p.fd = w->sock;
-			p.events = POLLOUT;
-			if (poll(&p, 1, -1) == -1 && errno != EINTR)
+			/* The supervisor holds back: stay stoppable. */
+			p[0].fd = w->sock;
+			p[0].events = POLLOUT;
+			p[1].fd = w->sigfd;
+			p[1].events = POLLIN;
+			if (poll(p, 2, WORKER_SEND_TICK_MS) == -1 &&
+			    errno != EINTR)
 				break;
+			sig = 0;
+			if (p[1].revents & POLLIN) {
+				sig = worker_read_signals(w);
+				if (w->wait == NULL && sig != 0 &&
+				    w->held_sig == 0)
+					w->held_sig = sig;
+			}
+			if (w->wait != NULL)
+				w->wait(w->wait_arg, sig);
 			continue;
 		}
 		break;
@@ -196,8 +210,9 @@ int
 worker_read_signals(struct worker *w)
 {
 	struct signalfd_siginfo	 si;
-	int			 sig = 0;
+	int			 sig = w->held_sig;
 
+	w->held_sig = 0;
 	while (read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		if (sig == 0 && si.ssi_signo != SIGCHLD)
 			sig = (int)si.ssi_signo;

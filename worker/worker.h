@@ -25,7 +25,19 @@ struct worker {
 	int		 lost;		/* the supervisor went away */
 	int		 extra_warned;	/* bytes after the SPEC were logged */
 	char		 home[1024];	/* HOME for the task: the user's */
+	/*
+	 * While worker_send waits for the supervisor to read (it stops
+	 * reading when its output memory is full), the executor still has
+	 * to stop its task on time: wait() is called at least every
+	 * WORKER_SEND_TICK_MS with the stop signal that came (0 = none).
+	 * A stop signal seen with no wait hook is kept in held_sig for
+	 * the next worker_read_signals.
+	 */
+	void		(*wait)(void *arg, int sig);
+	void		*wait_arg;
+	int		 held_sig;
 };
+#define WORKER_SEND_TICK_MS	100
 
 /*
  * Runs one attempt on socket fd: reads the SPEC, runs its executor,

@@ -27,6 +27,7 @@
 
 #include "picoflow/workflow.h"
 #include "../../supervisor/engine.h"
+#include "../lib/worker_harness.h"
 
 /* The bound of the issue: pf-supervisor's peak resident set. */
 #define RSS_MAX_KIB	(16 * 1024)
@@ -574,4 +575,63 @@ Test(redteam_memory, refused_end_is_recorded_failed)
 	cr_assert_str_eq(status, "failed");
 	free(status);
 	store_attempts_free(a, n);
+}
+
+/* ---- backpressure does not make a worker deaf ------------------------------- */
+
+/*
+ * The supervisor stops reading while its output memory is full: the
+ * worker then waits in its send.  A stop must still work: SIGTERM to the
+ * worker reaches the task, and after the grace period SIGKILL does, with
+ * nobody reading the worker's socket.
+ */
+Test(redteam_memory, worker_stops_its_task_while_nobody_reads)
+{
+	struct proto_spec	 s;
+	struct wh		 h;
+	char			 cmd[4400], marker[4300], *t;
+	long			 task;
+	double			 t0;
+
+	snprintf(marker, sizeof(marker), "%s/task.pid", dt_dir);
+	snprintf(cmd, sizeof(cmd), "trap '' TERM; echo $$ > %s; exec head -c "
+	    "200000000 /dev/zero", marker);
+	wh_shell_spec(&s, "/bin/sh", (char *[]){ "-c", cmd, NULL });
+	s.kill_grace_ms = 300;
+	s.output_cap = 1024LL * 1024 * 1024;
+	cr_assert_eq(wh_start(&h, NULL), 0);
+	cr_assert_eq(wh_wait_ready(&h, 10), 0);
+	cr_assert_eq(wh_send_spec(&h, &s), 0);
+	cr_assert_eq(test_wait_file(marker, 10), 0);
+	/* Let the socket's buffer fill: the worker now waits to send. */
+	usleep(300000);
+	cr_assert_not_null(t = test_read(marker, NULL));
+	task = strtol(t, NULL, 10);
+	free(t);
+	cr_assert_gt(task, 1);
+	cr_assert_eq(kill(task, 0), 0, "the task ended on its own");
+	cr_assert_eq(kill(h.pid, SIGTERM), 0);
+	t0 = dt_mono();
+	while (kill((pid_t)task, 0) == 0 && dt_mono() - t0 < 5) {
+		char	 p[64], *stat;
+		int	 zombie = 0;
+
+		snprintf(p, sizeof(p), "/proc/%ld/stat", task);
+		if ((stat = test_read(p, NULL)) != NULL) {
+			char *c = strrchr(stat, ')');
+
+			zombie = c != NULL && c[1] == ' ' && c[2] == 'Z';
+			free(stat);
+		}
+		if (zombie)
+			break;
+		usleep(20000);
+	}
+	cr_assert_lt(dt_mono() - t0, 5, "the task outlived the grace period "
+	    "while the worker waited to send");
+	cr_assert_eq(wh_collect(&h, 30), 0);
+	cr_assert_eq(wh_reap(&h, 30), 0);
+	cr_assert_eq(h.result.status, PROTO_ST_KILLED);
+	cr_assert_eq(h.result.signal, SIGKILL);
+	wh_free(&h);
 }

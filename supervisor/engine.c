@@ -168,8 +168,10 @@ struct attempt {
 	struct pf_buf		 out[2];
 	uint64_t		 cap;
 	uint64_t		 captured;	/* kept: stored + in out[] */
-	uint64_t		 dropped;
-	uint64_t		 over_budget;	/* dropped at --output-budget */
+	uint64_t		 dropped;	/* over the cap: the worker's count
+					   of the same bytes may be larger */
+	uint64_t		 lost;		/* sent within the cap, not kept */
+	uint64_t		 over_budget;	/* of lost: at --output-budget */
 	int			 chunked;	/* some of it is stored */
 	int			 out_failed;	/* the store refused it */
 	int			 truncated;
@@ -919,7 +921,9 @@ refused_one(struct attempt *a, void *arg)
 		return;
 	a->run->eng->out_mem -= n;
 	a->captured -= n;
-	a->dropped += n;
+	a->lost += n;
+	a->run->out_bytes -= n;
+	a->run->eng->out_disk -= n;
 	a->truncated = 1;
 	buf_free(&a->out[0]);
 	buf_free(&a->out[1]);
@@ -984,7 +988,13 @@ attempt_output(struct attempt *a, const struct proto_output *o)
 	struct pf_buf	*b = &a->out[o->stream == PROTO_STDERR ? 1 : 0];
 	size_t		 take = o->len, keep;
 
-	if (a->out_failed || a->captured >= a->cap)
+	if (a->out_failed) {
+		/* Its end is on the way; nothing more of it is kept. */
+		a->lost += o->len;
+		a->truncated = 1;
+		return;
+	}
+	if (a->captured >= a->cap)
 		take = 0;
 	else if (a->cap - a->captured < take)
 		take = (size_t)(a->cap - a->captured);
@@ -1000,7 +1010,8 @@ attempt_output(struct attempt *a, const struct proto_output *o)
 		b->failed = 0;	/* keep what we have; count the rest */
 	}
 	if (keep < o->len) {
-		a->dropped += o->len - keep;
+		a->dropped += o->len - take;
+		a->lost += take - keep;
 		a->truncated = 1;
 	}
 	if (keep == 0)
@@ -1251,8 +1262,8 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 	if (e->duration_ms < 0)
 		e->duration_ms = 0;
 	e->bytes_captured = (int64_t)a->captured;
-	e->bytes_dropped = (int64_t)(a->dropped > (a->have_result ?
-	    r->dropped : 0) ? a->dropped : r->dropped);
+	e->bytes_dropped = (int64_t)((a->dropped > (a->have_result ?
+	    r->dropped : 0) ? a->dropped : r->dropped) + a->lost);
 	e->truncated = a->truncated || (a->have_result && r->truncated);
 	e->stdout_data = a->out[0].data;
 	e->stdout_len = a->out[0].len;

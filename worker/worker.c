@@ -77,18 +77,16 @@ worker_send(struct worker *w, const struct pf_buf *b)
 			p[0].events = POLLOUT;
 			p[1].fd = w->sigfd;
 			p[1].events = POLLIN;
-			if (poll(p, 2, WORKER_SEND_TICK_MS) == -1 &&
+			p[1].revents = 0;
+			if (poll(p, w->wait != NULL ? 2 : 1,
+			    w->wait != NULL ? WORKER_SEND_TICK_MS : -1) == -1 &&
 			    errno != EINTR)
 				break;
-			sig = 0;
-			if (p[1].revents & POLLIN) {
-				sig = worker_read_signals(w);
-				if (w->wait == NULL && sig != 0 &&
-				    w->held_sig == 0)
-					w->held_sig = sig;
-			}
-			if (w->wait != NULL)
+			if (w->wait != NULL) {
+				sig = (p[1].revents & POLLIN) ?
+				    worker_read_signals(w) : 0;
 				w->wait(w->wait_arg, sig);
+			}
 			continue;
 		}
 		break;
@@ -210,9 +208,8 @@ int
 worker_read_signals(struct worker *w)
 {
 	struct signalfd_siginfo	 si;
-	int			 sig = w->held_sig;
+	int			 sig = 0;
 
-	w->held_sig = 0;
 	while (read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		if (sig == 0 && si.ssi_signo != SIGCHLD)
 			sig = (int)si.ssi_signo;

@@ -27,15 +27,14 @@ struct worker {
 	char		 home[1024];	/* HOME for the task: the user's */
 	/*
 	 * While worker_send waits for the supervisor to read (it stops
-	 * reading when its output memory is full), the executor still has
-	 * to stop its task on time: wait() is called at least every
-	 * WORKER_SEND_TICK_MS with the stop signal that came (0 = none).
-	 * A stop signal seen with no wait hook is kept in held_sig for
-	 * the next worker_read_signals.
+	 * reading when its output memory is full), an executor that sets
+	 * wait still stops its task on time: wait() is called at least
+	 * every WORKER_SEND_TICK_MS with the stop signal that came (0 =
+	 * none).  Without it, signals wait in the signalfd for the
+	 * executor's own loop.
 	 */
 	void		(*wait)(void *arg, int sig);
 	void		*wait_arg;
-	int		 held_sig;
 };
 #define WORKER_SEND_TICK_MS	100
 

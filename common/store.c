@@ -69,6 +69,7 @@ enum sq {
 	SQ_PRUNE_IDS_TASKS,
 	SQ_PRUNE_IDS_RUNS,
 	SQ_OUTPUT_BYTES,
+	SQ_OUTPUT_BYTES_V2,
 	SQ_OUT_APPEND,
 	SQ_OUT_READ,
 	SQ__COUNT
@@ -267,6 +268,10 @@ static const char *const sq_text[SQ__COUNT] = {
 	    "coalesce(length(stderr), 0)) + "
 	    "(SELECT total(length(data)) FROM task_output) "
 	    "FROM task_executions",
+	/* A version 2 file read as it is (read-only): no chunks yet. */
+	[SQ_OUTPUT_BYTES_V2] =
+	    "SELECT total(coalesce(length(stdout), 0) + "
+	    "coalesce(length(stderr), 0)) FROM task_executions",
 	/* The next number of the attempt's chunks, whoever wrote the last. */
 	[SQ_OUT_APPEND] =
 	    "INSERT INTO task_output (attempt_id, seq, stream, data) "
@@ -2547,7 +2552,8 @@ store_output_bytes(struct pf_store *st, int64_t *bytes, struct pf_err *err)
 	*bytes = 0;
 	if (st->empty)
 		return 0;
-	if ((s = store_stmt(st, SQ_OUTPUT_BYTES, err)) == NULL)
+	if ((s = store_stmt(st, st->version >= 3 ? SQ_OUTPUT_BYTES :
+	    SQ_OUTPUT_BYTES_V2, err)) == NULL)
 		return -1;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)

@@ -354,3 +354,21 @@ Test(storeout, version_2_read_as_it_is_and_migrated)
 	cr_assert_eq(store_output_append(st, &c, 1, &err), 0, "%s", err.msg);
 	store_close(st);
 }
+
+/* Measuring output works on a version 2 file opened read-only. */
+Test(storeout, output_bytes_of_a_version_2_file)
+{
+	struct pf_store	*st = open_mode(STORE_RW);
+	struct pf_err	 err;
+	int64_t		 run, att, bytes;
+
+	att = begin(st, "w", T0, &run);
+	cr_assert_eq(end(st, att, 0, "12345", "67", 7, &err), 0, "%s",
+	    err.msg);
+	store_close(st);
+	raw_exec("DROP TABLE task_output; PRAGMA user_version = 2");
+	st = open_mode(STORE_RO);
+	cr_assert_eq(store_output_bytes(st, &bytes, &err), 0, "%s", err.msg);
+	cr_assert_eq(bytes, 7);
+	store_close(st);
+}

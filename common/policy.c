@@ -282,8 +282,16 @@ load_limits(struct ytree *y, const struct ynode *v, const char *base,
 			rc = yt_get_size(y, vals[i], "", key, 1, &x);
 			break;
 		case PL_SWAP:
+			rc = yt_get_size(y, vals[i], "", key, 0, &x);
+			break;
 		case PL_OUTPUT:
 			rc = yt_get_size(y, vals[i], "", key, 0, &x);
+			if (rc == 1 && x > PF_OUTPUT_CAP_MAX) {
+				yt_err(y, yt_r(vals[i]), "%s: %s is more than "
+				    "the largest output cap, 4G", key,
+				    yt_shown(y, yt_r(vals[i])));
+				rc = -1;
+			}
 			break;
 		case PL_PIDS:
 			rc = yt_get_int(y, vals[i], "", key, 1, POL_PIDS_MAX,

@@ -69,6 +69,9 @@ enum sq {
 	SQ_PRUNE_IDS_TASKS,
 	SQ_PRUNE_IDS_RUNS,
 	SQ_OUTPUT_BYTES,
+	SQ_OUTPUT_BYTES_V2,
+	SQ_OUT_APPEND,
+	SQ_OUT_READ,
 	SQ__COUNT
 };
 
@@ -77,10 +80,16 @@ enum sq {
 	"e.started_ms, e.completed_ms, e.error, e.pid " \
 	"FROM executions e JOIN workflows w ON w.id = e.workflow_id "
 
-/* Captured bytes of each execution that has attempts. */
+/*
+ * Captured bytes of each execution that has attempts: the output kept in
+ * the attempt rows plus their chunks (length() of a blob reads no data).
+ */
 #define EXEC_BYTES \
-	"(SELECT execution_id, sum(coalesce(length(stdout), 0) +" \
-	" coalesce(length(stderr), 0)) AS b FROM task_executions" \
+	"(SELECT execution_id, sum(b) AS b FROM" \
+	" (SELECT execution_id, coalesce(length(stdout), 0) +" \
+	"  coalesce(length(stderr), 0) AS b FROM task_executions" \
+	"  UNION ALL SELECT t.execution_id, length(o.data) FROM task_output o" \
+	"  JOIN task_executions t ON t.id = o.attempt_id)" \
 	" GROUP BY execution_id)"
 
 /*
@@ -256,7 +265,21 @@ static const char *const sq_text[SQ__COUNT] = {
 	    "DELETE FROM executions WHERE id IN (SELECT id FROM temp.prune_ids)",
 	[SQ_OUTPUT_BYTES] =
 	    "SELECT total(coalesce(length(stdout), 0) + "
+	    "coalesce(length(stderr), 0)) + "
+	    "(SELECT total(length(data)) FROM task_output) "
+	    "FROM task_executions",
+	/* A version 2 file read as it is (read-only): no chunks yet. */
+	[SQ_OUTPUT_BYTES_V2] =
+	    "SELECT total(coalesce(length(stdout), 0) + "
 	    "coalesce(length(stderr), 0)) FROM task_executions",
+	/* The next number of the attempt's chunks, whoever wrote the last. */
+	[SQ_OUT_APPEND] =
+	    "INSERT INTO task_output (attempt_id, seq, stream, data) "
+	    "VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM task_output "
+	    "WHERE attempt_id = ?1), ?2, ?3)",
+	[SQ_OUT_READ] =
+	    "SELECT stream, data FROM task_output WHERE attempt_id = ?1 "
+	    "ORDER BY seq",
 };
 
 struct pf_store {
@@ -570,6 +593,23 @@ static const struct {
 	    "ALTER TABLE task_executions ADD COLUMN throttled_us INTEGER" },
 };
 
+/*
+ * Version 3: output streamed in chunks as it arrives, so that neither the
+ * supervisor's memory nor SQLite's largest value bounds what a task can
+ * write.  An attempt's output is its stdout/stderr columns (what ended
+ * before a chunk was needed: the common small case, one write) followed
+ * by its chunks in seq order.  Chunks go with their attempt.
+ */
+static const char *const schema_v3[] = {
+	"CREATE TABLE IF NOT EXISTS task_output ("
+	" attempt_id INTEGER NOT NULL"
+	"  REFERENCES task_executions(id) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" stream INTEGER NOT NULL,"	/* 1 stdout, 2 stderr */
+	" data BLOB NOT NULL,"
+	" PRIMARY KEY (attempt_id, seq))",
+};
+
 /* Columns without which a table is not the original's. */
 static const struct {
 	const char	*table;
@@ -822,6 +862,17 @@ migrate_v1_to_v2(struct pf_store *st, struct pf_err *err)
 	return 0;
 }
 
+static int
+migrate_v2_to_v3(struct pf_store *st, struct pf_err *err)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(schema_v3) / sizeof(schema_v3[0]); i++)
+		if (exec_sql(st, schema_v3[i], "creating tables", err) == -1)
+			return -1;
+	return 0;
+}
+
 /* Brings a RW handle to STORE_SCHEMA_VERSION in one transaction. */
 static int
 store_migrate(struct pf_store *st, struct pf_err *err)
@@ -848,7 +899,9 @@ store_migrate(struct pf_store *st, struct pf_err *err)
 		goto fail;
 	if (v <= 1 && migrate_v1_to_v2(st, err) == -1)
 		goto fail;
-	/* Future migrations: if (v <= 2 && migrate_v2_to_v3(...)) ... */
+	if (v <= 2 && migrate_v2_to_v3(st, err) == -1)
+		goto fail;
+	/* Future migrations: if (v <= 3 && migrate_v3_to_v4(...)) ... */
 	{
 		size_t	 i;
 
@@ -1317,6 +1370,91 @@ store_attempt_begin(struct pf_store *st, int64_t run_id,
 	return 0;
 }
 
+static int
+check_chunk(const struct store_chunk *c, struct pf_err *err)
+{
+	if (c->stream != STORE_STDOUT && c->stream != STORE_STDERR) {
+		pf_err_set(err, "invalid output stream %d", c->stream);
+		return -1;
+	}
+	if (c->len > STORE_CHUNK_MAX || (c->len > 0 && c->data == NULL)) {
+		pf_err_set(err, "invalid output chunk of %zu bytes (at most %d)",
+		    c->len, STORE_CHUNK_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* One chunk, inside the caller's transaction; empty ones are not kept. */
+static int
+append_chunk(struct pf_store *st, const struct store_chunk *c,
+    struct pf_err *err)
+{
+	sqlite3_stmt	*s;
+
+	if (c->len == 0)
+		return 0;
+	if ((s = store_stmt(st, SQ_OUT_APPEND, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, c->attempt_id);
+	sqlite3_bind_int(s, 2, c->stream);
+	(void)sqlite3_bind_blob64(s, 3, c->data, c->len, SQLITE_STATIC);
+	if (step_done(st, s, "storing task output", err) == -1) {
+		if (sqlite3_extended_errcode(st->db) ==
+		    SQLITE_CONSTRAINT_FOREIGNKEY)
+			pf_err_set(err, "%s: no task attempt with id %lld",
+			    st->path, (long long)c->attempt_id);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_output_append(struct pf_store *st, const struct store_chunk *c,
+    size_t n, struct pf_err *err)
+{
+	size_t	 i;
+
+	if (check_writable(st, err) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (check_chunk(&c[i], err) == -1)
+			return -1;
+	if (n == 0)
+		return 0;
+	if (tx_begin(st, err) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (append_chunk(st, &c[i], err) == -1)
+			goto fail;
+	if (tx_commit(st, err) == -1)
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(st);
+	return -1;
+}
+
+/* The rest of a chunked attempt's output, in the end's transaction. */
+static int
+append_rest(struct pf_store *st, int64_t attempt_id, int stream,
+    const void *data, size_t len, struct pf_err *err)
+{
+	struct store_chunk	 c;
+
+	c.attempt_id = attempt_id;
+	c.stream = stream;
+	while (len > 0) {
+		c.data = data;
+		c.len = len > STORE_CHUNK_MAX ? STORE_CHUNK_MAX : len;
+		if (append_chunk(st, &c, err) == -1)
+			return -1;
+		data = (const unsigned char *)data + c.len;
+		len -= c.len;
+	}
+	return 0;
+}
+
 int
 store_attempt_end(struct pf_store *st, int64_t attempt_id,
     const struct store_attempt_end *e, struct pf_err *err)
@@ -1324,6 +1462,7 @@ store_attempt_end(struct pf_store *st, int64_t attempt_id,
 	sqlite3_stmt	*s;
 	char		 ts[64];
 	int		 rc = SQLITE_OK;
+	int		 tx = 0;
 
 	if (check_writable(st, err) == -1)
 		return -1;
@@ -1340,8 +1479,20 @@ store_attempt_end(struct pf_store *st, int64_t attempt_id,
 		pf_err_set(err, "task output has a length but no data");
 		return -1;
 	}
+	if (e->chunked) {
+		/* Its earlier chunks exist: the rest follows them, atomically
+		 * with the end, so a reader never sees an end without it. */
+		if (tx_begin(st, err) == -1)
+			return -1;
+		tx = 1;
+		if (append_rest(st, attempt_id, STORE_STDOUT, e->stdout_data,
+		    e->stdout_len, err) == -1 ||
+		    append_rest(st, attempt_id, STORE_STDERR, e->stderr_data,
+		    e->stderr_len, err) == -1)
+			goto fail;
+	}
 	if ((s = store_stmt(st, SQ_ATT_END, err)) == NULL)
-		return -1;
+		goto fail;
 	fmt_ts(e->ended_ms, ts, sizeof(ts));
 	sqlite3_bind_int64(s, 1, attempt_id);
 	bind_text(s, 2, e->status);
@@ -1366,7 +1517,10 @@ store_attempt_end(struct pf_store *st, int64_t attempt_id,
 	bind_opt_i64(s, 20, e->pids_denied);
 	bind_opt_i64(s, 21, e->nr_throttled);
 	bind_opt_i64(s, 22, e->throttled_us);
-	if ((rc = bind_blob(s, 16, e->stdout_data, e->stdout_len)) ==
+	if (e->chunked) {
+		sqlite3_bind_null(s, 16);
+		sqlite3_bind_null(s, 17);
+	} else if ((rc = bind_blob(s, 16, e->stdout_data, e->stdout_len)) ==
 	    SQLITE_OK)
 		rc = bind_blob(s, 17, e->stderr_data, e->stderr_len);
 	if (rc != SQLITE_OK) {
@@ -1375,14 +1529,22 @@ store_attempt_end(struct pf_store *st, int64_t attempt_id,
 		    "bytes: %s", st->path, e->stdout_len, e->stderr_len,
 		    sqlite3_errstr(rc));
 		stmt_done(s);
-		return -1;
+		goto fail;
 	}
 	if (step_done(st, s, "recording the end of a task", err) == -1)
-		return -1;
-	if (sqlite3_changes(st->db) != 1)
-		return explain_not_running(st, SQ_ATT_STATUS, attempt_id,
+		goto fail;
+	if (sqlite3_changes(st->db) != 1) {
+		(void)explain_not_running(st, SQ_ATT_STATUS, attempt_id,
 		    "task attempt", err);
+		goto fail;
+	}
+	if (tx && tx_commit(st, err) == -1)
+		goto fail;
 	return 0;
+fail:
+	if (tx)
+		tx_rollback(st);
+	return -1;
 }
 
 int
@@ -1897,6 +2059,69 @@ store_attempts_free(struct store_attempt *v, size_t n)
 	pf_free(v);
 }
 
+/* Appends len bytes to a reader's copy of one stream. */
+static int
+out_add(unsigned char **p, size_t *len, size_t *cap, const void *d, size_t n)
+{
+	unsigned char	*np;
+	size_t		 ncap;
+
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX - *len)
+		return -1;
+	if (*len + n > *cap) {
+		ncap = *cap > 0 ? *cap : 4096;
+		while (ncap < *len + n)
+			ncap = ncap > SIZE_MAX / 2 ? *len + n : ncap * 2;
+		if ((np = pf_reallocarray(*p, ncap, 1)) == NULL)
+			return -1;
+		*p = np;
+		*cap = ncap;
+	}
+	memcpy(*p + *len, d, n);
+	*len += n;
+	return 0;
+}
+
+/* An attempt's chunks after what its columns held (schema 3). */
+static int
+read_chunks(struct pf_store *st, struct store_attempt *a, struct pf_err *err)
+{
+	sqlite3_stmt	*s;
+	size_t		 cap[2];
+	int		 rc, stream, n;
+	const void	*d;
+
+	if ((s = store_stmt(st, SQ_OUT_READ, err)) == NULL)
+		return -1;
+	cap[0] = a->stdout_len;
+	cap[1] = a->stderr_len;
+	sqlite3_bind_int64(s, 1, a->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		stream = sqlite3_column_int(s, 0);
+		d = sqlite3_column_blob(s, 1);
+		n = sqlite3_column_bytes(s, 1);
+		if (n <= 0 || d == NULL)
+			continue;
+		if (stream == STORE_STDERR ? out_add(&a->stderr_data,
+		    &a->stderr_len, &cap[1], d, (size_t)n) == -1 :
+		    out_add(&a->stdout_data, &a->stdout_len, &cap[0], d,
+		    (size_t)n) == -1) {
+			pf_err_set(err, "out of memory reading task output");
+			stmt_done(s);
+			return -1;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlerr(st, err, "reading task output");
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
+}
+
 int
 store_attempts_list(struct pf_store *st, int64_t run_id, const char *task,
     int with_output, struct store_attempt **out, size_t *n, struct pf_err *err)
@@ -1929,6 +2154,15 @@ store_attempts_list(struct pf_store *st, int64_t run_id, const char *task,
 		goto fail;
 	}
 	stmt_done(s);
+	if (with_output && st->version >= 3) {
+		size_t	 i;
+
+		for (i = 0; i < cnt; i++)
+			if (read_chunks(st, &v[i], err) == -1) {
+				store_attempts_free(v, cnt);
+				return -1;
+			}
+	}
 	*out = v;
 	*n = cnt;
 	return 0;
@@ -2318,7 +2552,8 @@ store_output_bytes(struct pf_store *st, int64_t *bytes, struct pf_err *err)
 	*bytes = 0;
 	if (st->empty)
 		return 0;
-	if ((s = store_stmt(st, SQ_OUTPUT_BYTES, err)) == NULL)
+	if ((s = store_stmt(st, st->version >= 3 ? SQ_OUTPUT_BYTES :
+	    SQ_OUTPUT_BYTES_V2, err)) == NULL)
 		return -1;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)

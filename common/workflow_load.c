@@ -581,8 +581,16 @@ load_limits(struct ld *ld, const struct ynode *v, const char *pfx,
 		lim->memory = x;
 	if (yt_get_size(YT, vals[LK_SWAP], pfx, LKEY(LK_SWAP), 0, &x) == 1)
 		lim->swap = x;
-	if (yt_get_size(YT, vals[LK_OUTPUT], pfx, LKEY(LK_OUTPUT), 0, &x) == 1)
-		lim->output = x;
+	if (yt_get_size(YT, vals[LK_OUTPUT], pfx, LKEY(LK_OUTPUT), 0, &x) ==
+	    1) {
+		if (x > PF_OUTPUT_CAP_MAX)
+			yt_err(YT, yt_r(vals[LK_OUTPUT]), "%s%s: %s is more "
+			    "than the largest output cap, 4G", pfx,
+			    LKEY(LK_OUTPUT), yt_shown(YT,
+			    yt_r(vals[LK_OUTPUT])));
+		else
+			lim->output = x;
+	}
 	if (yt_get_int(YT, vals[LK_PIDS], pfx, LKEY(LK_PIDS), 1, WF_PIDS_MAX,
 	    &x) == 1)
 		lim->pids = x;

@@ -1662,6 +1662,7 @@ daemon_opts_default(struct daemon_opts *o)
 	o->retain_runs = DAEMON_DEFAULT_RETAIN_RUNS;
 	o->retain_bytes = DAEMON_DEFAULT_RETAIN_BYTES;
 	o->retain_every_s = DAEMON_DEFAULT_RETAIN_EVERY_S;
+	o->output_budget = (int64_t)ENGINE_DEFAULT_OUTPUT_BUDGET;
 }
 
 /* -n: what isolation the supervisor would get here, without setting it up. */
@@ -2014,6 +2015,7 @@ daemon_main(const struct daemon_opts *o)
 	eo.no_cgroups = o->no_cgroups;
 	eo.no_namespaces = o->no_namespaces;
 	eo.jitter = 1;
+	eo.output_budget = (uint64_t)o->output_budget;
 	engine_opts_limits(&eo, &d.defaults);
 	/* Before the loop runs, the first load may block (up to its deadline). */
 	if (spawn_find_exe("pf-loader", "PICOFLOW_LOADER", d.loader,

@@ -35,6 +35,8 @@ struct daemon_opts {
 	int64_t		 retain_age_ms;	/* 0 = no age limit */
 	unsigned	 retain_runs;	/* per workflow; 0 = no limit */
 	int64_t		 retain_bytes;	/* captured output; 0 = no limit */
+	int64_t		 output_budget;	/* output the runs in flight may
+					   store, together; 0 = no limit */
 	unsigned	 retain_every_s;
 	int		 no_cgroups;	/* rlimits and process groups only */
 	int		 no_namespaces;	/* shell tasks without their own PID

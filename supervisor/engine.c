@@ -43,6 +43,12 @@
  * a host that hovers at its limit gets a line a minute, not two a task.
  */
 #define SPAWN_QUIET_S		60.0
+/*
+ * Output held in memory is stored at the latest this long after it
+ * arrived, so that 'picoflow logs' follows a running task; a task that
+ * ends sooner has its output written with its end, in one commit.
+ */
+#define OUT_FLUSH_S		0.5
 
 enum tstate {
 	T_WAITING = 0,
@@ -126,6 +132,7 @@ struct engine_run {
 	size_t			 nfinal;	/* tasks in a final state */
 	int			 cancelled;
 	int			 failed;	/* a task failed for good */
+	uint64_t		 out_bytes;	/* output its attempts captured */
 	void			*cookie;	/* the caller's, for run_ended */
 	struct engine_run	*next;
 };
@@ -158,9 +165,16 @@ struct attempt {
 	struct frame_reader	 rd;
 	struct frame_asm	 fasm;
 	struct pf_buf		 wbuf;		/* frames to send */
-	struct pf_buf		 out[2];	/* stdout, stderr */
+	/* Output not stored yet (stdout, stderr); see output_flush. */
+	struct pf_buf		 out[2];
 	uint64_t		 cap;
-	uint64_t		 dropped;
+	uint64_t		 captured;	/* kept: stored + in out[] */
+	uint64_t		 dropped;	/* over the cap: the worker's count
+					   of the same bytes may be larger */
+	uint64_t		 lost;		/* sent within the cap, not kept */
+	uint64_t		 over_budget;	/* of lost: at --output-budget */
+	int			 chunked;	/* some of it is stored */
+	int			 out_failed;	/* the store refused it */
 	int			 truncated;
 	int			 have_result;
 	struct proto_result	 result;
@@ -209,6 +223,16 @@ struct engine {
 	int			 spawn_told;	/* this episode was logged */
 	double			 spawn_told_at;	/* last one logged, 0 none */
 	unsigned long		 spawn_quiet;	/* episodes not logged */
+	/*
+	 * Task output: out_mem bytes wait in attempts' buffers, never more
+	 * than opts.output_mem (plus one read) before reading from workers
+	 * stops (out_paused) until it is stored; out_disk bytes were
+	 * captured by the runs in flight, at most opts.output_budget.
+	 */
+	uint64_t		 out_mem;
+	uint64_t		 out_disk;
+	int			 out_paused;
+	ev_timer		 out_timer;	/* stores what waits */
 };
 
 static void	 pump(struct engine *);
@@ -221,6 +245,8 @@ engine_opts_default(struct engine_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->grace_ms = ENGINE_DEFAULT_GRACE_MS;
 	o->output_cap = ENGINE_DEFAULT_OUTPUT_CAP;
+	o->output_mem = ENGINE_DEFAULT_OUTPUT_MEM;
+	o->output_budget = ENGINE_DEFAULT_OUTPUT_BUDGET;
 	o->backoff_ms = ENGINE_DEFAULT_BACKOFF_MS;
 	o->backoff_max_ms = ENGINE_DEFAULT_BACKOFF_MAX_MS;
 	o->trigger = "manual";
@@ -644,6 +670,7 @@ attempt_free(struct attempt *a)
 	frame_reader_free(&a->rd);
 	frame_asm_free(&a->fasm);
 	buf_free(&a->wbuf);
+	a->run->eng->out_mem -= a->out[0].len + a->out[1].len;
 	buf_free(&a->out[0]);
 	buf_free(&a->out[1]);
 	proto_result_free(&a->result);
@@ -782,24 +809,232 @@ on_child(struct ev_loop *loop, ev_child *w, int revents)
 	attempt_maybe_finish(a);
 }
 
+/* ---- task output: bounded in memory, streamed to the store ------------- */
+
+/* Calls fn on every attempt in flight. */
+static void
+each_attempt(struct engine *eng, void (*fn)(struct attempt *, void *),
+    void *arg)
+{
+	struct engine_run	*run;
+	size_t			 i;
+
+	for (run = eng->runs; run != NULL; run = run->next)
+		for (i = 0; run->tasks != NULL && i < run->wf->ntasks; i++)
+			if (run->tasks[i].cur != NULL)
+				fn(run->tasks[i].cur, arg);
+}
+
+static void
+pause_one(struct attempt *a, void *arg)
+{
+	(void)arg;
+	ev_io_stop(a->run->eng->loop, &a->rio);
+}
+
+static void
+resume_one(struct attempt *a, void *arg)
+{
+	(void)arg;
+	if (a->fd != -1 && !a->eof)
+		ev_io_start(a->run->eng->loop, &a->rio);
+}
+
+/*
+ * The memory budget is reached: no worker is read until what waits is
+ * stored.  Workers then block writing to their sockets (the kernel's
+ * buffer is the only other place output waits), and their tasks block
+ * writing to their pipes: backpressure, never growth.
+ */
+static void
+output_pause(struct engine *eng)
+{
+	if (!eng->out_paused) {
+		eng->out_paused = 1;
+		each_attempt(eng, pause_one, NULL);
+	}
+	ev_timer_stop(eng->loop, &eng->out_timer);
+	ev_timer_set(&eng->out_timer, 0., 0.);
+	ev_timer_start(eng->loop, &eng->out_timer);
+}
+
+struct out_batch {
+	struct store_chunk	*c;
+	size_t			 n;
+};
+
+static void
+batch_add(struct attempt *a, struct out_batch *b, int i)
+{
+	const uint8_t	*p = a->out[i].data;
+	size_t		 len = a->out[i].len, k;
+
+	while (len > 0) {
+		k = len > STORE_CHUNK_MAX ? STORE_CHUNK_MAX : len;
+		b->c[b->n].attempt_id = a->id;
+		b->c[b->n].stream = i == 0 ? STORE_STDOUT : STORE_STDERR;
+		b->c[b->n].data = p;
+		b->c[b->n].len = k;
+		b->n++;
+		p += k;
+		len -= k;
+	}
+}
+
+static size_t
+chunks_of(const struct attempt *a)
+{
+	return a->out[0].len / STORE_CHUNK_MAX + 1 +
+	    a->out[1].len / STORE_CHUNK_MAX + 1;
+}
+
+static void
+count_one(struct attempt *a, void *arg)
+{
+	if (a->id >= 0 && a->out[0].len + a->out[1].len > 0)
+		*(size_t *)arg += chunks_of(a);
+}
+
+static void
+collect_one(struct attempt *a, void *arg)
+{
+	if (a->id >= 0 && a->out[0].len + a->out[1].len > 0) {
+		batch_add(a, arg, 0);
+		batch_add(a, arg, 1);
+	}
+}
+
+/* Stored: the memory goes back (not kept for the next chunk). */
+static void
+stored_one(struct attempt *a, void *arg)
+{
+	(void)arg;
+	if (a->id < 0 || a->out[0].len + a->out[1].len == 0)
+		return;
+	a->chunked = 1;
+	a->run->eng->out_mem -= a->out[0].len + a->out[1].len;
+	buf_free(&a->out[0]);
+	buf_free(&a->out[1]);
+}
+
+/*
+ * The store refused the output: it is lost, and so is the attempt, which
+ * fails with the reason rather than going on with a hole in its output.
+ */
+static void
+refused_one(struct attempt *a, void *arg)
+{
+	char		 msg[PF_ERR_MAX + 48];
+	uint64_t	 n = a->out[0].len + a->out[1].len;
+
+	if (n == 0)
+		return;
+	a->run->eng->out_mem -= n;
+	a->captured -= n;
+	a->lost += n;
+	a->run->out_bytes -= n;
+	a->run->eng->out_disk -= n;
+	a->truncated = 1;
+	buf_free(&a->out[0]);
+	buf_free(&a->out[1]);
+	if (a->id < 0 || a->out_failed)
+		return;
+	a->out_failed = 1;
+	snprintf(msg, sizeof(msg), "cannot store the task's output: %s",
+	    ((const struct pf_err *)arg)->msg);
+	attempt_error(a, msg);
+	attempt_stop(a);
+}
+
+/* Stores what every attempt holds, in one transaction. */
+static void
+output_flush(struct engine *eng)
+{
+	struct out_batch	 b;
+	struct pf_err		 err;
+	size_t			 n = 0;
+
+	if (eng->out_mem == 0)
+		return;
+	each_attempt(eng, count_one, &n);
+	if (n == 0)
+		return;
+	b.n = 0;
+	if ((b.c = pf_reallocarray(NULL, n, sizeof(*b.c))) == NULL) {
+		pf_err_set(&err, "out of memory");
+		goto refused;
+	}
+	each_attempt(eng, collect_one, &b);
+	if (store_output_append(eng->store, b.c, b.n, &err) == -1) {
+		pf_free(b.c);
+		log_error("cannot store task output: %s", err.msg);
+		goto refused;
+	}
+	pf_free(b.c);
+	each_attempt(eng, stored_one, NULL);
+	return;
+refused:
+	each_attempt(eng, refused_one, &err);
+}
+
+static void
+on_out_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct engine	*eng = w->data;
+
+	(void)loop;
+	(void)revents;
+	output_flush(eng);
+	if (eng->out_paused && eng->out_mem < eng->opts.output_mem) {
+		eng->out_paused = 0;
+		each_attempt(eng, resume_one, NULL);
+	}
+}
+
 static void
 attempt_output(struct attempt *a, const struct proto_output *o)
 {
+	struct engine	*eng = a->run->eng;
 	struct pf_buf	*b = &a->out[o->stream == PROTO_STDERR ? 1 : 0];
-	uint64_t	 used = a->out[0].len + a->out[1].len;
-	size_t		 take = o->len;
+	size_t		 take = o->len, keep;
 
-	if (used >= a->cap)
+	if (a->out_failed) {
+		/* Its end is on the way; nothing more of it is kept. */
+		a->lost += o->len;
+		a->truncated = 1;
+		return;
+	}
+	if (a->captured >= a->cap)
 		take = 0;
-	else if (a->cap - used < take)
-		take = (size_t)(a->cap - used);
-	if (take > 0 && buf_add(b, o->data, take) == -1) {
-		take = 0;
+	else if (a->cap - a->captured < take)
+		take = (size_t)(a->cap - a->captured);
+	keep = take;
+	if (eng->opts.output_budget > 0 && keep > 0 &&
+	    eng->out_disk + keep > eng->opts.output_budget) {
+		keep = eng->out_disk >= eng->opts.output_budget ? 0 :
+		    (size_t)(eng->opts.output_budget - eng->out_disk);
+		a->over_budget += take - keep;
+	}
+	if (keep > 0 && buf_add(b, o->data, keep) == -1) {
+		keep = 0;
 		b->failed = 0;	/* keep what we have; count the rest */
 	}
-	if (take < o->len) {
+	if (keep < o->len) {
 		a->dropped += o->len - take;
+		a->lost += take - keep;
 		a->truncated = 1;
+	}
+	if (keep == 0)
+		return;
+	a->captured += keep;
+	a->run->out_bytes += keep;
+	eng->out_disk += keep;
+	eng->out_mem += keep;
+	if (eng->out_mem >= eng->opts.output_mem)
+		output_pause(eng);
+	else if (!ev_is_active(&eng->out_timer)) {
+		ev_timer_set(&eng->out_timer, OUT_FLUSH_S, 0.);
+		ev_timer_start(eng->loop, &eng->out_timer);
 	}
 }
 
@@ -905,6 +1140,9 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 			attempt_maybe_finish(a);
 			return;
 		}
+		/* The frames of one read are taken; no more until stored. */
+		if (a->run->eng->out_paused)
+			return;
 	}
 	return;
 broken:
@@ -1038,14 +1276,26 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 	    1000.0);
 	if (e->duration_ms < 0)
 		e->duration_ms = 0;
-	e->bytes_captured = (int64_t)(a->out[0].len + a->out[1].len);
-	e->bytes_dropped = (int64_t)(a->dropped > (a->have_result ?
-	    r->dropped : 0) ? a->dropped : r->dropped);
+	e->bytes_captured = (int64_t)a->captured;
+	e->bytes_dropped = (int64_t)((a->dropped > (a->have_result ?
+	    r->dropped : 0) ? a->dropped : r->dropped) + a->lost);
 	e->truncated = a->truncated || (a->have_result && r->truncated);
 	e->stdout_data = a->out[0].data;
 	e->stdout_len = a->out[0].len;
 	e->stderr_data = a->out[1].data;
 	e->stderr_len = a->out[1].len;
+	e->chunked = a->chunked;
+	if (a->over_budget > 0) {
+		size_t	 k = strlen(reason);
+
+		/* Said where people look: the reason, after the cause. */
+		snprintf(reason + k, rlen - k, "%soutput truncated: the "
+		    "supervisor's output budget (--output-budget %" PRIu64
+		    " bytes for the runs in flight) was reached; %" PRIu64
+		    " bytes dropped", k > 0 ? "; " : "",
+		    a->run->eng->opts.output_budget, a->over_budget);
+		e->reason = reason;
+	}
 }
 
 static void	 task_settle(struct engine_run *, size_t, enum tevent,
@@ -1063,6 +1313,42 @@ on_backoff(struct ev_loop *loop, ev_timer *w, int revents)
 		run->rq[(run->rq_head + run->rq_len++) % run->wf->ntasks] =
 		    t->idx;
 	pump(run->eng);
+}
+
+/*
+ * The store refused the attempt's end: record at least that it failed
+ * and why, without the output that could not be kept, so that no row is
+ * left 'running' in a finished run.  If even that fails, the restart's
+ * recovery settles the row.
+ */
+static void
+attempt_end_failed(struct attempt *a, const struct store_attempt_end *e,
+    const char *why)
+{
+	struct store_attempt_end f;
+	struct pf_err		 err;
+	char			 reason[PF_ERR_MAX + 64];
+
+	snprintf(reason, sizeof(reason), "the state database could not "
+	    "record the attempt: %s", why);
+	store_attempt_end_init(&f);
+	f.status = "failed";
+	f.reason = reason;
+	f.ended_ms = e->ended_ms;
+	f.duration_ms = e->duration_ms;
+	f.has_exit_code = e->has_exit_code;
+	f.exit_code = e->exit_code;
+	f.signal = e->signal;
+	f.bytes_captured = (int64_t)(a->captured - a->out[0].len -
+	    a->out[1].len);
+	f.bytes_dropped = e->bytes_dropped + (int64_t)(a->out[0].len +
+	    a->out[1].len);
+	f.truncated = 1;
+	f.chunked = a->chunked;	/* no data: nothing appended */
+	if (store_attempt_end(a->run->eng->store, a->id, &f, &err) == -1)
+		log_error("run %" PRId64 " task '%s': cannot record its "
+		    "failure either: %s", a->run->run_id,
+		    a->run->wf->tasks[a->task].name, err.msg);
 }
 
 static void
@@ -1089,10 +1375,12 @@ attempt_finish(struct attempt *a)
 	 */
 	if (a->id < 0 || store_attempt_end(eng->store, a->id, &e,
 	    &err) == -1) {
-		if (a->id >= 0)
+		if (a->id >= 0) {
 			log_error("run %" PRId64 " task '%s': cannot record "
 			    "the attempt: %s", run->run_id, task->name,
 			    err.msg);
+			attempt_end_failed(a, &e, err.msg);
+		}
 		store_failed = 1;
 		e.status = "failed";
 		e.reason = "the state database could not record the attempt";
@@ -1453,7 +1741,8 @@ watch:
 	ev_child_start(eng->loop, &a->child);
 	ev_io_set(&a->rio, a->fd, EV_READ);
 	ev_io_set(&a->wio, a->fd, EV_WRITE);
-	ev_io_start(eng->loop, &a->rio);
+	if (!eng->out_paused)
+		ev_io_start(eng->loop, &a->rio);
 	ev_io_start(eng->loop, &a->wio);
 	ev_timer_start(eng->loop, &a->timeout);
 	log_debug("run %" PRId64 " task '%s' attempt %u: worker %ld",
@@ -1486,6 +1775,7 @@ run_free(struct engine_run *run)
 				attempt_free(t->cur);
 			}
 		}
+	run->eng->out_disk -= run->out_bytes;
 	dag_ready_free(&run->ready);
 	dag_free(&run->dag);
 	pf_free(run->tasks);
@@ -1977,6 +2267,10 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 		eng->opts.spawn_backoff_max_ms = eng->opts.spawn_backoff_ms;
 	ev_timer_init(&eng->spawn_timer, on_spawn_timer, 0., 0.);
 	eng->spawn_timer.data = eng;
+	if (eng->opts.output_mem < FRAME_PAYLOAD_MAX)
+		eng->opts.output_mem = FRAME_PAYLOAD_MAX;
+	ev_timer_init(&eng->out_timer, on_out_timer, 0., 0.);
+	eng->out_timer.data = eng;
 	cg_opts_default(&co);
 	co.force_none = opts->no_cgroups;
 	co.defer_sweep = 1;
@@ -2028,6 +2322,7 @@ engine_free(struct engine *eng)
 		pf_free(p);
 	}
 	ev_timer_stop(eng->loop, &eng->spawn_timer);
+	ev_timer_stop(eng->loop, &eng->out_timer);
 	/* Last chance for busy cgroups, bounded by CG_REMOVE_TRIES. */
 	ev_timer_stop(eng->loop, &eng->trash_timer);
 	while (eng->trash != NULL) {

@@ -39,6 +39,13 @@
 
 #define ENGINE_DEFAULT_GRACE_MS		5000
 #define ENGINE_DEFAULT_OUTPUT_CAP	(10 * 1024 * 1024)
+/*
+ * Task output waiting in memory, all attempts together, before reading
+ * from workers stops until it is stored; and the output the runs in
+ * flight may store, all together, before the rest is dropped.
+ */
+#define ENGINE_DEFAULT_OUTPUT_MEM	(1024 * 1024)
+#define ENGINE_DEFAULT_OUTPUT_BUDGET	(256ULL * 1024 * 1024)
 #define ENGINE_DEFAULT_BACKOFF_MS	1000
 #define ENGINE_DEFAULT_BACKOFF_MAX_MS	60000
 /* When no worker can start: wait 100 ms doubling to 5 s, for 5 minutes. */
@@ -96,6 +103,10 @@ struct engine_opts {
 	unsigned	 max_tasks;	/* global cap on attempts; 0 = none */
 	unsigned	 grace_ms;	/* SIGTERM .. SIGKILL */
 	uint64_t	 output_cap;	/* default per attempt, bytes */
+	uint64_t	 output_mem;	/* output held in memory, all attempts;
+					   at least FRAME_PAYLOAD_MAX */
+	uint64_t	 output_budget;	/* output stored by the runs in flight,
+					   all together; 0 = no limit */
 	unsigned	 backoff_ms;	/* first retry delay, doubling */
 	unsigned	 backoff_max_ms;
 	int		 jitter;	/* randomise each delay by up to 25% */

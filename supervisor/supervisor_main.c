@@ -28,9 +28,10 @@ usage(FILE *fp)
 	    "[--retain-runs N]\n"
 	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
 	    "[--sync full|normal]\n"
-	    "                     [--no-cgroups] [--no-namespaces] "
-	    "[--policy FILE]\n"
-	    "                     [--run-as USER[:GROUP[,GROUP...]]]\n"
+	    "                     [--output-budget SIZE] [--no-cgroups] "
+	    "[--no-namespaces]\n"
+	    "                     [--policy FILE] "
+	    "[--run-as USER[:GROUP[,GROUP...]]]\n"
 	    "                     [-l LEVEL] [--log-format pretty|json] "
 	    "[--log-file PATH]\n"
 	    "\n"
@@ -67,6 +68,12 @@ usage(FILE *fp)
 	    "%d; also at start)\n"
 	    "      --sync MODE       full (default) or normal (see "
 	    "docs/state.md)\n"
+	    "      --output-budget SIZE  task output the runs in flight may "
+	    "store, all\n"
+	    "                        together (K/M/G; default 256M, 0 = no "
+	    "limit); beyond\n"
+	    "                        it output is dropped and the tasks "
+	    "marked truncated\n"
 	    "      --no-cgroups      no per-task cgroups: limits by rlimits "
 	    "and process groups\n"
 	    "      --no-namespaces   no PID and mount namespaces per shell "
@@ -201,6 +208,7 @@ main(int argc, char *argv[])
 		{ "retain-runs", required_argument, NULL, 'r' },
 		{ "retain-bytes", required_argument, NULL, 'b' },
 		{ "retain-every", required_argument, NULL, 'e' },
+		{ "output-budget", required_argument, NULL, 'O' },
 		{ "sync",	required_argument, NULL, 's' },
 		{ "no-cgroups",	no_argument,	   NULL, 'C' },
 		{ "no-namespaces", no_argument,	   NULL, 'N' },
@@ -277,6 +285,11 @@ main(int argc, char *argv[])
 		case 'b':
 			if (size_arg("--retain-bytes", optarg,
 			    &o.retain_bytes) == -1)
+				return 2;
+			break;
+		case 'O':
+			if (size_arg("--output-budget", optarg,
+			    &o.output_budget) == -1)
 				return 2;
 			break;
 		case 'e':

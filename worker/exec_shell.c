@@ -577,6 +577,22 @@ shell_stop(struct shell *sh, int sig)
 	sh->kill_at = now + sh->spec->kill_grace_ms;
 }
 
+/*
+ * Called while the supervisor is not reading (worker_send waits): the
+ * stop and the grace period run on time, and an exit is reaped.
+ */
+static void
+shell_send_wait(void *arg, int sig)
+{
+	struct shell	*sh = arg;
+
+	if (sig != 0)
+		shell_stop(sh, sig);
+	if (sh->kill_at >= 0 && worker_mono_ms() >= sh->kill_at)
+		shell_kill_hard(sh);
+	(void)shell_reap(sh);
+}
+
 static void
 shell_signals(struct shell *sh)
 {
@@ -804,6 +820,8 @@ exec_shell_run(struct worker *w, const struct proto_spec *spec,
 
 	memset(&sh, 0, sizeof(sh));
 	sh.w = w;
+	w->wait = shell_send_wait;
+	w->wait_arg = &sh;
 	sh.spec = spec;
 	sh.res = res;
 	sh.pid = -1;
@@ -840,6 +858,8 @@ exec_shell_run(struct worker *w, const struct proto_spec *spec,
 		close(sh.stfd);
 	shell_result(&sh);
 out:
+	/* sh goes out of scope: the RESULT's send must not call back. */
+	w->wait = NULL;
 	pf_free(sh.chunk);
 	return rc;
 }

@@ -56,9 +56,10 @@ worker_unix_ms(void)
 int
 worker_send(struct worker *w, const struct pf_buf *b)
 {
-	struct pollfd	 p;
+	struct pollfd	 p[2];
 	size_t		 off = 0;
 	ssize_t		 n;
+	int		 sig;
 
 	if (w->lost)
 		return -1;
@@ -71,10 +72,21 @@ worker_send(struct worker *w, const struct pf_buf *b)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
-			p.fd = w->sock;
-			p.events = POLLOUT;
-			if (poll(&p, 1, -1) == -1 && errno != EINTR)
+			/* The supervisor holds back: stay stoppable. */
+			p[0].fd = w->sock;
+			p[0].events = POLLOUT;
+			p[1].fd = w->sigfd;
+			p[1].events = POLLIN;
+			p[1].revents = 0;
+			if (poll(p, w->wait != NULL ? 2 : 1,
+			    w->wait != NULL ? WORKER_SEND_TICK_MS : -1) == -1 &&
+			    errno != EINTR)
 				break;
+			if (w->wait != NULL) {
+				sig = (p[1].revents & POLLIN) ?
+				    worker_read_signals(w) : 0;
+				w->wait(w->wait_arg, sig);
+			}
 			continue;
 		}
 		break;

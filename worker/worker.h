@@ -25,7 +25,18 @@ struct worker {
 	int		 lost;		/* the supervisor went away */
 	int		 extra_warned;	/* bytes after the SPEC were logged */
 	char		 home[1024];	/* HOME for the task: the user's */
+	/*
+	 * While worker_send waits for the supervisor to read (it stops
+	 * reading when its output memory is full), an executor that sets
+	 * wait still stops its task on time: wait() is called at least
+	 * every WORKER_SEND_TICK_MS with the stop signal that came (0 =
+	 * none).  Without it, signals wait in the signalfd for the
+	 * executor's own loop.
+	 */
+	void		(*wait)(void *arg, int sig);
+	void		*wait_arg;
 };
+#define WORKER_SEND_TICK_MS	100
 
 /*
  * Runs one attempt on socket fd: reads the SPEC, runs its executor,

@@ -27,9 +27,10 @@
 
 /*
  * PRAGMA user_version written by this code; older versions are migrated.
- * 1: the Rust tables extended; 2: cgroup accounting columns on attempts.
+ * 1: the Rust tables extended; 2: cgroup accounting columns on attempts;
+ * 3: output in chunks (table task_output).
  */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_BUSY_TIMEOUT_MS	5000
 #define STORE_DB_NAME		"picoflow.db"
 
@@ -134,6 +135,12 @@ struct store_attempt_end {
 	size_t		 stdout_len;
 	const void	*stderr_data;
 	size_t		 stderr_len;
+	/*
+	 * 0: the output above is all of it, kept in the attempt's row.
+	 * 1: chunks of it were stored (store_output_append); the output
+	 * above is the rest, appended as chunks in the same transaction.
+	 */
+	int		 chunked;
 };
 
 /* Initializes every field of *e to "unknown" (see above), status NULL. */
@@ -149,6 +156,26 @@ int	 store_attempt_begin(struct pf_store *, int64_t run_id,
  */
 int	 store_attempt_end(struct pf_store *, int64_t attempt_id,
 	    const struct store_attempt_end *, struct pf_err *);
+/*
+ * Output streamed while an attempt runs (schema 3): chunks appended after
+ * the attempt's earlier ones, all n in one transaction (one commit), so a
+ * writer batches what arrived from every attempt.  A chunk holds at most
+ * STORE_CHUNK_MAX bytes (well below SQLite's largest value); empty ones
+ * are skipped.  Readers (store_attempts_list with_output) get the
+ * attempt's columns followed by its chunks, per stream.
+ */
+#define STORE_STDOUT		1
+#define STORE_STDERR		2
+#define STORE_CHUNK_MAX		(4 * 1024 * 1024)
+struct store_chunk {
+	int64_t		 attempt_id;
+	int		 stream;	/* STORE_STDOUT, STORE_STDERR */
+	const void	*data;
+	size_t		 len;
+};
+int	 store_output_append(struct pf_store *, const struct store_chunk *,
+	    size_t n, struct pf_err *);
+
 /* A task that never ran: one row, status skipped, attempt 0. */
 int	 store_task_skipped(struct pf_store *, int64_t run_id,
 	    const char *task_name, const char *reason, int64_t when_ms,

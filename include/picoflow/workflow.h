@@ -57,6 +57,15 @@ struct pf_kvlist {
 	size_t		 n;
 };
 
+/*
+ * The largest output cap (limits.output) a workflow or a policy may set:
+ * 4 GiB.  Output is stored in chunks far below SQLite's largest value
+ * (1e9 bytes), so the store takes any cap; this one keeps an attempt's
+ * byte counts and a reader's copy of its output in range.  Larger caps
+ * are refused at load (docs/workflow-format.md).
+ */
+#define PF_OUTPUT_CAP_MAX	(4LL * 1024 * 1024 * 1024)
+
 /* Resource limits; -1 means "not set" (inherit the default or policy). */
 struct pf_limits {
 	int64_t		 memory;	/* bytes */

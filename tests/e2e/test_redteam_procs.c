@@ -89,11 +89,23 @@ rt_finish(int n, double timeout)
 static char *
 rt_task(const char *name, const char *what)
 {
-	char	 sql[256];
+	char	 sql[512];
 	char	*s;
 
-	snprintf(sql, sizeof(sql), "SELECT coalesce(%s, '') FROM "
-	    "task_executions WHERE task_name = '%s'", what, name);
+	/*
+	 * Output a running task wrote is stored in chunks (task_output)
+	 * after what the row holds.
+	 */
+	if (strcmp(what, "stdout") == 0 || strcmp(what, "stderr") == 0)
+		snprintf(sql, sizeof(sql), "SELECT coalesce(t.%s, '') || "
+		    "coalesce((SELECT group_concat(CAST(data AS TEXT), '') "
+		    "FROM (SELECT data FROM task_output o WHERE o.attempt_id "
+		    "= t.id AND o.stream = %d ORDER BY seq)), '') FROM "
+		    "task_executions t WHERE task_name = '%s'", what,
+		    strcmp(what, "stdout") == 0 ? 1 : 2, name);
+	else
+		snprintf(sql, sizeof(sql), "SELECT coalesce(%s, '') FROM "
+		    "task_executions WHERE task_name = '%s'", what, name);
 	s = dt_str(sql);
 	cr_assert_not_null(s, "no attempt of %s", name);
 	return s;

@@ -324,7 +324,7 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 	    (dr->name = pf_strdup(s->name)) == NULL) {
 		pf_free(dr);
 		snprintf(msg, msglen, "out of memory");
-		log_error("'%s': cannot start a run: out of memory", s->name);
+		log_error("'%s': cannot start a run: out of memory", log_q(s->name));
 		return -1;
 	}
 	dr->def = s->def;
@@ -355,12 +355,12 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		pf_free(dr);
 		if (dup) {
 			log_info("'%s': the fire at %s already has run %" PRId64
-			    "; not running it twice", s->name,
+			    "; not running it twice", log_q(s->name),
 			    fmt_time(at, ts, sizeof(ts)), id);
 			snprintf(msg, msglen, "already ran as run %" PRId64,
 			    id);
 		} else {
-			log_error("'%s': cannot start a run: %s", s->name,
+			log_error("'%s': cannot start a run: %s", log_q(s->name),
 			    err.msg);
 			note_error(d, "'%s': cannot start a run: %s", s->name,
 			    err.msg);
@@ -378,9 +378,9 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		*run_id = id;
 	if (at >= 0)
 		log_info("'%s': run %" PRId64 " started (%s, scheduled %s)",
-		    s->name, id, trigger, fmt_time(at, ts, sizeof(ts)));
+		    log_q(s->name), id, trigger, fmt_time(at, ts, sizeof(ts)));
 	else
-		log_info("'%s': run %" PRId64 " started (%s)", s->name, id,
+		log_info("'%s': run %" PRId64 " started (%s)", log_q(s->name), id,
 		    trigger);
 	snprintf(msg, msglen, "started run %" PRId64 " of '%s'", id, s->name);
 	if (at > s->last_seen)
@@ -388,7 +388,7 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 	if (at > s->last_fire) {
 		if (store_schedule_set(d->store, s->name, at * 1000, &err) ==
 		    -1) {
-			log_warnx("'%s': cannot record the fire: %s", s->name,
+			log_warnx("'%s': cannot record the fire: %s", log_q(s->name),
 			    err.msg);
 			note_error(d, "'%s': cannot record the fire: %s",
 			    s->name, err.msg);
@@ -406,17 +406,17 @@ slot_skip(struct slot *s, int64_t at, const char *trigger, const char *why)
 
 	s->nskips++;
 	if (at >= 0)
-		log_info("'%s': fire at %s skipped: %s", s->name,
+		log_info("'%s': fire at %s skipped: %s", log_q(s->name),
 		    fmt_time(at, ts, sizeof(ts)), why);
 	else
-		log_info("'%s': %s run skipped: %s", s->name, trigger, why);
+		log_info("'%s': %s run skipped: %s", log_q(s->name), trigger, why);
 	if (at > s->last_seen)
 		s->last_seen = at;
 	/* A skipped fire was handled: catch-up must not bring it back. */
 	if (at > s->last_fire && s->qlen == 0) {
 		if (store_schedule_set(s->d->store, s->name, at * 1000, &err) ==
 		    -1)
-			log_warnx("'%s': cannot record the fire: %s", s->name,
+			log_warnx("'%s': cannot record the fire: %s", log_q(s->name),
 			    err.msg);
 		else
 			s->last_fire = at;
@@ -435,7 +435,7 @@ slot_enqueue(struct slot *s, int64_t at, const char *trigger)
 	if (at > s->last_seen)
 		s->last_seen = at;
 	log_info("'%s': %s queued behind %u run%s in progress (%u waiting)",
-	    s->name, trigger, s->nrunning, s->nrunning == 1 ? "" : "s",
+	    log_q(s->name), trigger, s->nrunning, s->nrunning == 1 ? "" : "s",
 	    s->qlen);
 }
 
@@ -587,7 +587,7 @@ slot_new(struct daemon *d, const char *path, struct wfdef *def)
 	ev_periodic_init(&s->timer, on_fire, 0., 0., slot_reschedule);
 	s->timer.data = s;
 	if (store_schedule_get(d->store, s->name, &last, &found, &err) == -1)
-		log_warnx("'%s': cannot read its last fire: %s", s->name,
+		log_warnx("'%s': cannot read its last fire: %s", log_q(s->name),
 		    err.msg);
 	else if (found && last >= 0)
 		s->last_fire = s->last_seen = last / 1000;
@@ -652,7 +652,7 @@ on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
 	struct slot	*s;
 
 	(void)wf;
-	log_info("'%s': run %" PRId64 " ended: %s", dr->name, run_id, status);
+	log_info("'%s': run %" PRId64 " ended: %s", log_q(dr->name), run_id, status);
 	for (pp = &d->runs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == dr) {
 			*pp = dr->next;
@@ -770,7 +770,7 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 			s->seen = 1;
 			log_lines(1, "", e->error);
 			log_warnx("%s is broken; '%s' keeps running on its "
-			    "last good version", e->path, s->name);
+			    "last good version", e->path, log_q(s->name));
 			first_line(e->error, line, sizeof(line));
 			note_error(d, "%s", line);
 			pf_free(s->error);
@@ -787,7 +787,7 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 		s->error = NULL;
 		if ((def = wfdef_new(d, wfset_take(&set, i), &err)) == NULL) {
 			log_error("%s: %s; '%s' keeps running on its last "
-			    "good version", e->path, err.msg, s->name);
+			    "good version", e->path, err.msg, log_q(s->name));
 			note_error(d, "%s: %s", e->path, err.msg);
 			s->error = pf_strdup(err.msg);
 			rs->broken++;
@@ -812,10 +812,10 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 		next = s->next;
 		if (s->seen)
 			continue;
-		log_info("'%s' removed (%s)%s", s->name, s->path,
+		log_info("'%s' removed (%s)%s", log_q(s->name), s->path,
 		    s->nrunning ? "; runs in progress finish" : "");
 		if (s->qlen > 0)
-			log_info("'%s': %u queued fire%s dropped", s->name,
+			log_info("'%s': %u queued fire%s dropped", log_q(s->name),
 			    s->qlen, s->qlen == 1 ? "" : "s");
 		sum_line(rs, "removed: %s (%s)", s->name, s->path);
 		rs->removed++;
@@ -840,7 +840,7 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 			if (strcmp(s->path, e->path) == 0)
 				continue;	/* handled in pass 1 */
 			log_error("%s: workflow name '%s' is already used by "
-			    "%s; skipped", e->path, e->wf->name, s->path);
+			    "%s; skipped", e->path, log_q(e->wf->name), s->path);
 			note_error(d, "%s: workflow name '%s' is already used "
 			    "by %s", e->path, e->wf->name, s->path);
 			rs->broken++;
@@ -862,7 +862,7 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 		}
 		rs->added++;
 		if (!initial) {
-			log_info("'%s' added (%s)", s->name, s->path);
+			log_info("'%s' added (%s)", log_q(s->name), s->path);
 			sum_line(rs, "added: %s (%s)", s->name, s->path);
 		}
 		slot_arm(s);
@@ -966,7 +966,7 @@ resume_runs(struct daemon *d, struct recover_run *rr, size_t n)
 		d->runs = dr;
 		s->nrunning++;
 		log_info("'%s': resuming run %" PRId64 " (%zu attempt row%s "
-		    "recorded)", s->name, dr->run_id, na, na == 1 ? "" : "s");
+		    "recorded)", log_q(s->name), dr->run_id, na, na == 1 ? "" : "s");
 		if (engine_resume(d->eng, s->def->wf, dr->run_id, atts, na, dr,
 		    &err) == -1) {
 			log_error("run %" PRId64 ": cannot resume: %s",
@@ -1007,7 +1007,7 @@ catch_up(struct daemon *d)
 		    fires, &n, &nmissed, &newest) == -1 || nmissed == 0)
 			continue;
 		log_info("'%s': %" PRId64 "%s fire%s missed since %s "
-		    "(catchup: %s, window %u s, max %u): running %zu", s->name,
+		    "(catchup: %s, window %u s, max %u): running %zu", log_q(s->name),
 		    nmissed, nmissed >= SCHED_MISSED_COUNT_MAX ? "+" : "",
 		    nmissed == 1 ? "" : "s", fmt_time(s->last_fire, a,
 		    sizeof(a)), sched_catchup_name(c.policy), c.window, c.max,
@@ -1016,7 +1016,7 @@ catch_up(struct daemon *d)
 			s->nskips += (uint64_t)(nmissed - (int64_t)n);
 		for (i = 0; i < n; i++) {
 			s->nfires++;
-			log_info("'%s': catching up the fire at %s", s->name,
+			log_info("'%s': catching up the fire at %s", log_q(s->name),
 			    fmt_time(fires[i], b, sizeof(b)));
 			/* One after another, unless overlap allows more. */
 			if (s->def->wf->overlap == OVERLAP_ALLOW ||
@@ -1306,7 +1306,7 @@ daemon_stop(struct daemon *d, const char *why)
 		ev_periodic_stop(d->loop, &s->timer);
 		s->armed_for = -1;
 		if (s->qlen > 0)
-			log_info("'%s': %u queued fire%s dropped", s->name,
+			log_info("'%s': %u queued fire%s dropped", log_q(s->name),
 			    s->qlen, s->qlen == 1 ? "" : "s");
 		s->qlen = 0;
 	}
@@ -1832,7 +1832,7 @@ daemon_main(const struct daemon_opts *o)
 		char		 ts[32];
 
 		for (t = d.slots; t != NULL; t = t->next)
-			log_info("'%s' loaded from %s: %s%s%s", t->name,
+			log_info("'%s' loaded from %s: %s%s%s", log_q(t->name),
 			    t->path, t->def->wf->schedule ?
 			    t->def->wf->schedule : "on demand",
 			    t->armed_for >= 0 ? ", next " : "",

@@ -1834,7 +1834,7 @@ run_cancel(struct engine_run *run, const char *why)
 		return;
 	run->cancelled = 1;
 	log_info("run %" PRId64 " of '%s': cancelling (%s)", run->run_id,
-	    run->wf->name, why);
+	    log_q(run->wf->name), why);
 	run->rq_len = 0;
 	for (i = 0; i < run->wf->ntasks; i++) {
 		struct task_rt *t = &run->tasks[i];

@@ -212,6 +212,16 @@ parse_uint(const char *opt, const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* The database is the state directory's own (no --db-path elsewhere). */
+static int
+db_in_state_dir(const struct pf_paths *p)
+{
+	size_t	 n = strlen(p->state_dir);
+
+	return strncmp(p->db_path, p->state_dir, n) == 0 &&
+	    p->db_path[n] == '/';
+}
+
 int
 cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 {
@@ -336,6 +346,8 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 
 	if (spawn_find_worker(worker, sizeof(worker), &err) == -1 ||
 	    paths_resolve(ctx->state_dir, ctx->db_path, &paths, &err) == -1 ||
+	    (db_in_state_dir(&paths) &&
+	    paths_state_dir_prepare(paths.state_dir, &err) == -1) ||
 	    store_open(paths.db_path, STORE_RW, &store, &err) == -1 ||
 	    store_set_sync(store, sync, &err) == -1) {
 		fprintf(stderr, "picoflow: %s\n", err.msg);

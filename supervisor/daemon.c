@@ -1367,8 +1367,10 @@ pidfile_lock(const char *path, int *fdp, struct pf_err *err)
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		    0644);
 		if (fd == -1) {
-			pf_err_set(err, "cannot open pidfile %s: %s", path,
-			    strerror(errno));
+			pf_err_set(err, "cannot open pidfile %s: %s%s", path,
+			    strerror(errno), errno == ELOOP ? " (it is a "
+			    "symbolic link, which is never followed: remove "
+			    "it)" : "");
 			return -1;
 		}
 		memset(&fl, 0, sizeof(fl));
@@ -1394,7 +1396,7 @@ pidfile_lock(const char *path, int *fdp, struct pf_err *err)
 			return -1;
 		}
 		/* The file we locked must still be the one at the path. */
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 &&
 		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 			break;
 		close(fd);
@@ -1575,11 +1577,22 @@ detach(int *ready_fd, const char *log_path)
 		(void)dup2(fd, STDOUT_FILENO);
 		close(fd);
 	}
-	if ((fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0600)) != -1) {
-		(void)dup2(fd, STDERR_FILENO);
-		close(fd);
+	/* Never through a link: root would append wherever it points. */
+	if ((fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW | O_NOCTTY, 0600)) == -1) {
+		struct pf_buf	 m;
+		int		 e = errno;
+
+		buf_init(&m, 0);
+		buf_printf(&m, "cannot open the log file %s: %s%s", log_path,
+		    strerror(e), e == ELOOP ? " (it is a symbolic link, which "
+		    "is never followed: remove it)" : "");
+		if (!m.failed && write(p[1], m.data, m.len) == -1)
+			(void)0;	/* the parent is gone */
+		_exit(1);
 	}
+	(void)dup2(fd, STDERR_FILENO);
+	close(fd);
 	*ready_fd = p[1];
 	return 0;
 }
@@ -1653,37 +1666,6 @@ abs_config(const char *config)
 	return r;
 }
 
-static int
-make_state_dir(const char *dir, struct pf_err *err)
-{
-	char	*p, *q;
-	int	 rc = 0;
-
-	if ((p = pf_strdup(dir)) == NULL) {
-		pf_err_set(err, "out of memory");
-		return -1;
-	}
-	for (q = p + 1; ; q++) {
-		if (*q != '/' && *q != '\0')
-			continue;
-		{
-			char	 c = *q;
-
-			*q = '\0';
-			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-				pf_err_set(err, "cannot create %s: %s", p,
-				    strerror(errno));
-				rc = -1;
-			}
-			*q = c;
-		}
-		if (rc == -1 || *q == '\0')
-			break;
-	}
-	pf_free(p);
-	return rc;
-}
-
 int
 daemon_main(const struct daemon_opts *o)
 {
@@ -1709,7 +1691,7 @@ daemon_main(const struct daemon_opts *o)
 		    "out of memory" : err.msg);
 		goto out;
 	}
-	if (make_state_dir(d.paths.state_dir, &err) == -1) {
+	if (paths_state_dir_prepare(d.paths.state_dir, &err) == -1) {
 		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
 		goto out;
 	}

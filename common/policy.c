@@ -34,7 +34,8 @@ static const char *const policy_keys[POL_NKEYS] = {
 	"executors", "commands", "ssh_hosts", "http_hosts", "http_networks",
 	"allow_private_ips", "limits", "default_limits", "run_as",
 	"default_run_as", "allow_root", "network", "default_network",
-	"relax_sandbox", "verify_host_key",
+	"relax_sandbox", "verify_host_key", "max_tasks_running",
+	"max_runs_running",
 };
 
 const char *const policy_limit_names[PL_N] = {
@@ -450,6 +451,16 @@ load_root(struct ytree *y, struct pf_policy *p)
 	if (yt_get_word(y, v[POL_VERIFY_HOST_KEY], "", "verify_host_key",
 	    verify_words, 2, &w) == 1)
 		p->verify_host_key = w == 0;
+	{
+		long long	 x;
+
+		if (yt_get_int(y, v[POL_MAX_TASKS_RUNNING], "",
+		    "max_tasks_running", 1, WF_RUNNING_MAX, &x) == 1)
+			p->max_tasks_running = (unsigned)x;
+		if (yt_get_int(y, v[POL_MAX_RUNS_RUNNING], "",
+		    "max_runs_running", 1, WF_RUNNING_MAX, &x) == 1)
+			p->max_runs_running = (unsigned)x;
+	}
 
 	/* A default above its ceiling could never be used. */
 	for (i = 0; i < PL_N; i++) {
@@ -899,4 +910,29 @@ policy_check_run_as(const struct pf_policy *p, const char *run_as,
 	(void)snprintf(why, len, "'%s' is not an allowed user (%s)", run_as,
 	    p->nrun_as ? l : "none");
 	return -1;
+}
+
+static unsigned
+cap_min(unsigned a, unsigned b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+void
+policy_running_caps(const struct pf_policy *p, const struct pf_workflow *wf,
+    unsigned default_tasks, unsigned default_runs, unsigned *tasks,
+    unsigned *runs)
+{
+	*tasks = wf->max_tasks_running ? wf->max_tasks_running :
+	    default_tasks;
+	*runs = wf->max_runs_running ? wf->max_runs_running : default_runs;
+	if (p != NULL) {
+		/* The loader refused a workflow asking more: defaults only. */
+		*tasks = cap_min(*tasks, p->max_tasks_running);
+		*runs = cap_min(*runs, p->max_runs_running);
+	}
 }

@@ -439,18 +439,41 @@ slot_enqueue(struct slot *s, int64_t at, const char *trigger)
 	    s->qlen);
 }
 
+/* The supervisor's default per-workflow task cap (daemon_opts). */
+static unsigned
+wf_default_tasks(const struct daemon_opts *o)
+{
+	if (o->wf_max_tasks != 0 || o->max_tasks == 0)
+		return o->wf_max_tasks;
+	return o->max_tasks / 2 > 0 ? o->max_tasks / 2 : 1;
+}
+
+/* The slot's cap on runs in flight: config, default, policy ceiling. */
+static unsigned
+slot_max_runs(const struct slot *s)
+{
+	unsigned	 tasks, runs;
+
+	policy_running_caps(s->d->policy, s->def->wf,
+	    wf_default_tasks(&s->d->opts), s->d->opts.wf_max_runs, &tasks,
+	    &runs);
+	return runs;
+}
+
 /* A fire (or a trigger) under the workflow's overlap policy. */
 static int
 slot_fire(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
     char *msg, size_t msglen)
 {
-	char	 why[96];
+	char		 why[96];
+	unsigned	 max_runs = slot_max_runs(s);
 
 	if (run_id != NULL)
 		*run_id = -1;
 	if (at >= 0)
 		s->nfires++;
-	switch (sched_overlap(s->def->wf->overlap, s->nrunning, s->qlen)) {
+	switch (sched_overlap(s->def->wf->overlap, s->nrunning, s->qlen,
+	    max_runs)) {
 	case SCHED_RUN:
 		return slot_start(s, at, trigger, run_id, msg, msglen);
 	case SCHED_QUEUE:
@@ -463,6 +486,9 @@ slot_fire(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		if (s->qlen >= SCHED_QUEUE_MAX)
 			snprintf(why, sizeof(why), "%u fires already queued",
 			    s->qlen);
+		else if (max_runs != 0 && s->nrunning >= max_runs)
+			snprintf(why, sizeof(why), "%u runs in flight, its "
+			    "cap (max_runs_running)", s->nrunning);
 		else
 			snprintf(why, sizeof(why), "a run is in progress "
 			    "(overlap: %s)",
@@ -610,8 +636,11 @@ slot_drain_queue(struct slot *s)
 	struct qitem	 q;
 	char		 msg[PF_ERR_MAX + 64];
 
+	unsigned	 max_runs = slot_max_runs(s);
+
 	while (s->qlen > 0 && !s->d->stopping &&
-	    (s->nrunning == 0 || s->def->wf->overlap == OVERLAP_ALLOW)) {
+	    (s->nrunning == 0 || s->def->wf->overlap == OVERLAP_ALLOW) &&
+	    (max_runs == 0 || s->nrunning < max_runs)) {
 		q = s->queue[s->qhead];
 		s->qhead = (s->qhead + 1) % SCHED_QUEUE_MAX;
 		s->qlen--;
@@ -875,6 +904,18 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
  * (Re)reads --policy.  A broken file at start is fatal; on reload the
  * last good policy stays and the reason is logged and kept for status.
  */
+/* What a workflow whose config does not say gets: default, ceiling. */
+static unsigned
+daemon_wf_max_tasks(const struct daemon *d)
+{
+	unsigned	 t = wf_default_tasks(&d->opts);
+
+	if (d->policy != NULL && d->policy->max_tasks_running != 0 &&
+	    (t == 0 || t > d->policy->max_tasks_running))
+		t = d->policy->max_tasks_running;
+	return t;
+}
+
 static int
 daemon_policy(struct daemon *d, int initial, struct reload_sum *rs)
 {
@@ -898,6 +939,8 @@ daemon_policy(struct daemon *d, int initial, struct reload_sum *rs)
 	}
 	wfset_load_opts(&d->lopts, d->policy, d->opts.run_as, 1,
 	    &d->defaults);
+	if (d->eng != NULL)
+		engine_set_wf_max_tasks(d->eng, daemon_wf_max_tasks(d));
 	return 0;
 }
 
@@ -1019,7 +1062,12 @@ catch_up(struct daemon *d)
 			log_info("'%s': catching up the fire at %s", log_q(s->name),
 			    fmt_time(fires[i], b, sizeof(b)));
 			/* One after another, unless overlap allows more. */
-			if (s->def->wf->overlap == OVERLAP_ALLOW ||
+			if (s->def->wf->overlap == OVERLAP_ALLOW &&
+			    slot_max_runs(s) != 0 &&
+			    s->nrunning >= slot_max_runs(s))
+				slot_skip(s, fires[i], "catchup", "runs in "
+				    "flight at their cap (max_runs_running)");
+			else if (s->def->wf->overlap == OVERLAP_ALLOW ||
 			    (s->nrunning == 0 && s->qlen == 0))
 				(void)slot_start(s, fires[i], "catchup", NULL,
 				    msg, sizeof(msg));
@@ -1424,6 +1472,7 @@ daemon_opts_default(struct daemon_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->max_tasks = DAEMON_DEFAULT_MAX_TASKS;
+	o->wf_max_runs = DAEMON_DEFAULT_WF_MAX_RUNS;
 	o->grace_ms = ENGINE_DEFAULT_GRACE_MS;
 	o->stop_timeout_ms = DAEMON_DEFAULT_STOP_TIMEOUT_S * 1000;
 	o->sync = STORE_SYNC_FULL;
@@ -1750,6 +1799,7 @@ daemon_main(const struct daemon_opts *o)
 	hooks.task_ended = on_task_ended;
 	hooks.run_ended = on_run_ended;
 	hooks.arg = &d;
+	eo.wf_max_tasks = daemon_wf_max_tasks(&d);
 	if ((d.eng = engine_new(d.loop, d.store, &eo, &hooks, &err)) == NULL)
 		goto fail;
 

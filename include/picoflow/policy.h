@@ -41,6 +41,8 @@ enum policy_key {
 	POL_DEFAULT_NETWORK,
 	POL_RELAX_SANDBOX,
 	POL_VERIFY_HOST_KEY,
+	POL_MAX_TASKS_RUNNING,
+	POL_MAX_RUNS_RUNNING,
 	POL_NKEYS
 };
 
@@ -80,6 +82,13 @@ struct pf_policy {
 	bool		 default_network; /* shell tasks that do not say */
 	bool		 relax_sandbox;	/* a task may loosen the defaults */
 	bool		 verify_host_key; /* true: required */
+	/*
+	 * Ceilings of config.max_tasks_running and max_runs_running, and of
+	 * what a workflow that does not say gets (policy_running_caps);
+	 * 0 = none.
+	 */
+	unsigned	 max_tasks_running;
+	unsigned	 max_runs_running;
 };
 
 /* The field of limit i in l, to set and to read. */
@@ -112,6 +121,15 @@ const char *policy_default_user(const struct pf_policy *,
  * default becomes the default).  -1 stays "none" only without a ceiling.
  */
 void	 policy_default_limits(const struct pf_policy *, struct pf_limits *);
+
+/*
+ * A workflow's fairness caps as they apply: its config value, else the
+ * given default, lowered to the policy's ceiling (p may be NULL).  In
+ * and out: 0 = no cap.
+ */
+void	 policy_running_caps(const struct pf_policy *p,
+	    const struct pf_workflow *wf, unsigned default_tasks,
+	    unsigned default_runs, unsigned *tasks, unsigned *runs);
 
 /*
  * Rule checks used by the workflow loader.  Each returns 0 when allowed,

@@ -55,8 +55,8 @@ esc_one(const uint8_t *s, size_t left, unsigned flags, char out[8],
 		if ((flags & ESC_KEEP_NL) && (c == '\n' || c == '\t'))
 			return 1;
 		out[0] = '\\';
-		if (c == '\n' || c == '\r' || c == '\t') {
-			out[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		if (c == '\n' || c == '\t') {
+			out[1] = c == '\n' ? 'n' : 't';
 			*olen = 2;
 		} else {
 			out[1] = 'x';

@@ -1070,8 +1070,9 @@ cli_logs(struct cli_ctx *ctx, int argc, char *argv[])
 		.usage = "picoflow logs WORKFLOW [-e ID] [-t TASK] [--json]",
 		.help = "Captured stdout and stderr of every attempt of an "
 		    "execution (the latest\nby default).  Control "
-		    "characters are shown as \\xNN; --json has the exact "
-		    "text.\n"
+		    "characters are shown as \\xNN, C1 and bidi controls\n"
+		    "as \\uXXXX; --json has the exact text (those as "
+		    "\\u escapes).\n"
 		    "  -w, --workflow NAME      the workflow (or give it as "
 		    "WORKFLOW)\n"
 		    "  -e, --execution-id ID    this execution instead of "

@@ -5,7 +5,8 @@
  * reader sees (the bidirectional controls U+200E/F, U+202A-E, U+2066-9)
  * or break out of the quotes a value is shown in.
  *
- *   C0, DEL          \n \r \t, else \xNN
+ *   C0, DEL          \xNN (\n and \t as they are with ESC_KEEP_NL, else
+ *                    as \n and \t)
  *   C1 (U+0080-9F)   \u0080 .. \u009f
  *   bidi controls    \u200e, \u202e, ...
  *   invalid UTF-8    \xNN per byte (a lone 0x9b is CSI to some terminals)

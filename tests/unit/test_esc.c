@@ -32,8 +32,8 @@ esc_dup(const char *s, size_t len, unsigned flags)
 Test(esc, c0_and_del)
 {
 	ESC_EQ("a\x1b[2Jb\x7f", 0, "a\\x1b[2Jb\\x7f");
-	ESC_EQ("l1\nl2\tx\r", 0, "l1\\nl2\\tx\\r");
-	ESC_EQ("l1\nl2\tx\r", ESC_KEEP_NL, "l1\nl2\tx\\r");
+	ESC_EQ("l1\nl2\tx\r", 0, "l1\\nl2\\tx\\x0d");
+	ESC_EQ("l1\nl2\tx\r", ESC_KEEP_NL, "l1\nl2\tx\\x0d");
 }
 
 Test(esc, c1_controls)

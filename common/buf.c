@@ -250,8 +250,8 @@ buf_add_json_str(struct pf_buf *b, const char *s, size_t n)
 				uint32_t cp = 0;
 				size_t	 j;
 
-				/* C1 and bidi controls: valid JSON either way,
-				 * but a terminal showing it must not obey them. */
+				/* C1 and bidi controls: valid JSON anyway,
+				 * but a terminal must not obey them. */
 				for (j = 0; j < k; j++)
 					cp = cp << 6 | ((unsigned char)s[i + j] &
 					    (j == 0 ? (k == 2 ? 0x1f : k == 3 ?

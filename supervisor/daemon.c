@@ -324,7 +324,8 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 	    (dr->name = pf_strdup(s->name)) == NULL) {
 		pf_free(dr);
 		snprintf(msg, msglen, "out of memory");
-		log_error("'%s': cannot start a run: out of memory", log_q(s->name));
+		log_error("'%s': cannot start a run: out of memory",
+		    log_q(s->name));
 		return -1;
 	}
 	dr->def = s->def;
@@ -360,7 +361,8 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 			snprintf(msg, msglen, "already ran as run %" PRId64,
 			    id);
 		} else {
-			log_error("'%s': cannot start a run: %s", log_q(s->name),
+			log_error("'%s': cannot start a run: %s",
+			    log_q(s->name),
 			    err.msg);
 			note_error(d, "'%s': cannot start a run: %s", s->name,
 			    err.msg);
@@ -380,7 +382,8 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		log_info("'%s': run %" PRId64 " started (%s, scheduled %s)",
 		    log_q(s->name), id, trigger, fmt_time(at, ts, sizeof(ts)));
 	else
-		log_info("'%s': run %" PRId64 " started (%s)", log_q(s->name), id,
+		log_info("'%s': run %" PRId64 " started (%s)", log_q(s->name),
+		    id,
 		    trigger);
 	snprintf(msg, msglen, "started run %" PRId64 " of '%s'", id, s->name);
 	if (at > s->last_seen)
@@ -388,7 +391,8 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 	if (at > s->last_fire) {
 		if (store_schedule_set(d->store, s->name, at * 1000, &err) ==
 		    -1) {
-			log_warnx("'%s': cannot record the fire: %s", log_q(s->name),
+			log_warnx("'%s': cannot record the fire: %s",
+			    log_q(s->name),
 			    err.msg);
 			note_error(d, "'%s': cannot record the fire: %s",
 			    s->name, err.msg);
@@ -409,14 +413,16 @@ slot_skip(struct slot *s, int64_t at, const char *trigger, const char *why)
 		log_info("'%s': fire at %s skipped: %s", log_q(s->name),
 		    fmt_time(at, ts, sizeof(ts)), why);
 	else
-		log_info("'%s': %s run skipped: %s", log_q(s->name), trigger, why);
+		log_info("'%s': %s run skipped: %s", log_q(s->name), trigger,
+		    why);
 	if (at > s->last_seen)
 		s->last_seen = at;
 	/* A skipped fire was handled: catch-up must not bring it back. */
 	if (at > s->last_fire && s->qlen == 0) {
 		if (store_schedule_set(s->d->store, s->name, at * 1000, &err) ==
 		    -1)
-			log_warnx("'%s': cannot record the fire: %s", log_q(s->name),
+			log_warnx("'%s': cannot record the fire: %s",
+			    log_q(s->name),
 			    err.msg);
 		else
 			s->last_fire = at;
@@ -681,7 +687,8 @@ on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
 	struct slot	*s;
 
 	(void)wf;
-	log_info("'%s': run %" PRId64 " ended: %s", log_q(dr->name), run_id, status);
+	log_info("'%s': run %" PRId64 " ended: %s", log_q(dr->name), run_id,
+	    status);
 	for (pp = &d->runs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == dr) {
 			*pp = dr->next;
@@ -844,7 +851,8 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 		log_info("'%s' removed (%s)%s", log_q(s->name), s->path,
 		    s->nrunning ? "; runs in progress finish" : "");
 		if (s->qlen > 0)
-			log_info("'%s': %u queued fire%s dropped", log_q(s->name),
+			log_info("'%s': %u queued fire%s dropped",
+			    log_q(s->name),
 			    s->qlen, s->qlen == 1 ? "" : "s");
 		sum_line(rs, "removed: %s (%s)", s->name, s->path);
 		rs->removed++;
@@ -869,7 +877,8 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 			if (strcmp(s->path, e->path) == 0)
 				continue;	/* handled in pass 1 */
 			log_error("%s: workflow name '%s' is already used by "
-			    "%s; skipped", e->path, log_q(e->wf->name), s->path);
+			    "%s; skipped", e->path, log_q(e->wf->name),
+			    s->path);
 			note_error(d, "%s: workflow name '%s' is already used "
 			    "by %s", e->path, e->wf->name, s->path);
 			rs->broken++;
@@ -1009,7 +1018,8 @@ resume_runs(struct daemon *d, struct recover_run *rr, size_t n)
 		d->runs = dr;
 		s->nrunning++;
 		log_info("'%s': resuming run %" PRId64 " (%zu attempt row%s "
-		    "recorded)", log_q(s->name), dr->run_id, na, na == 1 ? "" : "s");
+		    "recorded)", log_q(s->name), dr->run_id, na,
+		    na == 1 ? "" : "s");
 		if (engine_resume(d->eng, s->def->wf, dr->run_id, atts, na, dr,
 		    &err) == -1) {
 			log_error("run %" PRId64 ": cannot resume: %s",
@@ -1050,7 +1060,8 @@ catch_up(struct daemon *d)
 		    fires, &n, &nmissed, &newest) == -1 || nmissed == 0)
 			continue;
 		log_info("'%s': %" PRId64 "%s fire%s missed since %s "
-		    "(catchup: %s, window %u s, max %u): running %zu", log_q(s->name),
+		    "(catchup: %s, window %u s, max %u): running %zu",
+		    log_q(s->name),
 		    nmissed, nmissed >= SCHED_MISSED_COUNT_MAX ? "+" : "",
 		    nmissed == 1 ? "" : "s", fmt_time(s->last_fire, a,
 		    sizeof(a)), sched_catchup_name(c.policy), c.window, c.max,
@@ -1059,7 +1070,8 @@ catch_up(struct daemon *d)
 			s->nskips += (uint64_t)(nmissed - (int64_t)n);
 		for (i = 0; i < n; i++) {
 			s->nfires++;
-			log_info("'%s': catching up the fire at %s", log_q(s->name),
+			log_info("'%s': catching up the fire at %s",
+			    log_q(s->name),
 			    fmt_time(fires[i], b, sizeof(b)));
 			/* One after another, unless overlap allows more. */
 			if (s->def->wf->overlap == OVERLAP_ALLOW &&
@@ -1354,7 +1366,8 @@ daemon_stop(struct daemon *d, const char *why)
 		ev_periodic_stop(d->loop, &s->timer);
 		s->armed_for = -1;
 		if (s->qlen > 0)
-			log_info("'%s': %u queued fire%s dropped", log_q(s->name),
+			log_info("'%s': %u queued fire%s dropped",
+			    log_q(s->name),
 			    s->qlen, s->qlen == 1 ? "" : "s");
 		s->qlen = 0;
 	}

@@ -15,7 +15,8 @@
 
 #define DAEMON_DEFAULT_STOP_TIMEOUT_S	30
 #define DAEMON_DEFAULT_MAX_TASKS	32
-#define DAEMON_DEFAULT_WF_MAX_RUNS	4	/* runs in flight, per workflow */
+/* Runs of one workflow in flight at once, when it does not say. */
+#define DAEMON_DEFAULT_WF_MAX_RUNS	4
 #define DAEMON_DEFAULT_RETAIN_RUNS	10000
 #define DAEMON_DEFAULT_RETAIN_BYTES	(256LL * 1024 * 1024)
 #define DAEMON_DEFAULT_RETAIN_EVERY_S	3600

@@ -18,6 +18,11 @@
 #include "test_daemon.h"
 
 #define SITE_POLICY	PF_SRC_DIR "/examples/policy/site-policy.yaml"
+/* One task that sleeps a week; one workflow of one quick task. */
+#define SLEEPER(n)	"  - {name: " n ", type: shell, config: {command: " \
+			"/bin/sleep, args: [\"604800\"]}}\n"
+#define ONE_TASK_WF	"name: w\ntasks:\n  - {name: t, type: shell, " \
+			"config: {command: /bin/true}}\n"
 
 TestSuite(fair, .init = dt_setup, .fini = dt_teardown, .timeout = 240);
 TestSuite(statedir, .init = dt_setup, .fini = dt_teardown, .timeout = 120);
@@ -74,10 +79,10 @@ Test(fair, greedy_workflow_leaves_room_for_another)
 	    "overlap: allow\n"
 	    "config: {max_parallel: 4}\n"
 	    "tasks:\n"
-	    "  - {name: a, type: shell, config: {command: /bin/sleep, args: [\"604800\"]}}\n"
-	    "  - {name: b, type: shell, config: {command: /bin/sleep, args: [\"604800\"]}}\n"
-	    "  - {name: c, type: shell, config: {command: /bin/sleep, args: [\"604800\"]}}\n"
-	    "  - {name: d, type: shell, config: {command: /bin/sleep, args: [\"604800\"]}}\n");
+	    SLEEPER("a")
+	    SLEEPER("b")
+	    SLEEPER("c")
+	    SLEEPER("d"));
 	dt_wf("victim.yaml",
 	    "name: victim\n"
 	    "tasks:\n"
@@ -134,9 +139,9 @@ Test(fair, config_caps_apply)
 	    "config: {max_parallel: 4, max_tasks_running: 2, "
 	    "max_runs_running: 2}\n"
 	    "tasks:\n"
-	    "  - {name: a, type: shell, config: {command: /bin/sleep, args: [\"604800\"]}}\n"
-	    "  - {name: b, type: shell, config: {command: /bin/sleep, args: [\"604800\"]}}\n"
-	    "  - {name: c, type: shell, config: {command: /bin/sleep, args: [\"604800\"]}}\n");
+	    SLEEPER("a")
+	    SLEEPER("b")
+	    SLEEPER("c"));
 	dt_start("--max-tasks 32 --stop-timeout 1");
 	dt_wait_int("SELECT count(*) FROM task_executions WHERE status = "
 	    "'running'", 2, 30);
@@ -233,7 +238,7 @@ Test(statedir, world_writable_refused)
 {
 	char	*log;
 
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	cr_assert_eq(mkdir(dt_state, 0700), 0);
 	cr_assert_eq(chmod(dt_state, 0777), 0);
 	plant("picoflow.db");
@@ -249,7 +254,7 @@ Test(statedir, group_writable_refused)
 {
 	char	*log;
 
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	cr_assert_eq(mkdir(dt_state, 0700), 0);
 	cr_assert_eq(chmod(dt_state, 0770), 0);
 	log = start_refused(NULL);
@@ -266,7 +271,7 @@ Test(statedir, foreign_owner_refused)
 	need_root();
 	if ((pw = getpwnam("nobody")) == NULL)
 		cr_skip_test("no user 'nobody' to own the directory");
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	cr_assert_eq(mkdir(dt_state, 0700), 0);
 	cr_assert_eq(chown(dt_state, pw->pw_uid, pw->pw_gid), 0);
 	log = start_refused(NULL);
@@ -279,7 +284,7 @@ Test(statedir, created_0700)
 {
 	struct stat	 sb;
 
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	snprintf(dt_state, sizeof(dt_state), "%s/a/b/st", dt_dir);
 	snprintf(dt_db, sizeof(dt_db), "%s/a/b/st/picoflow.db", dt_dir);
 	snprintf(dt_sock, sizeof(dt_sock), "%s/a/b/st/control.sock", dt_dir);
@@ -294,7 +299,7 @@ Test(statedir, db_symlink_refused)
 {
 	char	*log;
 
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	cr_assert_eq(mkdir(dt_state, 0700), 0);
 	plant("picoflow.db");
 	log = start_refused(NULL);
@@ -309,7 +314,7 @@ Test(statedir, wal_symlink_refused)
 {
 	char	*log;
 
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	cr_assert_eq(mkdir(dt_state, 0700), 0);
 	plant("picoflow.db-wal");
 	log = start_refused(NULL);
@@ -323,7 +328,7 @@ Test(statedir, log_symlink_refused)
 {
 	char	*log;
 
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	cr_assert_eq(mkdir(dt_state, 0700), 0);
 	plant("pf-supervisor.log");
 	log = start_refused("-d");
@@ -338,7 +343,7 @@ Test(statedir, pidfile_symlink_refused)
 {
 	char	*log;
 
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	cr_assert_eq(mkdir(dt_state, 0700), 0);
 	plant("pf-supervisor.pid");
 	log = start_refused(NULL);
@@ -353,7 +358,7 @@ Test(statedir, socket_symlink_refused)
 {
 	char	*log;
 
-	dt_wf("w.yaml", "name: w\ntasks:\n  - {name: t, type: shell, config: {command: /bin/true}}\n");
+	dt_wf("w.yaml", ONE_TASK_WF);
 	cr_assert_eq(mkdir(dt_state, 0700), 0);
 	plant("control.sock");
 	log = start_refused(NULL);

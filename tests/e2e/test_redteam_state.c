@@ -123,6 +123,13 @@ Test(fair, greedy_workflow_leaves_room_for_another)
 	    (long long)greedy_runs);
 	cr_assert(dt_log_has("skipped: 4 runs in flight, its cap "
 	    "(max_runs_running)"));
+	/* A trigger beyond the cap is refused too, and says why. */
+	pf(&r, "trigger", "greedy", NULL, NULL);
+	cr_assert_neq(r.exit_code, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.err, "not started: 4 runs in flight") != NULL ||
+	    strstr(r.out, "not started: 4 runs in flight") != NULL, "%s%s",
+	    r.out, r.err);
+	proc_result_free(&r);
 	dt_stop(0);
 }
 

@@ -466,6 +466,14 @@ Test(escape, c1_and_bidi_escaped_in_logs_run_status)
 	    r.out);
 	proc_result_free(&r);
 
+	argv[3] = (char *)"validate";
+	cr_assert_eq(proc_run(argv, NULL, 120, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	assert_no_raw("validate", r.out);
+	cr_assert(strstr(r.out, "Workflow 'evil\\u202egpj.exe' is valid") !=
+	    NULL, "%s", r.out);
+	proc_result_free(&r);
+
 	pf(&r, "logs", "evil\xe2\x80\xaegpj.exe", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	assert_no_raw("logs", r.out);

@@ -362,8 +362,7 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 			    id);
 		} else {
 			log_error("'%s': cannot start a run: %s",
-			    log_q(s->name),
-			    err.msg);
+			    log_q(s->name), err.msg);
 			note_error(d, "'%s': cannot start a run: %s", s->name,
 			    err.msg);
 			snprintf(msg, msglen, "cannot start a run: %s",
@@ -383,8 +382,7 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		    log_q(s->name), id, trigger, fmt_time(at, ts, sizeof(ts)));
 	else
 		log_info("'%s': run %" PRId64 " started (%s)", log_q(s->name),
-		    id,
-		    trigger);
+		    id, trigger);
 	snprintf(msg, msglen, "started run %" PRId64 " of '%s'", id, s->name);
 	if (at > s->last_seen)
 		s->last_seen = at;
@@ -392,8 +390,7 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		if (store_schedule_set(d->store, s->name, at * 1000, &err) ==
 		    -1) {
 			log_warnx("'%s': cannot record the fire: %s",
-			    log_q(s->name),
-			    err.msg);
+			    log_q(s->name), err.msg);
 			note_error(d, "'%s': cannot record the fire: %s",
 			    s->name, err.msg);
 		} else
@@ -422,8 +419,7 @@ slot_skip(struct slot *s, int64_t at, const char *trigger, const char *why)
 		if (store_schedule_set(s->d->store, s->name, at * 1000, &err) ==
 		    -1)
 			log_warnx("'%s': cannot record the fire: %s",
-			    log_q(s->name),
-			    err.msg);
+			    log_q(s->name), err.msg);
 		else
 			s->last_fire = at;
 	}
@@ -492,7 +488,7 @@ slot_fire(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		if (s->qlen >= SCHED_QUEUE_MAX)
 			snprintf(why, sizeof(why), "%u fires already queued",
 			    s->qlen);
-		else if (max_runs != 0 && s->nrunning >= max_runs)
+		else if (s->def->wf->overlap == OVERLAP_ALLOW)
 			snprintf(why, sizeof(why), "%u runs in flight, its "
 			    "cap (max_runs_running)", s->nrunning);
 		else
@@ -641,7 +637,6 @@ slot_drain_queue(struct slot *s)
 {
 	struct qitem	 q;
 	char		 msg[PF_ERR_MAX + 64];
-
 	unsigned	 max_runs = slot_max_runs(s);
 
 	while (s->qlen > 0 && !s->d->stopping &&
@@ -909,10 +904,6 @@ daemon_load(struct daemon *d, int initial, struct reload_sum *rs)
 	return 0;
 }
 
-/*
- * (Re)reads --policy.  A broken file at start is fatal; on reload the
- * last good policy stays and the reason is logged and kept for status.
- */
 /* What a workflow whose config does not say gets: default, ceiling. */
 static unsigned
 daemon_wf_max_tasks(const struct daemon *d)
@@ -925,6 +916,10 @@ daemon_wf_max_tasks(const struct daemon *d)
 	return t;
 }
 
+/*
+ * (Re)reads --policy.  A broken file at start is fatal; on reload the
+ * last good policy stays and the reason is logged and kept for status.
+ */
 static int
 daemon_policy(struct daemon *d, int initial, struct reload_sum *rs)
 {

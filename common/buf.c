@@ -5,6 +5,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/esc.h"
 
 uint16_t
 le16_get(const uint8_t *p)
@@ -246,7 +247,19 @@ buf_add_json_str(struct pf_buf *b, const char *s, size_t n)
 			} else if (c < 0x80)
 				buf_add_u8(b, c);
 			else if ((k = utf8_seq_len(s + i, n - i)) != 0) {
-				buf_add(b, s + i, k);
+				uint32_t cp = 0;
+				size_t	 j;
+
+				/* C1 and bidi controls: valid JSON anyway,
+				 * but a terminal must not obey them. */
+				for (j = 0; j < k; j++)
+					cp = cp << 6 | ((unsigned char)s[i + j] &
+					    (j == 0 ? (k == 2 ? 0x1f : k == 3 ?
+					    0x0f : 0x07) : 0x3f));
+				if (esc_hidden(cp)) {
+					buf_printf(b, "\\u%04x", (unsigned)cp);
+				} else
+					buf_add(b, s + i, k);
 				i += k;
 				continue;
 			} else	/* JSON must be UTF-8: mark the bad byte */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "picoflow/buf.h"
+#include "picoflow/esc.h"
 #include "picoflow/log.h"
 
 /* The process's own log settings: set once in main(). */
@@ -102,8 +103,15 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 		buf_add_json_str(&b, msg, len);
 		buf_add_str(&b, "}\n");
 	} else {
-		buf_printf(&b, "%s %s[%ld] %s: %.*s\n", ts, log_procname,
-		    (long)getpid(), level_names[lvl], (int)len, msg);
+		/*
+		 * One line whatever the message holds: a value that came from
+		 * a workflow or a task cannot start a line of its own or send
+		 * controls to whoever reads the log on a terminal.
+		 */
+		buf_printf(&b, "%s %s[%ld] %s: ", ts, log_procname,
+		    (long)getpid(), level_names[lvl]);
+		esc_add(&b, msg, len, 0);
+		buf_add_u8(&b, '\n');
 	}
 	if (!b.failed) {
 		/* One write per line keeps lines whole between processes. */
@@ -112,6 +120,23 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	}
 	buf_free(&b);
 	errno = saved;
+}
+
+/*
+ * Rotating buffers for log_q: a log call may quote a few values, and
+ * every PicoFlow process logs from one thread.
+ */
+#define LOG_Q_N		8
+#define LOG_Q_MAX	512
+
+const char *
+log_q(const char *s)
+{
+	static char	 ring[LOG_Q_N][LOG_Q_MAX];
+	static unsigned	 next;
+
+	next = (next + 1) % LOG_Q_N;
+	return esc_str(ring[next], sizeof(ring[next]), s, ESC_QUOTES);
 }
 
 #define LOG_FN(name, lvl, with_errno)				\

@@ -1,6 +1,9 @@
 /*
  * State-directory resolution: the same rules for every binary (paths.h).
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +165,89 @@ paths_resolve(const char *state_dir_opt, const char *db_path_opt,
 	    (pw = getpwuid(geteuid())) != NULL)
 		env.home = pw->pw_dir;
 	return paths_resolve_env(&env, state_dir_opt, db_path_opt, out, err);
+}
+
+/* mkdir of dir and its missing parents: parents 0755, dir itself 0700. */
+static int
+make_dirs(const char *dir, struct pf_err *err)
+{
+	char	*p, *q;
+	int	 rc = 0, last;
+
+	if ((p = pf_strdup(dir)) == NULL) {
+		pf_err_set(err, "out of memory");
+		return -1;
+	}
+	for (q = p + 1; ; q++) {
+		if (*q != '/' && *q != '\0')
+			continue;
+		last = *q == '\0' || (q[1] == '\0');
+		*q = '\0';
+		/* The parents are paths anyone may need to traverse. */
+		if (mkdir(p, last ? 0700 : 0755) == -1 && errno != EEXIST) {
+			pf_err_set(err, "cannot create %s: %s", p,
+			    strerror(errno));
+			rc = -1;
+		}
+		if (last || rc == -1)
+			break;
+		*q = '/';
+	}
+	pf_free(p);
+	return rc;
+}
+
+int
+paths_state_dir_check(const char *dir, uid_t uid, struct pf_err *err)
+{
+	struct stat	 sb, lsb;
+
+	if (lstat(dir, &lsb) == -1 || stat(dir, &sb) == -1) {
+		pf_err_set(err, "state directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		pf_err_set(err, "state directory %s is not a directory", dir);
+		return -1;
+	}
+	/* A link is the operator's only if the operator (or root) made it. */
+	if (S_ISLNK(lsb.st_mode) && lsb.st_uid != uid && lsb.st_uid != 0) {
+		pf_err_set(err, "state directory %s is a symbolic link owned by "
+		    "uid %lu, not by uid %lu (this process) or root: someone "
+		    "else chooses where the state goes; remove the link, or "
+		    "use --state-dir with a directory of your own", dir,
+		    (unsigned long)lsb.st_uid, (unsigned long)uid);
+		return -1;
+	}
+	if (sb.st_uid != uid) {
+		pf_err_set(err, "state directory %s is owned by uid %lu, not "
+		    "by uid %lu (this process): another user could have put "
+		    "links or files in it; use a directory of your own (or, "
+		    "if it is yours, chown %lu %s)", dir,
+		    (unsigned long)sb.st_uid, (unsigned long)uid,
+		    (unsigned long)uid, dir);
+		return -1;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		pf_err_set(err, "state directory %s is writable by %s (mode "
+		    "%04o): another user could have put links or files in "
+		    "it; check what is in it, then chmod 700 %s (or remove it "
+		    "and let it be created)", dir,
+		    (sb.st_mode & S_IWGRP) && (sb.st_mode & S_IWOTH) ?
+		    "group and others" : (sb.st_mode & S_IWGRP) ? "its group" :
+		    "others", (unsigned)(sb.st_mode & 07777), dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+paths_state_dir_prepare(const char *dir, struct pf_err *err)
+{
+	if (make_dirs(dir, err) == -1)
+		return -1;
+	return paths_state_dir_check(dir, geteuid(), err);
 }
 
 void

@@ -37,7 +37,7 @@ static const char *const policy_keys[POL_NKEYS] = {
 	"allow_private_ips", "limits", "default_limits", "run_as",
 	"default_run_as", "allow_root", "network", "default_network",
 	"relax_sandbox", "verify_host_key", "privileged_groups",
-	"unprivileged_groups",
+	"unprivileged_groups", "max_tasks_running", "max_runs_running",
 };
 
 const char *const policy_limit_names[PL_N] = {
@@ -580,6 +580,16 @@ load_root(struct ytree *y, struct pf_policy *p)
 	if (yt_get_word(y, v[POL_VERIFY_HOST_KEY], "", "verify_host_key",
 	    verify_words, 2, &w) == 1)
 		p->verify_host_key = w == 0;
+	{
+		long long	 x;
+
+		if (yt_get_int(y, v[POL_MAX_TASKS_RUNNING], "",
+		    "max_tasks_running", 1, WF_RUNNING_MAX, &x) == 1)
+			p->max_tasks_running = (unsigned)x;
+		if (yt_get_int(y, v[POL_MAX_RUNS_RUNNING], "",
+		    "max_runs_running", 1, WF_RUNNING_MAX, &x) == 1)
+			p->max_runs_running = (unsigned)x;
+	}
 
 	/* A default above its ceiling could never be used. */
 	for (i = 0; i < PL_N; i++) {

@@ -969,13 +969,48 @@ make_parents(const char *path, struct pf_err *err)
 	return rc;
 }
 
+/*
+ * Refuses a database, -wal or -shm file that is a symbolic link: opened
+ * by root it would create or write the file wherever the link points.
+ * SQLITE_OPEN_NOFOLLOW covers the database path itself when SQLite
+ * opens it; this check covers its two companions too and says why.
+ */
+static int
+refuse_links(const char *path, struct pf_err *err)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	struct stat	 sb;
+	size_t		 i, len = strlen(path);
+	char		*p;
+
+	if ((p = pf_malloc(len + 5)) == NULL) {
+		pf_err_set(err, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		memcpy(p, path, len);
+		memcpy(p + len, sfx[i], strlen(sfx[i]) + 1);
+		if (lstat(p, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+			pf_err_set(err, "%s is a symbolic link; the database "
+			    "and its -wal and -shm files are never opened "
+			    "through one (someone could point it anywhere): "
+			    "remove it, or give the real path", p);
+			pf_free(p);
+			return -1;
+		}
+	}
+	pf_free(p);
+	return 0;
+}
+
 /* Creates the file 0600 if missing, so SQLite never makes it 0644. */
 static int
 create_file(const char *path, struct pf_err *err)
 {
 	int	 fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+	    0600);
 	if (fd == -1) {
 		pf_err_set(err, "cannot open %s for writing: %s", path,
 		    strerror(errno));
@@ -1087,6 +1122,8 @@ store_open(const char *path, enum store_mode mode, struct pf_store **out,
 		pf_err_set(err, "invalid store mode");
 		return -1;
 	}
+	if (refuse_links(path, err) == -1)
+		return -1;
 	if (mode == STORE_RO) {
 		if (stat(path, &sb) == -1) {
 			pf_err_set(err, "cannot open %s: %s", path,
@@ -1121,7 +1158,8 @@ store_open(const char *path, enum store_mode mode, struct pf_store **out,
 		pf_err_set(err, "out of memory");
 		return -1;
 	}
-	flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
+	    SQLITE_OPEN_NOFOLLOW;
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		if (st->db != NULL)
 			pf_err_set(err, "cannot open %s: %s", path,

@@ -182,6 +182,9 @@ static const struct wfield wf_fields[] = {
 	    nprivileged_groups, 33),
 	WV(34, W_STRV, "unprivileged_groups", unprivileged_groups,
 	    nunprivileged_groups, 33),
+	/* config's fairness caps (0: the supervisor's default). */
+	WI(35, W_U32, "max_tasks_running", max_tasks_running, 0, UINT32_MAX),
+	WI(36, W_U32, "max_runs_running", max_runs_running, 0, UINT32_MAX),
 	{ 40, W_NEST, 0, "tasks", offsetof(struct pf_workflow, tasks),
 	  offsetof(struct pf_workflow, ntasks), WFCODEC_TASKS_MAX, 0, 0,
 	  &task_desc },

@@ -617,11 +617,11 @@ load_limits(struct ld *ld, const struct ynode *v, const char *pfx,
 
 enum {
 	CK_MAX_PARALLEL, CK_RETRY_DEFAULT, CK_TIMEOUT_DEFAULT, CK_LIMITS,
-	CK_RETENTION, CK_N
+	CK_RETENTION, CK_MAX_TASKS_RUNNING, CK_MAX_RUNS_RUNNING, CK_N
 };
 static const char *const config_keys[CK_N] = {
 	"max_parallel", "retry_default", "timeout_default", "limits",
-	"retention",
+	"retention", "max_tasks_running", "max_runs_running",
 };
 
 enum {
@@ -1021,6 +1021,23 @@ fmt_limit(int i, int64_t v, char *buf, size_t len)
 		(void)snprintf(buf, len, "%lld", (long long)v);
 	else
 		policy_fmt_size(v, buf, len);
+}
+
+/* config.max_tasks_running / max_runs_running above the policy's ceiling. */
+static void
+policy_running(struct ld *ld, const struct ynode *at, enum policy_key k,
+    unsigned v)
+{
+	const struct pf_policy *p = ld->opts.policy;
+	unsigned	 ceil;
+
+	if (p == NULL)
+		return;
+	ceil = k == POL_MAX_TASKS_RUNNING ? p->max_tasks_running :
+	    p->max_runs_running;
+	if (ceil != 0 && v > ceil)
+		pol_err(ld, at, policy_key_name(k), &p->pos[k], "config.%s: "
+		    "%u exceeds the ceiling %u", policy_key_name(k), v, ceil);
 }
 
 /* The user tasks without run_as run as: NULL = ours, not root. */
@@ -1686,6 +1703,18 @@ load_config(struct ld *ld, const struct ynode *v)
 	if (yt_get_int(YT, vals[CK_TIMEOUT_DEFAULT], "", "config.timeout_default",
 	    1, WF_TIMEOUT_MAX, &x) == 1)
 		wf->timeout_default = (unsigned)x;
+	if (yt_get_int(YT, vals[CK_MAX_TASKS_RUNNING], "",
+	    "config.max_tasks_running", 1, WF_RUNNING_MAX, &x) == 1) {
+		wf->max_tasks_running = (unsigned)x;
+		policy_running(ld, yt_r(vals[CK_MAX_TASKS_RUNNING]),
+		    POL_MAX_TASKS_RUNNING, wf->max_tasks_running);
+	}
+	if (yt_get_int(YT, vals[CK_MAX_RUNS_RUNNING], "",
+	    "config.max_runs_running", 1, WF_RUNNING_MAX, &x) == 1) {
+		wf->max_runs_running = (unsigned)x;
+		policy_running(ld, yt_r(vals[CK_MAX_RUNS_RUNNING]),
+		    POL_MAX_RUNS_RUNNING, wf->max_runs_running);
+	}
 	load_limits(ld, vals[CK_LIMITS], "", "config.limits", "config.limits",
 	    &wf->limits);
 	ld->cfg_limits = yt_r(vals[CK_LIMITS]);

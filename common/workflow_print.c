@@ -263,6 +263,12 @@ workflow_print(const struct pf_workflow *wf, struct pf_buf *b)
 	print_kv(b, "", "env", &wf->env);
 	buf_add_str(b, "config:\n");
 	buf_printf(b, "  max_parallel: %u\n", wf->max_parallel);
+	if (wf->max_tasks_running > 0)
+		buf_printf(b, "  max_tasks_running: %u\n",
+		    wf->max_tasks_running);
+	if (wf->max_runs_running > 0)
+		buf_printf(b, "  max_runs_running: %u\n",
+		    wf->max_runs_running);
 	buf_printf(b, "  retry_default: %u\n", wf->retry_default);
 	buf_printf(b, "  timeout_default: %u\n", wf->timeout_default);
 	print_limits(b, "  ", &wf->limits);

@@ -245,9 +245,14 @@ policy_result(struct lstate *ls)
 	if (run_as != NULL)
 		frame_add_str(&b, LOADER_POL_RUN_AS, run_as);
 	frame_add_u8(&b, LOADER_POL_FALLBACK, (uint8_t)ls->fallback);
-	if (ls->policy != NULL)
+	if (ls->policy != NULL) {
 		frame_add_u8(&b, LOADER_POL_ALLOW_ROOT,
 		    (uint8_t)ls->policy->allow_root);
+		frame_add_u32(&b, LOADER_POL_MAX_TASKS,
+		    ls->policy->max_tasks_running);
+		frame_add_u32(&b, LOADER_POL_MAX_RUNS,
+		    ls->policy->max_runs_running);
+	}
 	rc = send_msg(LOADER_MSG_POLICY_RESULT, &b);
 	buf_free(&b);
 	return rc;

@@ -27,6 +27,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
 #include "picoflow/err.h"
+#include "picoflow/esc.h"
 #include "picoflow/paths.h"
 #include "picoflow/workflow.h"
 #include "cli.h"
@@ -40,18 +41,17 @@ extern char **environ;
 
 /* ---- output -------------------------------------------------------------- */
 
-/* Text with control characters (but newlines) shown as \xNN. */
+/* Text with controls (but newlines), C1 and bidi controls escaped. */
 static void
 put_txt(FILE *fp, const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)(s ? s : "");
+	struct pf_buf	 b;
 
-	for (; *p != '\0'; p++) {
-		if ((*p >= 0x20 && *p != 0x7f) || *p == '\n')
-			fputc(*p, fp);
-		else
-			fprintf(fp, "\\x%02x", *p);
-	}
+	buf_init(&b, 0);
+	s = s != NULL ? s : "";
+	if (esc_add(&b, s, strlen(s), ESC_KEEP_NL) == 0)
+		(void)fwrite(b.data, 1, b.len, fp);
+	buf_free(&b);
 }
 
 static void

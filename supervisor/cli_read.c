@@ -6,8 +6,9 @@
  * not an error: nothing has run.
  *
  * Everything printed from the database is treated as untrusted: in text
- * output control characters are shown as \xNN so captured output cannot
- * drive the terminal; JSON strings are escaped and invalid UTF-8 is
+ * output control characters, C1 and bidirectional controls are escaped
+ * (esc.h) so captured output cannot drive the terminal or reorder what
+ * it shows; JSON strings are escaped and invalid UTF-8 is
  * replaced by U+FFFD so the document always parses.
  */
 #include <sys/stat.h>
@@ -25,6 +26,7 @@
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
+#include "picoflow/esc.h"
 #include "picoflow/paths.h"
 #include "picoflow/store.h"
 #include "cli.h"
@@ -39,26 +41,23 @@
 
 /* ---- output helpers ---------------------------------------------------- */
 
-/* Text: bytes as they are, except control characters (not \n, \t). */
+/*
+ * Text: bytes as they are, except controls (not \n, \t), C1 and bidi
+ * controls and invalid UTF-8, which are shown escaped (esc.h).
+ */
 static void
 txt_add(struct pf_buf *b, const void *p, size_t len)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*s = p;
-	size_t			 i, start = 0;
-	char			 esc[4] = { '\\', 'x', 0, 0 };
+	(void)esc_add(b, p, len, ESC_KEEP_NL);
+}
 
-	for (i = 0; i < len; i++) {
-		if ((s[i] >= 0x20 && s[i] != 0x7f) || s[i] == '\n' ||
-		    s[i] == '\t')
-			continue;
-		buf_add(b, s + start, i - start);
-		esc[2] = hex[s[i] >> 4];
-		esc[3] = hex[s[i] & 0xf];
-		buf_add(b, esc, 4);
-		start = i + 1;
-	}
-	buf_add(b, s + start, len - start);
+/* A value shown between quotes: the quotes in it are escaped too. */
+static void
+txt_quoted(struct pf_buf *b, const char *s)
+{
+	buf_add_u8(b, '\'');
+	(void)esc_add(b, s, strlen(s), ESC_QUOTES);
+	buf_add_u8(b, '\'');
 }
 
 static void
@@ -740,9 +739,9 @@ cli_status(struct cli_ctx *ctx, int argc, char *argv[])
 		buf_add_str(&b, "{\"executions\":[");
 	else if (nruns == 0) {
 		if (o.workflow != NULL) {
-			buf_add_str(&b, "no runs recorded yet for workflow '");
-			txt_str(&b, o.workflow);
-			buf_add_str(&b, "'\n");
+			buf_add_str(&b, "no runs recorded yet for workflow ");
+			txt_quoted(&b, o.workflow);
+			buf_add_u8(&b, '\n');
 		} else
 			buf_add_str(&b, "no runs recorded yet\n");
 	} else {
@@ -870,9 +869,8 @@ cli_history(struct cli_ctx *ctx, int argc, char *argv[])
 		}
 		buf_add_str(&b, "]}\n");
 	} else if (nruns == 0) {
-		buf_add_str(&b, "no runs recorded yet for workflow '");
-		txt_str(&b, o.workflow);
-		buf_add_u8(&b, '\'');
+		buf_add_str(&b, "no runs recorded yet for workflow ");
+		txt_quoted(&b, o.workflow);
 		if (o.status != NULL) {
 			buf_add_str(&b, " with status ");
 			buf_add_str(&b, o.status);
@@ -1077,8 +1075,9 @@ cli_logs(struct cli_ctx *ctx, int argc, char *argv[])
 		.usage = "picoflow logs WORKFLOW [-e ID] [-t TASK] [--json]",
 		.help = "Captured stdout and stderr of every attempt of an "
 		    "execution (the latest\nby default).  Control "
-		    "characters are shown as \\xNN; --json has the exact "
-		    "text.\n"
+		    "characters are shown as \\xNN, C1 and bidi controls\n"
+		    "as \\uXXXX; --json has the exact text (those as "
+		    "\\u escapes).\n"
 		    "  -w, --workflow NAME      the workflow (or give it as "
 		    "WORKFLOW)\n"
 		    "  -e, --execution-id ID    this execution instead of "

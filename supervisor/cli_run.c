@@ -17,6 +17,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/esc.h"
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
 #include "picoflow/policy.h"
@@ -82,6 +83,7 @@ static void
 on_task_ended(void *arg, const struct engine_task_report *r)
 {
 	struct run_view	*v = arg;
+	char		 reason[PF_ERR_MAX * 2];
 
 	if (!r->will_retry) {
 		count_status(v, r->status);
@@ -103,14 +105,17 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 	}
 	if (v->quiet)
 		return;
+	/* The reason may quote what the task or a server said. */
+	if (r->reason != NULL)
+		esc_str(reason, sizeof(reason), r->reason, 0);
 	if (r->attempt == 0)
 		printf("%8.3fs  %-9s %s: %s\n", elapsed(v), r->status,
-		    r->task->name, r->reason ? r->reason : "");
+		    r->task->name, r->reason ? reason : "");
 	else
 		printf("%8.3fs  %-9s %s (attempt %u, %" PRId64 ".%03" PRId64
 		    "s)%s%s\n", elapsed(v), r->status, r->task->name,
 		    r->attempt, r->duration_ms / 1000, r->duration_ms % 1000,
-		    r->reason ? ": " : "", r->reason ? r->reason : "");
+		    r->reason ? ": " : "", r->reason ? reason : "");
 	if (r->will_retry)
 		printf("%8.3fs  %-9s %s: retry %u of %u in %.1fs\n",
 		    elapsed(v), "backoff", r->task->name, r->attempt,
@@ -208,6 +213,16 @@ parse_uint(const char *opt, const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* The database is the state directory's own (no --db-path elsewhere). */
+static int
+db_in_state_dir(const struct pf_paths *p)
+{
+	size_t	 n = strlen(p->state_dir);
+
+	return strncmp(p->db_path, p->state_dir, n) == 0 &&
+	    p->db_path[n] == '/';
+}
+
 int
 cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 {
@@ -235,6 +250,7 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 	struct pf_policy	*pol = NULL;
 	struct pf_limits	 dl;
 	struct pf_store		*store = NULL;
+	char			 name[WF_NAME_MAX * 6 + 8];
 	struct pf_err		 err;
 	const char		*policy_path = NULL, *run_as = NULL;
 	char			*text;
@@ -335,6 +351,8 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 
 	if (spawn_find_worker(worker, sizeof(worker), &err) == -1 ||
 	    paths_resolve(ctx->state_dir, ctx->db_path, &paths, &err) == -1 ||
+	    (db_in_state_dir(&paths) &&
+	    paths_state_dir_prepare(paths.state_dir, &err) == -1) ||
 	    store_open(paths.db_path, STORE_RW, &store, &err) == -1 ||
 	    store_set_sync(store, sync, &err) == -1) {
 		fprintf(stderr, "picoflow: %s\n", err.msg);
@@ -365,7 +383,8 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 	ev_signal_start(loop, &sigterm);
 
 	if (!v.quiet)
-		printf("Run of '%s' (%zu task%s, max_parallel %u)\n", wf->name,
+		printf("Run of '%s' (%zu task%s, max_parallel %u)\n",
+		    esc_str(name, sizeof(name), wf->name, ESC_QUOTES),
 		    wf->ntasks, wf->ntasks == 1 ? "" : "s", wf->max_parallel);
 	if (engine_start(v.eng, wf, &v.run_id, &err) == -1) {
 		fprintf(stderr, "picoflow: cannot start the run: %s\n",
@@ -395,7 +414,8 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 	} else
 		printf("Run %" PRId64 " of '%s': %s in %.3fs (%zu succeeded, "
 		    "%zu failed, %zu timed out, %zu skipped, %zu cancelled)\n",
-		    v.run_id, wf->name, v.status ? v.status : "failed",
+		    v.run_id, esc_str(name, sizeof(name), wf->name,
+		    ESC_QUOTES), v.status ? v.status : "failed",
 		    elapsed(&v), v.counts[0], v.counts[1], v.counts[2],
 		    v.counts[3], v.counts[4]);
 	rc = v.status != NULL && strcmp(v.status, "success") == 0 ?

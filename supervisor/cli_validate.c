@@ -13,6 +13,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/esc.h"
 #include "picoflow/cron.h"
 #include "picoflow/err.h"
 #include "picoflow/policy.h"
@@ -233,7 +234,10 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 					fwrite(y.data, 1, y.len, stdout);
 				buf_free(&y);
 			} else if (wf) {
-				printf("Workflow '%s' is valid\n", wf->name);
+				char	 nm[WF_NAME_MAX * 6 + 8];
+
+				printf("Workflow '%s' is valid\n", esc_str(nm,
+				    sizeof(nm), wf->name, ESC_QUOTES));
 				printf("Tasks: %zu\n", wf->ntasks);
 				print_order(stdout, wf);
 			} else
@@ -464,9 +468,11 @@ cli_next(struct cli_ctx *ctx, int argc, char *argv[])
 		if ((wf = load_one(argv[optind])) == NULL)
 			return CLI_FAIL;
 		if (wf->schedule == NULL) {
+			char	 nm[WF_NAME_MAX * 6 + 8];
+
 			fprintf(stderr, "picoflow: %s: workflow '%s' has no "
 			    "schedule (it runs on demand)\n", argv[optind],
-			    wf->name);
+			    esc_str(nm, sizeof(nm), wf->name, ESC_QUOTES));
 			goto out;
 		}
 		expr = wf->schedule;

@@ -310,9 +310,11 @@ control_listen(struct ev_loop *loop, const char *path, control_fn fn,
 	if (sock_addr(path, &sa, err) == -1)
 		return -1;
 	if (lstat(path, &sb) == 0) {
+		/* unlink() would only drop a link, but say what it is. */
 		if (!S_ISSOCK(sb.st_mode)) {
-			pf_err_set(err, "%s exists and is not a socket; "
-			    "remove it", path);
+			pf_err_set(err, "%s exists and is not a socket%s; "
+			    "remove it", path, S_ISLNK(sb.st_mode) ? " (a "
+			    "symbolic link, which is never followed)" : "");
 			return -1;
 		}
 		/* Left by a supervisor that died: we hold the lock now. */

@@ -112,6 +112,8 @@ struct daemon {
 	uint8_t			*policy_bytes;	/* --policy: the last good one */
 	size_t			 policy_len;
 	char			*run_as;	/* tasks without run_as */
+	unsigned		 pol_max_tasks;	/* the policy's ceilings, */
+	unsigned		 pol_max_runs;	/* 0 = none */
 	struct pf_limits	 defaults;	/* the engine's, for the policy */
 	struct loadjob		*job;		/* a reload in flight */
 	ev_io			 job_io;
@@ -336,7 +338,8 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 	    (dr->name = pf_strdup(s->name)) == NULL) {
 		pf_free(dr);
 		snprintf(msg, msglen, "out of memory");
-		log_error("'%s': cannot start a run: out of memory", s->name);
+		log_error("'%s': cannot start a run: out of memory",
+		    log_q(s->name));
 		return -1;
 	}
 	dr->def = s->def;
@@ -367,13 +370,13 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		pf_free(dr);
 		if (dup) {
 			log_info("'%s': the fire at %s already has run %" PRId64
-			    "; not running it twice", s->name,
+			    "; not running it twice", log_q(s->name),
 			    fmt_time(at, ts, sizeof(ts)), id);
 			snprintf(msg, msglen, "already ran as run %" PRId64,
 			    id);
 		} else {
-			log_error("'%s': cannot start a run: %s", s->name,
-			    err.msg);
+			log_error("'%s': cannot start a run: %s",
+			    log_q(s->name), err.msg);
 			note_error(d, "'%s': cannot start a run: %s", s->name,
 			    err.msg);
 			snprintf(msg, msglen, "cannot start a run: %s",
@@ -390,18 +393,18 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		*run_id = id;
 	if (at >= 0)
 		log_info("'%s': run %" PRId64 " started (%s, scheduled %s)",
-		    s->name, id, trigger, fmt_time(at, ts, sizeof(ts)));
+		    log_q(s->name), id, trigger, fmt_time(at, ts, sizeof(ts)));
 	else
-		log_info("'%s': run %" PRId64 " started (%s)", s->name, id,
-		    trigger);
+		log_info("'%s': run %" PRId64 " started (%s)", log_q(s->name),
+		    id, trigger);
 	snprintf(msg, msglen, "started run %" PRId64 " of '%s'", id, s->name);
 	if (at > s->last_seen)
 		s->last_seen = at;
 	if (at > s->last_fire) {
 		if (store_schedule_set(d->store, s->name, at * 1000, &err) ==
 		    -1) {
-			log_warnx("'%s': cannot record the fire: %s", s->name,
-			    err.msg);
+			log_warnx("'%s': cannot record the fire: %s",
+			    log_q(s->name), err.msg);
 			note_error(d, "'%s': cannot record the fire: %s",
 			    s->name, err.msg);
 		} else
@@ -418,18 +421,19 @@ slot_skip(struct slot *s, int64_t at, const char *trigger, const char *why)
 
 	s->nskips++;
 	if (at >= 0)
-		log_info("'%s': fire at %s skipped: %s", s->name,
+		log_info("'%s': fire at %s skipped: %s", log_q(s->name),
 		    fmt_time(at, ts, sizeof(ts)), why);
 	else
-		log_info("'%s': %s run skipped: %s", s->name, trigger, why);
+		log_info("'%s': %s run skipped: %s", log_q(s->name), trigger,
+		    why);
 	if (at > s->last_seen)
 		s->last_seen = at;
 	/* A skipped fire was handled: catch-up must not bring it back. */
 	if (at > s->last_fire && s->qlen == 0) {
 		if (store_schedule_set(s->d->store, s->name, at * 1000, &err) ==
 		    -1)
-			log_warnx("'%s': cannot record the fire: %s", s->name,
-			    err.msg);
+			log_warnx("'%s': cannot record the fire: %s",
+			    log_q(s->name), err.msg);
 		else
 			s->last_fire = at;
 	}
@@ -447,8 +451,42 @@ slot_enqueue(struct slot *s, int64_t at, const char *trigger)
 	if (at > s->last_seen)
 		s->last_seen = at;
 	log_info("'%s': %s queued behind %u run%s in progress (%u waiting)",
-	    s->name, trigger, s->nrunning, s->nrunning == 1 ? "" : "s",
+	    log_q(s->name), trigger, s->nrunning, s->nrunning == 1 ? "" : "s",
 	    s->qlen);
+}
+
+/* The supervisor's default per-workflow task cap (daemon_opts). */
+static unsigned
+wf_default_tasks(const struct daemon_opts *o)
+{
+	if (o->wf_max_tasks != 0 || o->max_tasks == 0)
+		return o->wf_max_tasks;
+	return o->max_tasks / 2 > 0 ? o->max_tasks / 2 : 1;
+}
+
+/* The smaller of two caps, 0 meaning none. */
+static unsigned
+cap_min(unsigned a, unsigned b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/*
+ * The slot's cap on runs in flight: its config, else the default, lowered
+ * to the policy's ceiling (pf-loader refused a workflow asking more; a
+ * model that says more anyway is lowered here too).
+ */
+static unsigned
+slot_max_runs(const struct slot *s)
+{
+	unsigned	 runs = s->def->wf->max_runs_running;
+
+	return cap_min(runs != 0 ? runs : s->d->opts.wf_max_runs,
+	    s->d->pol_max_runs);
 }
 
 /* A fire (or a trigger) under the workflow's overlap policy. */
@@ -456,13 +494,15 @@ static int
 slot_fire(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
     char *msg, size_t msglen)
 {
-	char	 why[96];
+	char		 why[96];
+	unsigned	 max_runs = slot_max_runs(s);
 
 	if (run_id != NULL)
 		*run_id = -1;
 	if (at >= 0)
 		s->nfires++;
-	switch (sched_overlap(s->def->wf->overlap, s->nrunning, s->qlen)) {
+	switch (sched_overlap(s->def->wf->overlap, s->nrunning, s->qlen,
+	    max_runs)) {
 	case SCHED_RUN:
 		return slot_start(s, at, trigger, run_id, msg, msglen);
 	case SCHED_QUEUE:
@@ -475,6 +515,9 @@ slot_fire(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 		if (s->qlen >= SCHED_QUEUE_MAX)
 			snprintf(why, sizeof(why), "%u fires already queued",
 			    s->qlen);
+		else if (s->def->wf->overlap == OVERLAP_ALLOW)
+			snprintf(why, sizeof(why), "%u runs in flight, its "
+			    "cap (max_runs_running)", s->nrunning);
 		else
 			snprintf(why, sizeof(why), "a run is in progress "
 			    "(overlap: %s)",
@@ -599,7 +642,7 @@ slot_new(struct daemon *d, const char *path, struct wfdef *def)
 	ev_periodic_init(&s->timer, on_fire, 0., 0., slot_reschedule);
 	s->timer.data = s;
 	if (store_schedule_get(d->store, s->name, &last, &found, &err) == -1)
-		log_warnx("'%s': cannot read its last fire: %s", s->name,
+		log_warnx("'%s': cannot read its last fire: %s", log_q(s->name),
 		    err.msg);
 	else if (found && last >= 0)
 		s->last_fire = s->last_seen = last / 1000;
@@ -621,9 +664,11 @@ slot_drain_queue(struct slot *s)
 {
 	struct qitem	 q;
 	char		 msg[PF_ERR_MAX + 64];
+	unsigned	 max_runs = slot_max_runs(s);
 
 	while (s->qlen > 0 && !s->d->stopping &&
-	    (s->nrunning == 0 || s->def->wf->overlap == OVERLAP_ALLOW)) {
+	    (s->nrunning == 0 || s->def->wf->overlap == OVERLAP_ALLOW) &&
+	    (max_runs == 0 || s->nrunning < max_runs)) {
 		q = s->queue[s->qhead];
 		s->qhead = (s->qhead + 1) % SCHED_QUEUE_MAX;
 		s->qlen--;
@@ -664,7 +709,8 @@ on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
 	struct slot	*s;
 
 	(void)wf;
-	log_info("'%s': run %" PRId64 " ended: %s", dr->name, run_id, status);
+	log_info("'%s': run %" PRId64 " ended: %s", log_q(dr->name), run_id,
+	    status);
 	for (pp = &d->runs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == dr) {
 			*pp = dr->next;
@@ -775,7 +821,7 @@ daemon_apply(struct daemon *d, int initial, struct wfset *set,
 			s->seen = 1;
 			log_lines(1, "", e->error);
 			log_warnx("%s is broken; '%s' keeps running on its "
-			    "last good version", e->path, s->name);
+			    "last good version", e->path, log_q(s->name));
 			first_line(e->error, line, sizeof(line));
 			note_error(d, "%s", line);
 			pf_free(s->error);
@@ -792,7 +838,7 @@ daemon_apply(struct daemon *d, int initial, struct wfset *set,
 		s->error = NULL;
 		if ((def = wfdef_new(d, wfset_take(set, i), &err)) == NULL) {
 			log_error("%s: %s; '%s' keeps running on its last "
-			    "good version", e->path, err.msg, s->name);
+			    "good version", e->path, err.msg, log_q(s->name));
 			note_error(d, "%s: %s", e->path, err.msg);
 			s->error = pf_strdup(err.msg);
 			rs->broken++;
@@ -817,10 +863,11 @@ daemon_apply(struct daemon *d, int initial, struct wfset *set,
 		next = s->next;
 		if (s->seen)
 			continue;
-		log_info("'%s' removed (%s)%s", s->name, s->path,
+		log_info("'%s' removed (%s)%s", log_q(s->name), s->path,
 		    s->nrunning ? "; runs in progress finish" : "");
 		if (s->qlen > 0)
-			log_info("'%s': %u queued fire%s dropped", s->name,
+			log_info("'%s': %u queued fire%s dropped",
+			    log_q(s->name),
 			    s->qlen, s->qlen == 1 ? "" : "s");
 		sum_line(rs, "removed: %s (%s)", s->name, s->path);
 		rs->removed++;
@@ -845,7 +892,8 @@ daemon_apply(struct daemon *d, int initial, struct wfset *set,
 			if (strcmp(s->path, e->path) == 0)
 				continue;	/* handled in pass 1 */
 			log_error("%s: workflow name '%s' is already used by "
-			    "%s; skipped", e->path, e->wf->name, s->path);
+			    "%s; skipped", e->path, log_q(e->wf->name),
+			    s->path);
 			note_error(d, "%s: workflow name '%s' is already used "
 			    "by %s", e->path, e->wf->name, s->path);
 			rs->broken++;
@@ -867,11 +915,20 @@ daemon_apply(struct daemon *d, int initial, struct wfset *set,
 		}
 		rs->added++;
 		if (!initial) {
-			log_info("'%s' added (%s)", s->name, s->path);
+			log_info("'%s' added (%s)", log_q(s->name), s->path);
 			sum_line(rs, "added: %s (%s)", s->name, s->path);
 		}
 		slot_arm(s);
 	}
+}
+
+/* What a workflow whose config does not say gets: default, ceiling. */
+static unsigned
+daemon_wf_max_tasks(const struct daemon *d)
+{
+	unsigned	 t = wf_default_tasks(&d->opts);
+
+	return cap_min(t, d->pol_max_tasks);
 }
 
 /*
@@ -907,6 +964,11 @@ daemon_policy(struct daemon *d, int initial, struct loadjob_out *out,
 	pf_free(d->run_as);
 	d->run_as = out->run_as;
 	out->run_as = NULL;
+	/* The policy's fairness ceilings (0: none), as pf-loader read them. */
+	d->pol_max_tasks = d->opts.policy != NULL ? out->max_tasks_running : 0;
+	d->pol_max_runs = d->opts.policy != NULL ? out->max_runs_running : 0;
+	if (d->eng != NULL)
+		engine_set_wf_max_tasks(d->eng, daemon_wf_max_tasks(d));
 	return 0;
 }
 
@@ -1206,7 +1268,8 @@ resume_runs(struct daemon *d, struct recover_run *rr, size_t n)
 		d->runs = dr;
 		s->nrunning++;
 		log_info("'%s': resuming run %" PRId64 " (%zu attempt row%s "
-		    "recorded)", s->name, dr->run_id, na, na == 1 ? "" : "s");
+		    "recorded)", log_q(s->name), dr->run_id, na,
+		    na == 1 ? "" : "s");
 		if (engine_resume(d->eng, s->def->wf, dr->run_id, atts, na, dr,
 		    &err) == -1) {
 			log_error("run %" PRId64 ": cannot resume: %s",
@@ -1247,7 +1310,8 @@ catch_up(struct daemon *d)
 		    fires, &n, &nmissed, &newest) == -1 || nmissed == 0)
 			continue;
 		log_info("'%s': %" PRId64 "%s fire%s missed since %s "
-		    "(catchup: %s, window %u s, max %u): running %zu", s->name,
+		    "(catchup: %s, window %u s, max %u): running %zu",
+		    log_q(s->name),
 		    nmissed, nmissed >= SCHED_MISSED_COUNT_MAX ? "+" : "",
 		    nmissed == 1 ? "" : "s", fmt_time(s->last_fire, a,
 		    sizeof(a)), sched_catchup_name(c.policy), c.window, c.max,
@@ -1256,10 +1320,16 @@ catch_up(struct daemon *d)
 			s->nskips += (uint64_t)(nmissed - (int64_t)n);
 		for (i = 0; i < n; i++) {
 			s->nfires++;
-			log_info("'%s': catching up the fire at %s", s->name,
+			log_info("'%s': catching up the fire at %s",
+			    log_q(s->name),
 			    fmt_time(fires[i], b, sizeof(b)));
 			/* One after another, unless overlap allows more. */
-			if (s->def->wf->overlap == OVERLAP_ALLOW ||
+			if (s->def->wf->overlap == OVERLAP_ALLOW &&
+			    slot_max_runs(s) != 0 &&
+			    s->nrunning >= slot_max_runs(s))
+				slot_skip(s, fires[i], "catchup", "runs in "
+				    "flight at their cap (max_runs_running)");
+			else if (s->def->wf->overlap == OVERLAP_ALLOW ||
 			    (s->nrunning == 0 && s->qlen == 0))
 				(void)slot_start(s, fires[i], "catchup", NULL,
 				    msg, sizeof(msg));
@@ -1544,7 +1614,8 @@ daemon_stop(struct daemon *d, const char *why)
 		ev_periodic_stop(d->loop, &s->timer);
 		s->armed_for = -1;
 		if (s->qlen > 0)
-			log_info("'%s': %u queued fire%s dropped", s->name,
+			log_info("'%s': %u queued fire%s dropped",
+			    log_q(s->name),
 			    s->qlen, s->qlen == 1 ? "" : "s");
 		s->qlen = 0;
 	}
@@ -1601,8 +1672,10 @@ pidfile_lock(const char *path, int *fdp, struct pf_err *err)
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		    0644);
 		if (fd == -1) {
-			pf_err_set(err, "cannot open pidfile %s: %s", path,
-			    strerror(errno));
+			pf_err_set(err, "cannot open pidfile %s: %s%s", path,
+			    strerror(errno), errno == ELOOP ? " (it is a "
+			    "symbolic link, which is never followed: remove "
+			    "it)" : "");
 			return -1;
 		}
 		memset(&fl, 0, sizeof(fl));
@@ -1628,7 +1701,7 @@ pidfile_lock(const char *path, int *fdp, struct pf_err *err)
 			return -1;
 		}
 		/* The file we locked must still be the one at the path. */
-		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 &&
 		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 			break;
 		close(fd);
@@ -1656,6 +1729,7 @@ daemon_opts_default(struct daemon_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->max_tasks = DAEMON_DEFAULT_MAX_TASKS;
+	o->wf_max_runs = DAEMON_DEFAULT_WF_MAX_RUNS;
 	o->grace_ms = ENGINE_DEFAULT_GRACE_MS;
 	o->stop_timeout_ms = DAEMON_DEFAULT_STOP_TIMEOUT_S * 1000;
 	o->sync = STORE_SYNC_FULL;
@@ -1827,11 +1901,22 @@ detach(int *ready_fd, const char *log_path)
 		(void)dup2(fd, STDOUT_FILENO);
 		close(fd);
 	}
-	if ((fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0600)) != -1) {
-		(void)dup2(fd, STDERR_FILENO);
-		close(fd);
+	/* Never through a link: root would append wherever it points. */
+	if ((fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW | O_NOCTTY, 0600)) == -1) {
+		struct pf_buf	 m;
+		int		 e = errno;
+
+		buf_init(&m, 0);
+		buf_printf(&m, "cannot open the log file %s: %s%s", log_path,
+		    strerror(e), e == ELOOP ? " (it is a symbolic link, which "
+		    "is never followed: remove it)" : "");
+		if (!m.failed && write(p[1], m.data, m.len) == -1)
+			(void)0;	/* the parent is gone */
+		_exit(1);
 	}
+	(void)dup2(fd, STDERR_FILENO);
+	close(fd);
 	*ready_fd = p[1];
 	return 0;
 }
@@ -1910,37 +1995,6 @@ abs_config(const char *config)
 	return r;
 }
 
-static int
-make_state_dir(const char *dir, struct pf_err *err)
-{
-	char	*p, *q;
-	int	 rc = 0;
-
-	if ((p = pf_strdup(dir)) == NULL) {
-		pf_err_set(err, "out of memory");
-		return -1;
-	}
-	for (q = p + 1; ; q++) {
-		if (*q != '/' && *q != '\0')
-			continue;
-		{
-			char	 c = *q;
-
-			*q = '\0';
-			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-				pf_err_set(err, "cannot create %s: %s", p,
-				    strerror(errno));
-				rc = -1;
-			}
-			*q = c;
-		}
-		if (rc == -1 || *q == '\0')
-			break;
-	}
-	pf_free(p);
-	return rc;
-}
-
 int
 daemon_main(const struct daemon_opts *o)
 {
@@ -1968,7 +2022,7 @@ daemon_main(const struct daemon_opts *o)
 		    "out of memory" : err.msg);
 		goto out;
 	}
-	if (make_state_dir(d.paths.state_dir, &err) == -1) {
+	if (paths_state_dir_prepare(d.paths.state_dir, &err) == -1) {
 		fprintf(stderr, "pf-supervisor: %s\n", err.msg);
 		goto out;
 	}
@@ -2039,6 +2093,7 @@ daemon_main(const struct daemon_opts *o)
 	hooks.task_ended = on_task_ended;
 	hooks.run_ended = on_run_ended;
 	hooks.arg = &d;
+	eo.wf_max_tasks = daemon_wf_max_tasks(&d);
 	if ((d.eng = engine_new(d.loop, d.store, &eo, &hooks, &err)) == NULL)
 		goto fail;
 
@@ -2100,7 +2155,7 @@ daemon_main(const struct daemon_opts *o)
 		char		 ts[32];
 
 		for (t = d.slots; t != NULL; t = t->next)
-			log_info("'%s' loaded from %s: %s%s%s", t->name,
+			log_info("'%s' loaded from %s: %s%s%s", log_q(t->name),
 			    t->path, t->def->wf->schedule ?
 			    t->def->wf->schedule : "on demand",
 			    t->armed_for >= 0 ? ", next " : "",

@@ -15,6 +15,8 @@
 
 #define DAEMON_DEFAULT_STOP_TIMEOUT_S	30
 #define DAEMON_DEFAULT_MAX_TASKS	32
+/* Runs of one workflow in flight at once, when it does not say. */
+#define DAEMON_DEFAULT_WF_MAX_RUNS	4
 #define DAEMON_DEFAULT_RETAIN_RUNS	10000
 #define DAEMON_DEFAULT_RETAIN_BYTES	(256LL * 1024 * 1024)
 #define DAEMON_DEFAULT_RETAIN_EVERY_S	3600
@@ -27,6 +29,14 @@ struct daemon_opts {
 	const char	*pidfile;	/* NULL = STATE_DIR/pf-supervisor.pid */
 	const char	*default_tz;	/* NULL = UTC */
 	unsigned	 max_tasks;	/* 0 = no cap */
+	/*
+	 * Per workflow, where its config does not say (and never above the
+	 * policy's ceilings): tasks running at once across its runs (0 =
+	 * half of max_tasks, at least 1; none when max_tasks is 0), runs in
+	 * flight at once (0 = no cap).
+	 */
+	unsigned	 wf_max_tasks;
+	unsigned	 wf_max_runs;
 	unsigned	 grace_ms;	/* task SIGTERM .. SIGKILL */
 	unsigned	 stop_timeout_ms; /* SIGTERM: running tasks get this */
 	int		 detach;

@@ -119,8 +119,21 @@ struct task_rt {
 	size_t		 idx;
 };
 
+/*
+ * The runs of one workflow (by name, whatever version they started on),
+ * for its cap on attempts at once across them.
+ */
+struct engine_wfg {
+	char			*name;
+	unsigned		 running;	/* attempts in flight */
+	unsigned		 refs;		/* runs */
+	struct engine_wfg	*next;
+};
+
 struct engine_run {
 	struct engine		*eng;
+	struct engine_wfg	*wfg;
+	unsigned		 wf_cap;	/* wfg->running below; 0 none */
 	const struct pf_workflow *wf;
 	int64_t			 run_id;
 	struct dag		 dag;
@@ -200,6 +213,7 @@ struct engine {
 	struct engine_opts	 opts;
 	struct engine_hooks	 hooks;
 	struct engine_run	*runs;
+	struct engine_wfg	*wfgs;
 	unsigned		 running;	/* attempts in flight, all runs */
 	int			 in_pump;
 	int			 pump_again;
@@ -1421,6 +1435,7 @@ attempt_finish(struct attempt *a)
 
 	t->cur = NULL;
 	run->running--;
+	run->wfg->running--;
 	eng->running--;
 	attempt_free(a);
 
@@ -1686,6 +1701,7 @@ dispatch(struct engine_run *run, size_t i)
 	a->cap = attempt_cap(a);
 	t->cur = a;
 	run->running++;
+	run->wfg->running++;
 	eng->running++;
 	(void)task_event(run, i, E_DISPATCH);
 
@@ -1749,6 +1765,62 @@ watch:
 	    run->run_id, task->name, a->no, (long)a->pid);
 }
 
+static struct engine_wfg *
+wfg_ref(struct engine *eng, const char *name)
+{
+	struct engine_wfg	*g;
+
+	for (g = eng->wfgs; g != NULL; g = g->next)
+		if (strcmp(g->name, name) == 0) {
+			g->refs++;
+			return g;
+		}
+	if ((g = pf_calloc(1, sizeof(*g))) == NULL ||
+	    (g->name = pf_strdup(name)) == NULL) {
+		pf_free(g);
+		return NULL;
+	}
+	g->refs = 1;
+	g->next = eng->wfgs;
+	eng->wfgs = g;
+	return g;
+}
+
+static void
+wfg_unref(struct engine *eng, struct engine_wfg *g)
+{
+	struct engine_wfg	**pp;
+
+	if (g == NULL || --g->refs > 0)
+		return;
+	for (pp = &eng->wfgs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	pf_free(g->name);
+	pf_free(g);
+}
+
+/* The run's share of the global slots: never all of them. */
+static unsigned
+wf_cap(const struct engine *eng, const struct pf_workflow *wf)
+{
+	unsigned	 cap = wf->max_tasks_running ? wf->max_tasks_running :
+	    eng->opts.wf_max_tasks;
+
+	/* No cap at all (picoflow run: one workflow) stays none. */
+	if (cap != 0 && eng->opts.max_tasks > 1 && cap >= eng->opts.max_tasks)
+		cap = eng->opts.max_tasks - 1;
+	return cap;
+}
+
+void
+engine_set_wf_max_tasks(struct engine *eng, unsigned n)
+{
+	eng->opts.wf_max_tasks = n;
+}
+
 static int
 run_has_slot(const struct engine_run *run)
 {
@@ -1756,6 +1828,7 @@ run_has_slot(const struct engine_run *run)
 
 	/* A worker that cannot start is a slot nobody has (spawn_hold). */
 	return !eng->spawn_held && run->running < run->wf->max_parallel &&
+	    (run->wf_cap == 0 || run->wfg->running < run->wf_cap) &&
 	    (eng->opts.max_tasks == 0 || eng->running < eng->opts.max_tasks);
 }
 
@@ -1780,6 +1853,7 @@ run_free(struct engine_run *run)
 	dag_free(&run->dag);
 	pf_free(run->tasks);
 	pf_free(run->rq);
+	wfg_unref(run->eng, run->wfg);
 	pf_free(run);
 }
 
@@ -1930,8 +2004,15 @@ run_new(struct engine *eng, const struct pf_workflow *wf, struct pf_err *err)
 	}
 	run->eng = eng;
 	run->wf = wf;
+	if ((run->wfg = wfg_ref(eng, wf->name)) == NULL) {
+		pf_err_set(err, "out of memory");
+		pf_free(run);
+		return NULL;
+	}
+	run->wf_cap = wf_cap(eng, wf);
 	if (dag_init(&run->dag, wf->ntasks) == -1) {
 		pf_err_set(err, "workflow too large");
+		wfg_unref(eng, run->wfg);
 		pf_free(run);
 		return NULL;
 	}
@@ -2146,7 +2227,7 @@ run_cancel(struct engine_run *run, const char *why)
 		return;
 	run->cancelled = 1;
 	log_info("run %" PRId64 " of '%s': cancelling (%s)", run->run_id,
-	    run->wf->name, why);
+	    log_q(run->wf->name), why);
 	run->rq_len = 0;
 	for (i = 0; i < run->wf->ntasks; i++) {
 		struct task_rt *t = &run->tasks[i];

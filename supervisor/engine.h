@@ -101,6 +101,13 @@ struct engine_hooks {
 struct engine_opts {
 	const char	*worker_path;	/* pf-worker to exec */
 	unsigned	 max_tasks;	/* global cap on attempts; 0 = none */
+	/*
+	 * Per workflow (by name, all its runs together): attempts at once
+	 * when its config.max_tasks_running is unset; 0 = no cap.  Either
+	 * way a workflow gets at most max_tasks - 1 of the global slots
+	 * (when max_tasks > 1), so one workflow never takes them all.
+	 */
+	unsigned	 wf_max_tasks;
 	unsigned	 grace_ms;	/* SIGTERM .. SIGKILL */
 	uint64_t	 output_cap;	/* default per attempt, bytes */
 	uint64_t	 output_mem;	/* output held in memory, all attempts;
@@ -142,6 +149,8 @@ struct engine_start_opts {
 };
 
 void	 engine_opts_default(struct engine_opts *);
+/* A new wf_max_tasks (a reloaded policy); runs started keep theirs. */
+void	 engine_set_wf_max_tasks(struct engine *, unsigned);
 /*
  * The default limits of o as a workflow model's limits (what a task that
  * sets none gets; nofile is left to the worker's inherited limit).

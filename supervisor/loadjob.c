@@ -357,6 +357,7 @@ on_policy_result(struct loadjob *j, const struct frame *f)
 	struct pf_err		 e;
 	char			*s;
 	uint8_t			 u8;
+	uint32_t		 u32;
 	int			 r, ok = -1, allow_root = -1;
 
 	frame_iter_init(&it, f->payload, f->len, 8);
@@ -392,6 +393,15 @@ on_policy_result(struct loadjob *j, const struct frame *f)
 			if (frame_field_u8(&fld, &u8, &e) == -1 || u8 > 1)
 				goto bad;
 			allow_root = u8;
+			break;
+		case LOADER_POL_MAX_TASKS:
+		case LOADER_POL_MAX_RUNS:
+			if (frame_field_u32(&fld, &u32, &e) == -1)
+				goto bad;
+			if (fld.tag == LOADER_POL_MAX_TASKS)
+				j->out.max_tasks_running = u32;
+			else
+				j->out.max_runs_running = u32;
 			break;
 		default:
 			break;

@@ -48,6 +48,8 @@ struct loadjob_out {
 	char		*run_as;	/* tasks without run_as run as */
 	uint8_t		*policy_bytes;	/* the file as read, when it loaded */
 	size_t		 policy_len;
+	unsigned	 max_tasks_running; /* the policy's ceilings, 0 none */
+	unsigned	 max_runs_running;
 };
 
 struct loadjob;

@@ -199,11 +199,13 @@ sched_rearm(const struct sched_spec *sp, int64_t armed, int64_t last_seen,
 }
 
 enum sched_action
-sched_overlap(enum wf_overlap o, unsigned running, unsigned queued)
+sched_overlap(enum wf_overlap o, unsigned running, unsigned queued,
+    unsigned max_runs)
 {
 	switch (o) {
 	case OVERLAP_ALLOW:
-		return SCHED_RUN;
+		return max_runs == 0 || running < max_runs ? SCHED_RUN :
+		    SCHED_SKIP;
 	case OVERLAP_QUEUE:
 		if (running == 0 && queued == 0)
 			return SCHED_RUN;

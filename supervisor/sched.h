@@ -87,14 +87,18 @@ void	 sched_rearm(const struct sched_spec *, int64_t armed,
 	    int64_t last_seen, double now, int64_t *due, int64_t *nmissed,
 	    int64_t *next);
 
-/* What a fire does, given the runs of its workflow in progress. */
+/*
+ * What a fire does, given the runs of its workflow in progress and its
+ * cap on runs in flight (max_runs, 0 = none): a fire that would start a
+ * run beyond the cap is skipped, whatever the overlap policy.
+ */
 enum sched_action {
 	SCHED_RUN,
 	SCHED_QUEUE,
 	SCHED_SKIP,
 };
 enum sched_action sched_overlap(enum wf_overlap, unsigned running,
-	    unsigned queued);
+	    unsigned queued, unsigned max_runs);
 const char *sched_overlap_name(enum wf_overlap);
 const char *sched_catchup_name(enum wf_catchup);
 

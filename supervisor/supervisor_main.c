@@ -24,6 +24,8 @@ usage(FILE *fp)
 	    "[--db-path PATH]\n"
 	    "                     [--pid-file PATH] [--timezone TZ] "
 	    "[--max-tasks N] [--grace SEC]\n"
+	    "                     [--max-tasks-per-workflow N] "
+	    "[--max-runs-per-workflow N]\n"
 	    "                     [--stop-timeout SEC] [--retain-days N] "
 	    "[--retain-runs N]\n"
 	    "                     [--retain-bytes SIZE] [--retain-every SEC] "
@@ -51,6 +53,13 @@ usage(FILE *fp)
 	    "(default UTC)\n"
 	    "      --max-tasks N     tasks running at once, all workflows "
 	    "(default %d, 0 = no cap)\n"
+	    "      --max-tasks-per-workflow N  tasks of one workflow's runs "
+	    "at once (default\n"
+	    "                        half of --max-tasks; never all of "
+	    "them)\n"
+	    "      --max-runs-per-workflow N  runs of one workflow in flight "
+	    "(default %d,\n"
+	    "                        0 = no cap); fires beyond are skipped\n"
 	    "      --grace SEC       SIGTERM to SIGKILL of a task (default "
 	    "5)\n"
 	    "      --stop-timeout SEC  on SIGTERM, running tasks get this "
@@ -92,7 +101,8 @@ usage(FILE *fp)
 	    "      --log-file PATH   with -d, where the log goes\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            this help\n",
-	    DAEMON_DEFAULT_MAX_TASKS, DAEMON_DEFAULT_STOP_TIMEOUT_S,
+	    DAEMON_DEFAULT_MAX_TASKS, DAEMON_DEFAULT_WF_MAX_RUNS,
+	    DAEMON_DEFAULT_STOP_TIMEOUT_S,
 	    DAEMON_DEFAULT_RETAIN_RUNS, DAEMON_DEFAULT_RETAIN_EVERY_S);
 }
 
@@ -202,6 +212,8 @@ main(int argc, char *argv[])
 		{ "pid-file",	required_argument, NULL, 'P' },
 		{ "timezone",	required_argument, NULL, 'z' },
 		{ "max-tasks",	required_argument, NULL, 'm' },
+		{ "max-tasks-per-workflow", required_argument, NULL, 'M' },
+		{ "max-runs-per-workflow", required_argument, NULL, 'R' },
 		{ "grace",	required_argument, NULL, 'g' },
 		{ "stop-timeout", required_argument, NULL, 't' },
 		{ "retain-days", required_argument, NULL, 'a' },
@@ -261,6 +273,25 @@ main(int argc, char *argv[])
 			if (num("--max-tasks", optarg, 100000, &v) == -1)
 				return 2;
 			o.max_tasks = (unsigned)v;
+			break;
+		case 'M':
+			if (num("--max-tasks-per-workflow", optarg, 100000,
+			    &v) == -1)
+				return 2;
+			if (v == 0) {
+				fprintf(stderr, "pf-supervisor: "
+				    "--max-tasks-per-workflow: 0 is not "
+				    "allowed: one workflow could take every "
+				    "slot\n");
+				return 2;
+			}
+			o.wf_max_tasks = (unsigned)v;
+			break;
+		case 'R':
+			if (num("--max-runs-per-workflow", optarg, 100000,
+			    &v) == -1)
+				return 2;
+			o.wf_max_runs = (unsigned)v;
 			break;
 		case 'g':
 			if (num("--grace", optarg, 3600, &v) == -1)

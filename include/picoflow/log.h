@@ -35,6 +35,13 @@ void	 log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_trace(const char *, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A value that came from a workflow or a task, escaped for a log line
+ * (esc_str with ESC_QUOTES: quotes, backslash, controls; cut at 511
+ * bytes).  The result is valid until LOG_Q_N (8) more calls: use it as
+ * an argument of one log call.  Single-threaded processes only.
+ */
+const char *log_q(const char *);
 void	 fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *, ...)

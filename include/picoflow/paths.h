@@ -14,11 +14,14 @@
  *
  * Empty options and empty variables count as unset.  Relative paths are
  * made absolute against the current directory, so a daemon that changes
- * directory later still finds the same files.  Nothing is created here;
- * store_open() creates the directories it needs.
+ * directory later still finds the same files.  Resolution creates
+ * nothing; the writers (pf-supervisor, picoflow run) call
+ * paths_state_dir_prepare() before they open anything in it.
  */
 #ifndef PICOFLOW_PATHS_H
 #define PICOFLOW_PATHS_H
+
+#include <sys/types.h>
 
 #include "picoflow/err.h"
 
@@ -51,6 +54,19 @@ int	 paths_resolve(const char *state_dir_opt, const char *db_path_opt,
 /* Same with an explicit environment. */
 int	 paths_resolve_env(const struct paths_env *, const char *state_dir_opt,
 	    const char *db_path_opt, struct pf_paths *out, struct pf_err *);
+/*
+ * Creates the state directory when missing (mode 0700; missing parents
+ * 0755) and checks it with paths_state_dir_check() for the effective
+ * user.  For the processes that write in it.
+ */
+int	 paths_state_dir_prepare(const char *dir, struct pf_err *);
+/*
+ * Refuses a state directory that another user could have planted files
+ * or links in: not a directory, not owned by uid, writable by group or
+ * others, or a symbolic link made by someone other than uid or root.
+ * The error says how to fix it.
+ */
+int	 paths_state_dir_check(const char *dir, uid_t uid, struct pf_err *);
 /* Frees the strings; *p is zeroed.  Safe on a zeroed struct. */
 void	 paths_free(struct pf_paths *p);
 

@@ -44,6 +44,8 @@ enum policy_key {
 	POL_VERIFY_HOST_KEY,
 	POL_PRIVILEGED_GROUPS,
 	POL_UNPRIVILEGED_GROUPS,
+	POL_MAX_TASKS_RUNNING,
+	POL_MAX_RUNS_RUNNING,
 	POL_NKEYS
 };
 
@@ -87,6 +89,13 @@ struct pf_policy {
 	size_t		 nprivileged_groups;
 	char		**unprivileged_groups;	/* taken out (allow_root) */
 	size_t		 nunprivileged_groups;
+	/*
+	 * Ceilings of config.max_tasks_running and max_runs_running, and of
+	 * what a workflow that does not say gets (pf-supervisor's slots);
+	 * 0 = none.
+	 */
+	unsigned	 max_tasks_running;
+	unsigned	 max_runs_running;
 };
 
 /* The field of limit i in l, to set and to read. */

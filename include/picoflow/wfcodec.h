@@ -51,6 +51,8 @@ enum wfcodec_msg {
 #define LOADER_POL_RUN_AS	3	/* str: tasks without run_as run as */
 #define LOADER_POL_FALLBACK	4	/* u8: the fallback policy is used */
 #define LOADER_POL_ALLOW_ROOT	5	/* u8: the policy's allow_root */
+#define LOADER_POL_MAX_TASKS	6	/* u32: its max_tasks_running */
+#define LOADER_POL_MAX_RUNS	7	/* u32: its max_runs_running */
 /* RESULT */
 #define LOADER_RES_INDEX	1	/* u32: the FILE it answers, from 0 */
 #define LOADER_RES_ERROR	2	/* str */

@@ -19,6 +19,8 @@
 #define WF_DEFAULT_MAX_BYTES	(1024 * 1024)
 #define WF_DEFAULT_MAX_TASKS	1000
 #define WF_DEFAULT_MAX_PARALLEL	4
+/* config.max_tasks_running / max_runs_running: at most this much. */
+#define WF_RUNNING_MAX		10000
 #define WF_DEFAULT_RETRY	3
 #define WF_DEFAULT_TIMEOUT	300
 #define WF_DEFAULT_HTTP_TIMEOUT	300
@@ -162,7 +164,14 @@ struct pf_workflow {
 	uint32_t	 catchup_window;/* seconds, default 3600 */
 	uint32_t	 catchup_max;	/* default 1 */
 	struct pf_kvlist env;		/* inherited by every task */
-	unsigned	 max_parallel;
+	unsigned	 max_parallel;	/* tasks at once, per run */
+	/*
+	 * Fairness across runs (config.max_tasks_running/max_runs_running):
+	 * tasks of all its runs at once, runs in flight at once; 0 = not
+	 * set, the supervisor's default (and the policy's ceiling) apply.
+	 */
+	unsigned	 max_tasks_running;
+	unsigned	 max_runs_running;
 	unsigned	 retry_default;
 	unsigned	 timeout_default;
 	struct pf_limits limits;	/* config.limits */

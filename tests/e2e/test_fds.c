@@ -352,7 +352,8 @@ Test(fds_daemon, thousand_attempts)
 	dt_wf("fds.yaml",
 	    "name: fds\n"
 	    "overlap: allow\n"
-	    "config: {max_parallel: 4}\n"
+	    /* Ten triggers at a time: above the default cap of 4 runs. */
+	    "config: {max_parallel: 4, max_runs_running: 10}\n"
 	    "tasks:\n%s", tasks);
 #ifdef __SANITIZE_ADDRESS__
 	/* Without cgroups an ASan worker fails in its address-space limit. */

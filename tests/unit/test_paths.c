@@ -4,6 +4,9 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/stat.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -204,4 +207,78 @@ Test(paths, process_environment)
 	else
 		cr_assert_str_eq(p.state_dir, "/tmp/xdg/picoflow");
 	paths_free(&p);
+}
+
+/* A scratch directory of our own; the caller removes it. */
+static char *
+scratch(void)
+{
+	char	*d = strdup("/tmp/pf-paths-XXXXXX");
+
+	cr_assert_not_null(mkdtemp(d));
+	return d;
+}
+
+Test(paths, state_dir_created_0700_parents_0755)
+{
+	struct pf_err	 err;
+	struct stat	 sb;
+	char		*d = scratch(), sd[256], mid[256];
+
+	snprintf(mid, sizeof(mid), "%s/a", d);
+	snprintf(sd, sizeof(sd), "%s/a/st", d);
+	cr_assert_eq(paths_state_dir_prepare(sd, &err), 0, "%s", err.msg);
+	cr_assert_eq(stat(sd, &sb), 0);
+	cr_assert_eq(sb.st_mode & 07777, 0700, "%o", sb.st_mode & 07777);
+	cr_assert_eq(stat(mid, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0700, 0700);
+	cr_assert_eq(sb.st_mode & 022, 0, "%o", sb.st_mode & 07777);
+	/* Again: it exists and is fine. */
+	cr_assert_eq(paths_state_dir_prepare(sd, &err), 0, "%s", err.msg);
+	rmdir(sd);
+	rmdir(mid);
+	rmdir(d);
+	free(d);
+}
+
+Test(paths, state_dir_writable_by_others_refused)
+{
+	struct pf_err	 err;
+	char		*d = scratch();
+
+	cr_assert_eq(chmod(d, 0777), 0);
+	cr_assert_eq(paths_state_dir_check(d, geteuid(), &err), -1);
+	cr_assert(strstr(err.msg, "is writable by group and others (mode "
+	    "0777)") != NULL, "%s", err.msg);
+	cr_assert(strstr(err.msg, "chmod 700 ") != NULL, "%s", err.msg);
+	cr_assert_eq(chmod(d, 0702), 0);
+	cr_assert_eq(paths_state_dir_check(d, geteuid(), &err), -1);
+	cr_assert(strstr(err.msg, "writable by others") != NULL, "%s",
+	    err.msg);
+	cr_assert_eq(chmod(d, 0750), 0);
+	cr_assert_eq(paths_state_dir_check(d, geteuid(), &err), 0, "%s",
+	    err.msg);
+	rmdir(d);
+	free(d);
+}
+
+Test(paths, state_dir_of_another_user_refused)
+{
+	struct pf_err	 err;
+	char		*d = scratch(), link[256];
+
+	cr_assert_eq(paths_state_dir_check(d, geteuid() + 1, &err), -1);
+	cr_assert(strstr(err.msg, "is owned by uid ") != NULL, "%s", err.msg);
+	/* A link of ours (or root's) to a directory of ours is fine. */
+	snprintf(link, sizeof(link), "%s.link", d);
+	cr_assert_eq(symlink(d, link), 0);
+	cr_assert_eq(paths_state_dir_check(link, geteuid(), &err), 0, "%s",
+	    err.msg);
+	unlink(link);
+	/* Not a directory. */
+	cr_assert_eq(paths_state_dir_check("/dev/null", 0, &err), -1);
+	cr_assert(strstr(err.msg, "is not a directory") != NULL, "%s",
+	    err.msg);
+	rmdir(d);
+	free(d);
 }

@@ -327,19 +327,35 @@ Test(sched, rearm_across_clock_jumps)
 
 Test(sched, overlap_table)
 {
-	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 0, 0), SCHED_RUN);
-	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 1, 0), SCHED_SKIP);
-	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 5, 0), SCHED_SKIP);
-	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 0, 0), SCHED_RUN);
-	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 1, 0), SCHED_QUEUE);
+	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 0, 0, 0), SCHED_RUN);
+	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 1, 0, 0), SCHED_SKIP);
+	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 5, 0, 0), SCHED_SKIP);
+	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 0, 0, 0), SCHED_RUN);
+	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 1, 0, 0), SCHED_QUEUE);
 	/* Something already waits: a new fire waits behind it. */
-	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 0, 1), SCHED_QUEUE);
-	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 1, SCHED_QUEUE_MAX - 1),
+	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 0, 1, 0), SCHED_QUEUE);
+	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 1, SCHED_QUEUE_MAX - 1, 0),
 	    SCHED_QUEUE);
-	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 1, SCHED_QUEUE_MAX),
+	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 1, SCHED_QUEUE_MAX, 0),
 	    SCHED_SKIP);
-	cr_assert_eq(sched_overlap(OVERLAP_ALLOW, 0, 0), SCHED_RUN);
-	cr_assert_eq(sched_overlap(OVERLAP_ALLOW, 100, 0), SCHED_RUN);
+	cr_assert_eq(sched_overlap(OVERLAP_ALLOW, 0, 0, 0), SCHED_RUN);
+	cr_assert_eq(sched_overlap(OVERLAP_ALLOW, 100, 0, 0), SCHED_RUN);
+}
+
+/* The cap on runs in flight: overlap allow stops at it, others unchanged. */
+Test(sched, overlap_max_runs)
+{
+	cr_assert_eq(sched_overlap(OVERLAP_ALLOW, 3, 0, 4), SCHED_RUN);
+	cr_assert_eq(sched_overlap(OVERLAP_ALLOW, 4, 0, 4), SCHED_SKIP);
+	cr_assert_eq(sched_overlap(OVERLAP_ALLOW, 50, 0, 4), SCHED_SKIP);
+	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 0, 0, 1), SCHED_RUN);
+	cr_assert_eq(sched_overlap(OVERLAP_SKIP, 1, 0, 1), SCHED_SKIP);
+	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 0, 0, 1), SCHED_RUN);
+	cr_assert_eq(sched_overlap(OVERLAP_QUEUE, 1, 0, 1), SCHED_QUEUE);
+}
+
+Test(sched, overlap_names)
+{
 	cr_assert_str_eq(sched_overlap_name(OVERLAP_QUEUE), "queue");
 	cr_assert_str_eq(sched_catchup_name(CATCHUP_NONE), "none");
 	cr_assert_str_eq(sched_catchup_name(CATCHUP_LATEST), "latest");

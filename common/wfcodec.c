@@ -627,22 +627,6 @@ wfcodec_decode_limits(const void *p, size_t len, struct pf_limits *l,
 /* ---- the model as a whole ---------------------------------------------- */
 
 static int
-task_name_ok(const char *s)
-{
-	size_t	 i, n = strlen(s);
-
-	if (n == 0 || n > WF_TASK_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		    s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-static int
 has_ctl(const char *s)
 {
 	for (; *s != '\0'; s++)
@@ -668,7 +652,8 @@ check_task(const struct pf_task *t, size_t i, struct pf_err *err)
 {
 	size_t	 k;
 
-	if (t->name == NULL || !task_name_ok(t->name)) {
+	if (t->name == NULL ||
+	    !workflow_task_name_ok(t->name, strlen(t->name))) {
 		pf_err_set(err, "task %zu: missing or invalid name", i);
 		return -1;
 	}

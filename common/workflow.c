@@ -121,6 +121,22 @@ workflow_task_index(const struct pf_workflow *wf, const char *name)
 }
 
 int
+workflow_task_name_ok(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > WF_TASK_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
 workflow_user_part_ok(const char *s, size_t len)
 {
 	size_t	 i;

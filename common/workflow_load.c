@@ -77,23 +77,6 @@ struct ld {
 #define YT	(&ld->y)
 
 static int
-task_name_ok(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || len > WF_TASK_NAME_MAX)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		    s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-
-static int
 has_placeholder(const char *s)
 {
 	return strstr(s, "${") != NULL;
@@ -1363,7 +1346,7 @@ load_task(struct ld *ld, struct names *nt, size_t idx, const struct ynode *tn)
 	}
 	nm = yt_r(map_find(tn, "name"));
 	if (nm != NULL && nm->kind == YN_SCALAR &&
-	    task_name_ok(nm->text, nm->len))
+	    workflow_task_name_ok(nm->text, nm->len))
 		(void)snprintf(label, sizeof(label), "task '%s'", nm->text);
 	else
 		(void)snprintf(label, sizeof(label), "task #%zu", idx + 1);
@@ -1381,7 +1364,7 @@ load_task(struct ld *ld, struct names *nt, size_t idx, const struct ynode *tn)
 		else if (nm->len > WF_TASK_NAME_MAX)
 			yt_err(YT, nm, "%sname: %zu bytes long; the limit is %d",
 			    pfx, nm->len, WF_TASK_NAME_MAX);
-		else if (!task_name_ok(nm->text, nm->len))
+		else if (!workflow_task_name_ok(nm->text, nm->len))
 			yt_err(YT, nm, "%sname: '%s' may only contain letters, "
 			    "digits, '_' and '-'", pfx, yt_shown(YT, nm));
 		else if ((first = names_find(wf, nt, t->name, &slot)) !=

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "picoflow/landlock.h"
 #include "confine.h"
 
 /* Only stdin (the request), stdout (the reply) and stderr stay open. */
@@ -127,27 +128,6 @@ confine_nnp(struct pf_err *err)
 	return 0;
 }
 
-/* Landlock, defined here: Debian 12's headers stop at ABI 3. */
-#ifndef SYS_landlock_create_ruleset
-#define SYS_landlock_create_ruleset	444
-#define SYS_landlock_add_rule		445
-#define SYS_landlock_restrict_self	446
-#endif
-#define LL_CREATE_RULESET_VERSION	(1U << 0)
-#define LL_RULE_PATH_BENEATH		1
-#define LL_READ_FILE			(1ULL << 2)
-#define LL_READ_DIR			(1ULL << 3)
-#define LL_ABI1_ALL			((1ULL << 13) - 1)
-
-struct ll_ruleset_attr {
-	uint64_t	 handled_access_fs;
-};
-
-struct ll_path_beneath_attr {
-	uint64_t	 allowed_access;
-	int32_t		 parent_fd;
-} __attribute__((packed));
-
 /* What the loader may still read: the two name databases and zoneinfo. */
 static const struct {
 	const char	*path;
@@ -174,9 +154,11 @@ confine_landlock(struct pf_err *err)
 	if (syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LL_CREATE_RULESET_VERSION) < 1)
 		return 0;
+	memset(&ra, 0, sizeof(ra));
 	ra.handled_access_fs = LL_ABI1_ALL;
-	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra),
-	    0)) == -1) {
+	/* ABI 1's part of the structure: every kernel with Landlock has it. */
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra,
+	    sizeof(ra.handled_access_fs), 0)) == -1) {
 		pf_err_set(err, "landlock: %s", strerror(errno));
 		return -1;
 	}

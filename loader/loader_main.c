@@ -21,6 +21,7 @@
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
+#include "picoflow/fdio.h"
 #include "picoflow/frame.h"
 #include "picoflow/policy.h"
 #include "picoflow/wfcodec.h"
@@ -43,24 +44,6 @@ struct lstate {
 	uint32_t		 nfiles;
 };
 
-static int
-write_all(const void *p, size_t n)
-{
-	const char	*c = p;
-	ssize_t		 w;
-
-	while (n > 0) {
-		w = write(STDOUT_FILENO, c, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* A message body of fields, sent as frames of `type`. */
 static int
 send_msg(uint8_t type, struct pf_buf *body)
@@ -73,7 +56,7 @@ send_msg(uint8_t type, struct pf_buf *body)
 	buf_init(&out, 0);
 	rc = frame_msg_encode(&out, type, body->data, body->len);
 	if (rc == 0)
-		rc = write_all(out.data, out.len);
+		rc = fdio_write_all(STDOUT_FILENO, out.data, out.len);
 	buf_free(&out);
 	return rc;
 }

@@ -17,6 +17,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/fdio.h"
 #include "picoflow/frame.h"
 #include "picoflow/policy.h"
 #include "picoflow/runas.h"
@@ -81,24 +82,6 @@ job_fail(struct loadjob *j, const char *fmt, ...)
 		(void)kill(j->pid, SIGKILL);
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char	*c = p;
-	ssize_t		 w;
-
-	while (n > 0) {
-		w = write(fd, c, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* One POLICY or FILE message into the request. */
 static int
 put_input(int fd, uint8_t type, const char *label, const void *data,
@@ -114,7 +97,7 @@ put_input(int fd, uint8_t type, const char *label, const void *data,
 	if (fallback)
 		frame_add_u8(&body, LOADER_IN_FALLBACK, 1);
 	if (!body.failed && frame_msg_encode(&out, type, body.data,
-	    body.len) == 0 && write_all(fd, out.data, out.len) == 0)
+	    body.len) == 0 && fdio_write_all(fd, out.data, out.len) == 0)
 		rc = 0;
 	buf_free(&body);
 	buf_free(&out);
@@ -142,7 +125,7 @@ put_opts(int fd, const struct loadjob_req *rq)
 	if (rq->max_bytes > 0 && rq->max_bytes < LOADER_FILE_MAX - 8192)
 		frame_add_u32(&f, LOADER_OPT_MAX_BYTES,
 		    (uint32_t)rq->max_bytes);
-	if (frame_end(&f) == 0 && write_all(fd, f.data, f.len) == 0)
+	if (frame_end(&f) == 0 && fdio_write_all(fd, f.data, f.len) == 0)
 		rc = 0;
 	buf_free(&f);
 	buf_free(&lim);
@@ -204,7 +187,7 @@ build_request(struct loadjob *j, const struct loadjob_req *rq, int fd,
 	}
 	buf_init(&f, 0);
 	frame_begin(&f, LOADER_MSG_END);
-	if (frame_end(&f) == -1 || write_all(fd, f.data, f.len) == -1) {
+	if (frame_end(&f) == -1 || fdio_write_all(fd, f.data, f.len) == -1) {
 		buf_free(&f);
 		goto werr;
 	}

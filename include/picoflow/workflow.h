@@ -236,6 +236,8 @@ const char *task_type_name(enum task_type);
  * trailing '$', not starting with '-') or a numeric id, 1..32 bytes.
  */
 int	 workflow_user_part_ok(const char *, size_t);
+/* A task name: [A-Za-z0-9_-], 1..WF_TASK_NAME_MAX bytes. */
+int	 workflow_task_name_ok(const char *, size_t);
 /* Index of the task named `name`, or -1. */
 long	 workflow_task_index(const struct pf_workflow *, const char *name);
 

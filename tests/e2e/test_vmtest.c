@@ -28,7 +28,7 @@ vmt_init(struct vmt *v, const char *tag)
 	cr_assert_not_null(v->dir);
 	v->kernel = test_write(v->dir, "vmlinuz", "");
 	v->kvm = test_write(v->dir, "kvm", "");
-	(void)test_write(v->dir, "initrd.gz", "");
+	free(test_write(v->dir, "initrd.gz", ""));
 	(void)snprintf(v->qlog, sizeof(v->qlog), "%s/qemu.log", v->dir);
 }
 

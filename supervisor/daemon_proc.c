@@ -18,6 +18,7 @@
 #include "picoflow/err.h"
 #include "daemon_int.h"
 
+/* -d: the parent waits for the daemon to say it is ready (or why not). */
 int
 daemon_detach(int *ready_fd, const char *log_path)
 {

@@ -200,8 +200,20 @@ bad:
 	return -1;
 }
 
-int
-main(int argc, char *argv[])
+/* The command line, parsed. */
+struct sv_args {
+	struct daemon_opts	 o;
+	enum log_level		 lvl;
+	enum log_format		 fmt;
+	int			 check;		/* -n */
+};
+
+/*
+ * Parses the environment and the command line into a.  -1: go on; else
+ * the exit code (--help, --version, a bad option or argument).
+ */
+static int
+parse_args(int argc, char *argv[], struct sv_args *a)
 {
 	static const struct option longopts[] = {
 		{ "config",	required_argument, NULL, 'c' },
@@ -233,46 +245,46 @@ main(int argc, char *argv[])
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_opts	 o;
-	enum log_level		 lvl = LOG_LVL_INFO;
-	enum log_format		 fmt = LOG_FMT_PRETTY;
 	unsigned long long	 v;
 	const char		*env;
-	int			 ch, check = 0;
+	int			 ch;
 
-	daemon_opts_default(&o);
+	daemon_opts_default(&a->o);
+	a->lvl = LOG_LVL_INFO;
+	a->fmt = LOG_FMT_PRETTY;
+	a->check = 0;
 	if ((env = getenv("PICOFLOW_STATE_DIR")) != NULL && *env != '\0')
-		o.state_dir = env;
+		a->o.state_dir = env;
 	if ((env = getenv("PICOFLOW_DB")) != NULL && *env != '\0')
-		o.db_path = env;
+		a->o.db_path = env;
 	while ((ch = getopt_long(argc, argv, "c:ndl:Vh", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
-			o.config = optarg;
+			a->o.config = optarg;
 			break;
 		case 'n':
-			check = 1;
+			a->check = 1;
 			break;
 		case 'd':
-			o.detach = 1;
+			a->o.detach = 1;
 			break;
 		case 'S':
-			o.state_dir = optarg;
+			a->o.state_dir = optarg;
 			break;
 		case 'D':
-			o.db_path = optarg;
+			a->o.db_path = optarg;
 			break;
 		case 'P':
-			o.pidfile = optarg;
+			a->o.pidfile = optarg;
 			break;
 		case 'z':
-			o.default_tz = optarg;
+			a->o.default_tz = optarg;
 			break;
 		case 'm':
 			if (num("--max-tasks", optarg, 100000, &v) == -1)
 				return 2;
-			o.max_tasks = (unsigned)v;
+			a->o.max_tasks = (unsigned)v;
 			break;
 		case 'M':
 			if (num("--max-tasks-per-workflow", optarg, 100000,
@@ -285,55 +297,55 @@ main(int argc, char *argv[])
 				    "slot\n");
 				return 2;
 			}
-			o.wf_max_tasks = (unsigned)v;
+			a->o.wf_max_tasks = (unsigned)v;
 			break;
 		case 'R':
 			if (num("--max-runs-per-workflow", optarg, 100000,
 			    &v) == -1)
 				return 2;
-			o.wf_max_runs = (unsigned)v;
+			a->o.wf_max_runs = (unsigned)v;
 			break;
 		case 'g':
 			if (num("--grace", optarg, 3600, &v) == -1)
 				return 2;
-			o.grace_ms = (unsigned)v * 1000;
+			a->o.grace_ms = (unsigned)v * 1000;
 			break;
 		case 't':
 			if (num("--stop-timeout", optarg, 86400, &v) == -1)
 				return 2;
-			o.stop_timeout_ms = (unsigned)v * 1000;
+			a->o.stop_timeout_ms = (unsigned)v * 1000;
 			break;
 		case 'a':
 			if (num("--retain-days", optarg, 36500, &v) == -1)
 				return 2;
-			o.retain_age_ms = (int64_t)v * 86400000;
+			a->o.retain_age_ms = (int64_t)v * 86400000;
 			break;
 		case 'r':
 			if (num("--retain-runs", optarg, 100000000, &v) == -1)
 				return 2;
-			o.retain_runs = (unsigned)v;
+			a->o.retain_runs = (unsigned)v;
 			break;
 		case 'b':
 			if (size_arg("--retain-bytes", optarg,
-			    &o.retain_bytes) == -1)
+			    &a->o.retain_bytes) == -1)
 				return 2;
 			break;
 		case 'O':
 			if (size_arg("--output-budget", optarg,
-			    &o.output_budget) == -1)
+			    &a->o.output_budget) == -1)
 				return 2;
 			break;
 		case 'e':
 			if (num("--retain-every", optarg, 86400 * 365, &v) ==
 			    -1)
 				return 2;
-			o.retain_every_s = (unsigned)v;
+			a->o.retain_every_s = (unsigned)v;
 			break;
 		case 's':
 			if (strcmp(optarg, "full") == 0)
-				o.sync = STORE_SYNC_FULL;
+				a->o.sync = STORE_SYNC_FULL;
 			else if (strcmp(optarg, "normal") == 0)
-				o.sync = STORE_SYNC_NORMAL;
+				a->o.sync = STORE_SYNC_NORMAL;
 			else {
 				fprintf(stderr, "pf-supervisor: --sync: '%s' is "
 				    "not full or normal\n", optarg);
@@ -341,35 +353,35 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 'C':
-			o.no_cgroups = 1;
+			a->o.no_cgroups = 1;
 			break;
 		case 'N':
-			o.no_namespaces = 1;
+			a->o.no_namespaces = 1;
 			break;
 		case 'p':
-			o.policy = optarg;
+			a->o.policy = optarg;
 			break;
 		case 'u':
 			if (run_as_arg(optarg) == -1)
 				return 2;
-			o.run_as = optarg;
+			a->o.run_as = optarg;
 			break;
 		case 'l':
-			if (log_level_parse(optarg, &lvl) == -1) {
+			if (log_level_parse(optarg, &a->lvl) == -1) {
 				fprintf(stderr, "pf-supervisor: unknown log "
 				    "level '%s'\n", optarg);
 				return 2;
 			}
 			break;
 		case 'F':
-			if (log_format_parse(optarg, &fmt) == -1) {
+			if (log_format_parse(optarg, &a->fmt) == -1) {
 				fprintf(stderr, "pf-supervisor: unknown log "
 				    "format '%s' (pretty, json)\n", optarg);
 				return 2;
 			}
 			break;
 		case 'L':
-			o.log_file = optarg;
+			a->o.log_file = optarg;
 			break;
 		case 'V':
 			printf("pf-supervisor %s\n", PF_VERSION);
@@ -382,12 +394,30 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (o.config == NULL || optind != argc) {
+	if (a->o.config == NULL || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	log_init("pf-supervisor", lvl, fmt);
-	if (check)
-		return daemon_check(&o);
-	return daemon_main(&o);
+	return -1;
+}
+
+/* Runs what the command line asked for; returns the exit code. */
+static int
+run(const struct sv_args *a)
+{
+	log_init("pf-supervisor", a->lvl, a->fmt);
+	if (a->check)
+		return daemon_check(&a->o);
+	return daemon_main(&a->o);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sv_args	 a;
+	int		 rc;
+
+	if ((rc = parse_args(argc, argv, &a)) != -1)
+		return rc;
+	return run(&a);
 }

@@ -21,7 +21,7 @@
 #include "picoflow/workflow.h"
 #include "cli.h"
 #include "engine.h"
-#include "wfset.h"
+#include "wfset_load.h"
 
 static void
 print_diags(const struct pf_diags *d)

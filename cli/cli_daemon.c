@@ -31,7 +31,7 @@
 #include "picoflow/paths.h"
 #include "picoflow/workflow.h"
 #include "cli.h"
-#include "control.h"
+#include "ctlclient.h"
 
 #define CALL_TIMEOUT_MS		10000
 #define RELOAD_TIMEOUT_MS	60000

@@ -26,7 +26,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "spawn.h"
-#include "wfset.h"
+#include "wfset_load.h"
 
 struct run_view {
 	int		 quiet;		/* --json: no progress lines */

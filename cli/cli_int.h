@@ -1,9 +1,11 @@
 /*
- * What the read commands (status, history, logs, stats, workflow list)
- * share, private to cli/: their options, the read-only database, the
- * text and JSON writers and the aligned tables (cli_table.c), and the
- * renderings of runs and attempts (cli_read.c).  Text output is escaped
- * (esc.h), JSON strings are valid UTF-8.
+ * What picoflow's commands share, private to cli/.  The read commands
+ * (status, history, logs, stats, workflow list): their options, the
+ * read-only database, the text and JSON writers and the aligned tables
+ * (cli_table.c), and the renderings of runs and attempts (cli_read.c);
+ * text output is escaped (esc.h), JSON strings are valid UTF-8.  The
+ * supervisor's commands: the paths and the pidfile (cli_daemon.c), the
+ * status it answers on its socket (cli_control.c).
  */
 #ifndef PICOFLOW_CLI_INT_H
 #define PICOFLOW_CLI_INT_H
@@ -13,6 +15,7 @@
 
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
+#include "picoflow/paths.h"
 #include "picoflow/store.h"
 #include "cli.h"
 
@@ -114,5 +117,17 @@ void	 cli_attempt_label(const struct store_attempt *, char *out,
  */
 int	 cli_task_lines(int64_t run_id, const struct store_attempt *,
 	    size_t n, char **out);
+
+/* ---- the supervisor's commands (cli_daemon.c, cli_control.c) ------------ */
+
+/* Resolves the state paths; -1 after saying why for cmd. */
+int	 cli_resolve(struct cli_ctx *, struct pf_paths *, const char *cmd);
+/*
+ * Who holds the pidfile's lock: its pid, 0 when nobody (a stale or
+ * missing file), -1 when it cannot be told.
+ */
+long	 cli_pidfile_holder(const char *path);
+/* picoflow daemon status: asks the supervisor, prints its answer. */
+int	 cli_daemon_status(struct cli_ctx *, int json);
 
 #endif

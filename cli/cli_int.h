@@ -5,7 +5,8 @@
  * (cli_table.c), and the renderings of runs and attempts (cli_read.c);
  * text output is escaped (esc.h), JSON strings are valid UTF-8.  The
  * supervisor's commands: the paths and the pidfile (cli_daemon.c), the
- * status it answers on its socket (cli_control.c).
+ * status it answers on its socket (cli_control.c).  Diagnostics of
+ * workflow files (cli_validate.c).
  */
 #ifndef PICOFLOW_CLI_INT_H
 #define PICOFLOW_CLI_INT_H
@@ -129,5 +130,11 @@ int	 cli_resolve(struct cli_ctx *, struct pf_paths *, const char *cmd);
 long	 cli_pidfile_holder(const char *path);
 /* picoflow daemon status: asks the supervisor, prints its answer. */
 int	 cli_daemon_status(struct cli_ctx *, int json);
+
+/* ---- workflow files (cli_validate.c) ------------------------------------ */
+
+struct pf_diags;
+/* Prints the diagnostics on stderr, one per line, and what was dropped. */
+void	 cli_print_diags(const struct pf_diags *);
 
 #endif

@@ -5,6 +5,9 @@
  * a string with a NUL or over its cap, a list over its cap and values
  * out of range; unknown tags are skipped.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <stdint.h>
 #include <string.h>
 
@@ -748,6 +751,24 @@ ctl_reply_decode(const void *body, size_t len, struct ctl_reply *r,
 fail:
 	ctl_reply_free(r);
 	return -1;
+}
+
+/* ---- the socket ---------------------------------------------------------- */
+
+/* Both ends name the socket the same way, and refuse the same paths. */
+int
+ctl_sock_addr(const char *path, struct sockaddr_un *sa, struct pf_err *err)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path)) {
+		pf_err_set(err, "control socket path %s is longer than %zu "
+		    "bytes; use a shorter --state-dir", path,
+		    sizeof(sa->sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa->sun_path, path, strlen(path) + 1);
+	return 0;
 }
 
 const char *

@@ -4,7 +4,7 @@
  * pf-supervisor answers one ctl REQUEST per connection (picoflow/ctl.h).
  * The server lives on the supervisor's event loop and never blocks:
  * clients are non-blocking, capped in number, and dropped when idle.
- * control_call() is the blocking client the command line uses.
+ * The blocking client the command line uses is cli/ctlclient.h.
  */
 #ifndef PICOFLOW_CONTROL_H
 #define PICOFLOW_CONTROL_H
@@ -43,13 +43,5 @@ void	 control_answer(struct control *, uint64_t serial,
 	    struct ctl_reply *);
 /* Stops serving, closes every client and removes the socket file. */
 void	 control_close(struct control *);
-
-/*
- * Sends one request to the supervisor listening on path and waits up to
- * timeout_ms for the reply.  The error says plainly when no supervisor
- * is listening.
- */
-int	 control_call(const char *path, const struct ctl_request *,
-	    struct ctl_reply *, int timeout_ms, struct pf_err *);
 
 #endif

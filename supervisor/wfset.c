@@ -1,7 +1,7 @@
 /*
  * The set of workflow files a runner loads: listing the directory and
  * keeping one workflow per name.  Nothing here parses YAML (pf-supervisor
- * links this and not libyaml); in-process loading is wfset_load.c.
+ * links this and not libyaml); in-process loading is cli/wfset_load.c.
  */
 #include <sys/stat.h>
 

@@ -179,6 +179,14 @@ int	 ctl_reply_decode(const void *body, size_t len, struct ctl_reply *,
 
 const char *ctl_cmd_name(uint8_t cmd);
 
+struct sockaddr_un;
+/*
+ * The address of the control socket at path (pf-supervisor listens on
+ * it, picoflow connects to it); -1 when path does not fit in sun_path.
+ */
+int	 ctl_sock_addr(const char *path, struct sockaddr_un *,
+	    struct pf_err *);
+
 /*
  * Fuzz entry point: arbitrary bytes through the stream reader, REPLY
  * reassembly and both decoders.  Never crashes or leaks; returns 0.

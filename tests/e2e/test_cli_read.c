@@ -24,7 +24,7 @@
 
 #include "picoflow/err.h"
 #include "picoflow/store.h"
-#include "../../supervisor/cli.h"
+#include "cli.h"
 
 #define T0	INT64_C(1709517600000)	/* 2024-03-04T02:00:00Z */
 #define DAY	INT64_C(86400000)

@@ -26,6 +26,7 @@
 
 #include "picoflow/ctl.h"
 #include "../../supervisor/control.h"
+#include "ctlclient.h"
 #include "../lib/proc.h"
 
 #define DT_UNUSED	__attribute__((unused))

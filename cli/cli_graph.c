@@ -1,265 +1,25 @@
 /*
- * Commands that read workflow files without touching state:
- * validate, graph, next.
+ * picoflow graph (a workflow's task DAG as Graphviz DOT) and picoflow
+ * next (the next fire times of a workflow's schedule or of a cron
+ * expression, in its time zone and in UTC).  Both read one workflow
+ * file and touch no state.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "picoflow/alloc.h"
 #include "picoflow/buf.h"
-#include "picoflow/esc.h"
 #include "picoflow/cron.h"
 #include "picoflow/err.h"
-#include "picoflow/policy.h"
+#include "picoflow/esc.h"
 #include "picoflow/tz.h"
 #include "picoflow/workflow.h"
-#include "cli.h"
-#include "engine.h"
-#include "wfset.h"
-
-static void
-print_diags(const struct pf_diags *d)
-{
-	char	 line[PF_ERR_MAX + 256];
-	size_t	 i;
-
-	for (i = 0; i < d->n; i++) {
-		pf_diag_format(&d->v[i], line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
-	}
-	if (d->dropped)
-		fprintf(stderr, "(%zu more not shown)\n", d->dropped);
-	if (d->oom)
-		fprintf(stderr, "(some messages lost: out of memory)\n");
-}
-
-static void
-json_diags(struct pf_buf *b, const struct pf_diags *d)
-{
-	size_t	 i;
-
-	buf_add_str(b, "[");
-	for (i = 0; i < d->n; i++) {
-		const struct pf_diag *e = &d->v[i];
-
-		buf_printf(b, "%s{\"severity\":\"%s\",\"line\":%u,"
-		    "\"column\":%u,\"message\":", i ? "," : "",
-		    e->sev == PF_SEV_ERROR ? "error" : "warning", e->line,
-		    e->col);
-		buf_add_json_str(b, e->msg, strlen(e->msg));
-		buf_add_str(b, "}");
-	}
-	buf_add_str(b, "]");
-}
-
-static void
-print_order(FILE *fp, const struct pf_workflow *wf)
-{
-	size_t	 i;
-
-	fprintf(fp, "Execution order: ");
-	for (i = 0; i < wf->ntasks; i++)
-		fprintf(fp, "%s%s", i ? " -> " : "",
-		    wf->tasks[wf->order[i]].name);
-	fprintf(fp, "%s\n", wf->ntasks ? "" : "(no tasks)");
-}
-
-static void
-validate_usage(FILE *fp)
-{
-	fprintf(fp,
-	    "usage: picoflow validate [--json] [--print] [--max-tasks N] "
-	    "[--max-bytes N]\n"
-	    "                         [--policy FILE [--run-as USER]] FILE...\n"
-	    "  --print        print each valid workflow normalized, defaults "
-	    "filled in\n"
-	    "  --policy FILE  check the workflows against this policy (alone: "
-	    "check the policy)\n"
-	    "  --run-as USER  the user tasks without run_as run as (default "
-	    "with a policy:\n"
-	    "                 its default_run_as, else nobody when run as "
-	    "root)\n"
-	    "  --max-tasks N  accept up to N tasks (default %d)\n"
-	    "  --max-bytes N  accept files up to N bytes (default %d)\n",
-	    WF_DEFAULT_MAX_TASKS, WF_DEFAULT_MAX_BYTES);
-}
-
-int
-cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
-{
-	static const struct option longopts[] = {
-		{ "json",	no_argument,	   NULL, 'j' },
-		{ "print",	no_argument,	   NULL, 'p' },
-		{ "max-tasks",	required_argument, NULL, 't' },
-		{ "max-bytes",	required_argument, NULL, 'b' },
-		{ "policy",	required_argument, NULL, 'P' },
-		{ "run-as",	required_argument, NULL, 'u' },
-		{ "help",	no_argument,	   NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct wf_load_opts	 opts;
-	struct pf_policy	*pol = NULL;
-	struct pf_limits	 dl;
-	struct pf_diags		 pd;
-	struct pf_buf		 out;
-	const char		*policy_path = NULL, *run_as = NULL;
-	struct engine_opts	 eo;
-	int			 ch, json = ctx->json, print = 0, i;
-	int			 rc = CLI_OK;
-
-	workflow_load_opts_default(&opts);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'p':
-			print = 1;
-			break;
-		case 't':
-			if (cli_parse_count("--max-tasks", optarg, 0, 1000000,
-			    &opts.max_tasks) == -1)
-				return CLI_USAGE;
-			break;
-		case 'b':
-			if (cli_parse_count("--max-bytes", optarg, 1,
-			    (size_t)1 << 30, &opts.max_bytes) == -1)
-				return CLI_USAGE;
-			break;
-		case 'P':
-			policy_path = optarg;
-			break;
-		case 'u':
-			run_as = optarg;
-			break;
-		case 'h':
-			validate_usage(stdout);
-			return CLI_OK;
-		default:
-			validate_usage(stderr);
-			return CLI_USAGE;
-		}
-	}
-	if (optind >= argc && policy_path == NULL) {
-		validate_usage(stderr);
-		return CLI_USAGE;
-	}
-	if (policy_path != NULL) {
-		pf_diags_init(&pd);
-		pol = policy_load_file(policy_path, &pd);
-		if (json) {
-			buf_init(&out, 0);
-			buf_add_str(&out, "[{\"file\":");
-			buf_add_json_str(&out, policy_path, strlen(policy_path));
-			buf_printf(&out, ",\"policy\":true,\"valid\":%s,"
-			    "\"diagnostics\":", pol ? "true" : "false");
-			json_diags(&out, &pd);
-			buf_add_str(&out, "}]\n");
-			if (pol == NULL || optind >= argc)
-				fwrite(out.data, 1, out.len, stdout);
-			buf_free(&out);
-		} else {
-			print_diags(&pd);
-			if (pol == NULL)
-				fprintf(stderr, "%s: invalid policy: %zu "
-				    "error%s\n", policy_path, pd.nerrors,
-				    pd.nerrors == 1 ? "" : "s");
-			else if (optind >= argc)
-				printf("Policy '%s' is valid\n", policy_path);
-		}
-		pf_diags_free(&pd);
-		if (pol == NULL)
-			return CLI_FAIL;
-		if (optind >= argc) {
-			policy_free(pol);
-			return CLI_OK;
-		}
-	}
-	/* As picoflow run would run the tasks (see policy_default_user). */
-	engine_opts_default(&eo);
-	engine_opts_limits(&eo, &dl);
-	wfset_load_opts(&opts, pol, run_as, pol != NULL, &dl);
-
-	buf_init(&out, 0);
-	if (json)
-		buf_add_str(&out, "[");
-	for (i = optind; i < argc; i++) {
-		struct pf_diags		 d;
-		struct pf_workflow	*wf;
-		size_t			 k;
-
-		pf_diags_init(&d);
-		wf = workflow_load_file(argv[i], &opts, &d);
-		if (wf == NULL)
-			rc = CLI_FAIL;
-		if (json) {
-			buf_printf(&out, "%s{\"file\":", i > optind ? "," : "");
-			buf_add_json_str(&out, argv[i], strlen(argv[i]));
-			buf_printf(&out, ",\"valid\":%s", wf ? "true" : "false");
-			if (wf) {
-				buf_add_str(&out, ",\"name\":");
-				buf_add_json_str(&out, wf->name,
-				    strlen(wf->name));
-				buf_printf(&out, ",\"tasks\":%zu,\"order\":[",
-				    wf->ntasks);
-				for (k = 0; k < wf->ntasks; k++) {
-					const char *n =
-					    wf->tasks[wf->order[k]].name;
-					if (k)
-						buf_add_str(&out, ",");
-					buf_add_json_str(&out, n, strlen(n));
-				}
-				buf_add_str(&out, "]");
-			}
-			buf_add_str(&out, ",\"diagnostics\":");
-			json_diags(&out, &d);
-			buf_add_str(&out, "}");
-		} else {
-			print_diags(&d);
-			if (wf && print) {
-				struct pf_buf	 y;
-
-				buf_init(&y, 0);
-				if (workflow_print(wf, &y) == -1 || y.failed) {
-					fprintf(stderr, "picoflow: %s: cannot "
-					    "print: out of memory\n", argv[i]);
-					rc = CLI_FAIL;
-				} else
-					fwrite(y.data, 1, y.len, stdout);
-				buf_free(&y);
-			} else if (wf) {
-				char	 nm[WF_NAME_MAX * 6 + 8];
-
-				printf("Workflow '%s' is valid\n", esc_str(nm,
-				    sizeof(nm), wf->name, ESC_QUOTES));
-				printf("Tasks: %zu\n", wf->ntasks);
-				print_order(stdout, wf);
-			} else
-				fprintf(stderr, "%s: invalid: %zu error%s\n",
-				    argv[i], d.nerrors,
-				    d.nerrors == 1 ? "" : "s");
-		}
-		workflow_free(wf);
-		pf_diags_free(&d);
-	}
-	if (json) {
-		buf_add_str(&out, "]\n");
-		if (out.failed) {
-			fprintf(stderr, "picoflow: out of memory\n");
-			rc = CLI_FAIL;
-		} else
-			fwrite(out.data, 1, out.len, stdout);
-	}
-	buf_free(&out);
-	policy_free(pol);
-	return rc;
-}
+#include "cli_int.h"
 
 /* Loads one workflow for graph/next; prints diagnostics on failure. */
 static struct pf_workflow *
@@ -274,7 +34,7 @@ load_one(const char *path)
 	pf_diags_init(&d);
 	wf = workflow_load_file(path, &opts, &d);
 	if (wf == NULL)
-		print_diags(&d);
+		cli_print_diags(&d);
 	pf_diags_free(&d);
 	return wf;
 }

@@ -26,7 +26,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "spawn.h"
-#include "wfset.h"
+#include "wfset_load.h"
 
 struct run_view {
 	int		 quiet;		/* --json: no progress lines */
@@ -223,8 +223,22 @@ db_in_state_dir(const struct pf_paths *p)
 	    p->db_path[n] == '/';
 }
 
-int
-cli_run(struct cli_ctx *ctx, int argc, char *argv[])
+/* picoflow run's options. */
+struct run_opts {
+	struct engine_opts	 eng;
+	enum store_sync		 sync;
+	const char		*policy_path;
+	const char		*run_as;
+	const char		*file;		/* the workflow */
+	int			 json;		/* no progress lines */
+};
+
+/*
+ * Parses picoflow run's arguments into ro.  Returns -1 to go on, or the
+ * exit code (usage error, or 0 after --help).
+ */
+static int
+run_parse(struct cli_ctx *ctx, int argc, char *argv[], struct run_opts *ro)
 {
 	static const struct option longopts[] = {
 		{ "json",	no_argument,	   NULL, 'j' },
@@ -240,36 +254,17 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct engine_opts	 opts;
-	struct engine_hooks	 hooks;
-	struct wf_load_opts	 lopts;
-	struct run_view		 v;
-	struct pf_paths		 paths;
-	struct pf_diags		 d;
-	struct pf_workflow	*wf = NULL;
-	struct pf_policy	*pol = NULL;
-	struct pf_limits	 dl;
-	struct pf_store		*store = NULL;
-	char			 name[WF_NAME_MAX * 6 + 8];
-	struct pf_err		 err;
-	const char		*policy_path = NULL, *run_as = NULL;
-	char			*text;
-	struct ev_loop		*loop;
-	ev_signal		 sigint, sigterm;
-	char			 worker[PATH_MAX], line[PF_ERR_MAX + 256];
 	unsigned		 grace_s = ENGINE_DEFAULT_GRACE_MS / 1000;
-	enum store_sync		 sync = STORE_SYNC_FULL;
-	size_t			 i;
-	int			 ch, rc = CLI_FAIL;
+	int			 ch;
 
-	memset(&v, 0, sizeof(v));
-	memset(&paths, 0, sizeof(paths));
-	engine_opts_default(&opts);
-	v.quiet = ctx->json;
+	memset(ro, 0, sizeof(*ro));
+	engine_opts_default(&ro->eng);
+	ro->sync = STORE_SYNC_FULL;
+	ro->json = ctx->json;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
-			v.quiet = 1;
+			ro->json = 1;
 			break;
 		case 'g':
 			if (parse_uint("--grace", optarg, 3600, &grace_s) == -1)
@@ -277,23 +272,23 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 			break;
 		case 'b':
 			if (parse_uint("--backoff", optarg, 3600000,
-			    &opts.backoff_ms) == -1)
+			    &ro->eng.backoff_ms) == -1)
 				return CLI_USAGE;
 			break;
 		case 'J':
-			opts.jitter = 1;
+			ro->eng.jitter = 1;
 			break;
 		case 'C':
-			opts.no_cgroups = 1;
+			ro->eng.no_cgroups = 1;
 			break;
 		case 'N':
-			opts.no_namespaces = 1;
+			ro->eng.no_namespaces = 1;
 			break;
 		case 's':
 			if (strcmp(optarg, "full") == 0)
-				sync = STORE_SYNC_FULL;
+				ro->sync = STORE_SYNC_FULL;
 			else if (strcmp(optarg, "normal") == 0)
-				sync = STORE_SYNC_NORMAL;
+				ro->sync = STORE_SYNC_NORMAL;
 			else {
 				fprintf(stderr, "picoflow: --sync: '%s' is not "
 				    "full or normal\n", optarg);
@@ -302,14 +297,14 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 			break;
 		case 'm':
 			if (parse_uint("--max-tasks", optarg, 100000,
-			    &opts.max_tasks) == -1)
+			    &ro->eng.max_tasks) == -1)
 				return CLI_USAGE;
 			break;
 		case 'P':
-			policy_path = optarg;
+			ro->policy_path = optarg;
 			break;
 		case 'u':
-			run_as = optarg;
+			ro->run_as = optarg;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -323,42 +318,81 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 		run_usage(stderr);
 		return CLI_USAGE;
 	}
-	opts.grace_ms = grace_s * 1000;
+	ro->eng.grace_ms = grace_s * 1000;
+	ro->file = argv[optind];
+	return -1;
+}
+
+/*
+ * Loads the policy (if any) and the workflow, as pf-supervisor would
+ * check them; prints the diagnostics.  NULL when either is invalid.
+ */
+static struct pf_workflow *
+run_load(struct run_opts *ro)
+{
+	struct wf_load_opts	 lopts;
+	struct pf_policy	*pol = NULL;
+	struct pf_limits	 dl;
+	struct pf_diags		 d;
+	struct pf_workflow	*wf;
+	char			*text;
+	char			 line[PF_ERR_MAX + 256];
+	size_t			 i;
 
 	workflow_load_opts_default(&lopts);
-	if (policy_path != NULL &&
-	    wfset_policy_load(policy_path, &pol, &text) == -1) {
-		fprintf(stderr, "%s\n%s: invalid policy\n", text, policy_path);
+	if (ro->policy_path != NULL &&
+	    wfset_policy_load(ro->policy_path, &pol, &text) == -1) {
+		fprintf(stderr, "%s\n%s: invalid policy\n", text,
+		    ro->policy_path);
 		pf_free(text);
-		return CLI_FAIL;
+		return NULL;
 	}
 	/*
 	 * Without a policy the operator runs the tasks as themselves; with
 	 * one, as pf-supervisor would (never root unless it allows root).
 	 */
-	engine_opts_limits(&opts, &dl);
-	wfset_load_opts(&lopts, pol, run_as, pol != NULL, &dl);
+	engine_opts_limits(&ro->eng, &dl);
+	wfset_load_opts(&lopts, pol, ro->run_as, pol != NULL, &dl);
 	pf_diags_init(&d);
-	wf = workflow_load_file(argv[optind], &lopts, &d);
+	wf = workflow_load_file(ro->file, &lopts, &d);
 	policy_free(pol);
 	for (i = 0; i < d.n; i++) {
 		pf_diag_format(&d.v[i], line, sizeof(line));
 		fprintf(stderr, "%s\n", line);
 	}
 	pf_diags_free(&d);
-	if (wf == NULL)
-		return CLI_FAIL;
+	return wf;
+}
 
+/* Runs wf through the engine until it ends; returns the exit code. */
+static int
+run_exec(struct cli_ctx *ctx, struct run_opts *ro,
+    const struct pf_workflow *wf)
+{
+	struct engine_hooks	 hooks;
+	struct run_view		 v;
+	struct pf_paths		 paths;
+	struct pf_store		*store = NULL;
+	char			 name[WF_NAME_MAX * 6 + 8];
+	struct pf_err		 err;
+	struct ev_loop		*loop;
+	ev_signal		 sigint, sigterm;
+	char			 worker[PATH_MAX];
+	int			 rc = CLI_FAIL;
+
+	memset(&v, 0, sizeof(v));
+	memset(&paths, 0, sizeof(paths));
+	v.quiet = ro->json;
 	if (spawn_find_worker(worker, sizeof(worker), &err) == -1 ||
 	    paths_resolve(ctx->state_dir, ctx->db_path, &paths, &err) == -1 ||
 	    (db_in_state_dir(&paths) &&
 	    paths_state_dir_prepare(paths.state_dir, &err) == -1) ||
 	    store_open(paths.db_path, STORE_RW, &store, &err) == -1 ||
-	    store_set_sync(store, sync, &err) == -1) {
+	    store_set_sync(store, ro->sync, &err) == -1) {
 		fprintf(stderr, "picoflow: %s\n", err.msg);
 		goto out;
 	}
-	opts.worker_path = worker;
+	ro->eng.worker_path = worker;
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
@@ -372,7 +406,8 @@ cli_run(struct cli_ctx *ctx, int argc, char *argv[])
 	hooks.arg = &v;
 	buf_init(&v.json, 0);
 	clock_gettime(CLOCK_MONOTONIC, &v.t0);
-	if ((v.eng = engine_new(loop, store, &opts, &hooks, &err)) == NULL) {
+	if ((v.eng = engine_new(loop, store, &ro->eng, &hooks, &err)) ==
+	    NULL) {
 		fprintf(stderr, "picoflow: %s\n", err.msg);
 		goto out;
 	}
@@ -426,6 +461,21 @@ out:
 	buf_free(&v.json);
 	store_close(store);
 	paths_free(&paths);
+	return rc;
+}
+
+int
+cli_run(struct cli_ctx *ctx, int argc, char *argv[])
+{
+	struct run_opts		 ro;
+	struct pf_workflow	*wf;
+	int			 rc;
+
+	if ((rc = run_parse(ctx, argc, argv, &ro)) != -1)
+		return rc;
+	if ((wf = run_load(&ro)) == NULL)
+		return CLI_FAIL;
+	rc = run_exec(ctx, &ro, wf);
 	workflow_free(wf);
 	return rc;
 }

@@ -8,7 +8,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/policy.h"
-#include "wfset.h"
+#include "wfset_load.h"
 
 static int
 add_entry(struct wfset *set, const char *path, const struct wf_load_opts *lo)

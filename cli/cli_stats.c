@@ -1,0 +1,115 @@
+/*
+ * picoflow stats: one workflow's totals, rates, average duration and
+ * last 24 hours, from the database, as text or one JSON document.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "picoflow/buf.h"
+#include "picoflow/store.h"
+#include "cli_int.h"
+
+static double
+pct(int64_t part, int64_t total)
+{
+	return total > 0 ? 100.0 * (double)part / (double)total : 0.0;
+}
+
+int
+cli_stats(struct cli_ctx *ctx, int argc, char *argv[])
+{
+	struct cli_ropts	 o = {
+		.cmd = "stats",
+		.usage = "picoflow stats WORKFLOW [--json]",
+		.help = "Totals of one workflow: runs, success and failure "
+		    "rates (failed includes\ntimeout; rates are of all "
+		    "runs), average duration of finished runs, last 24 h.\n"
+		    "  -w, --workflow NAME  the workflow (or give it as "
+		    "WORKFLOW)\n"
+		    "      --json           one JSON document\n",
+		.want_wf = 2,
+	};
+	struct pf_store		*st;
+	struct store_stats	 s;
+	struct timespec		 ts;
+	struct pf_err		 err;
+	struct pf_buf		 b;
+	int64_t			 now;
+	char			 dur[32], last[48];
+	int			 rc;
+
+	if ((rc = cli_ropts_parse(ctx, &o, argc, argv)) != -1)
+		return rc;
+	if ((rc = cli_open_db(ctx, o.cmd, &st)) == -1)
+		return CLI_FAIL;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	memset(&s, 0, sizeof(s));
+	s.avg_duration_ms = s.last_started_ms = -1;
+	if (rc == 0 && store_stats(st, o.workflow, now, &s, &err) == -1) {
+		store_close(st);
+		return cli_fail(o.cmd, &err);
+	}
+	store_close(st);
+	buf_init(&b, 0);
+	if (o.json) {
+		int	 f = 1, g = 1;
+
+		buf_add_u8(&b, '{');
+		cli_json_kstr(&b, &f, "workflow", o.workflow);
+		cli_json_key(&b, &f, "total");
+		buf_printf(&b, "%" PRId64, s.total);
+		cli_json_key(&b, &f, "success");
+		buf_printf(&b, "%" PRId64, s.success);
+		cli_json_key(&b, &f, "failed");
+		buf_printf(&b, "%" PRId64, s.failed);
+		cli_json_key(&b, &f, "cancelled");
+		buf_printf(&b, "%" PRId64, s.cancelled);
+		cli_json_key(&b, &f, "running");
+		buf_printf(&b, "%" PRId64, s.running);
+		cli_json_key(&b, &f, "success_rate");
+		buf_printf(&b, "%.1f", pct(s.success, s.total));
+		cli_json_key(&b, &f, "failure_rate");
+		buf_printf(&b, "%.1f", pct(s.failed, s.total));
+		cli_json_ki64(&b, &f, "avg_duration_ms", s.avg_duration_ms);
+		cli_json_key(&b, &f, "last_24h");
+		buf_add_u8(&b, '{');
+		cli_json_key(&b, &g, "total");
+		buf_printf(&b, "%" PRId64, s.day_total);
+		cli_json_key(&b, &g, "success");
+		buf_printf(&b, "%" PRId64, s.day_success);
+		cli_json_key(&b, &g, "failed");
+		buf_printf(&b, "%" PRId64, s.day_failed);
+		buf_add_u8(&b, '}');
+		cli_json_ki64(&b, &f, "last_started_ms", s.last_started_ms);
+		cli_json_ktime(&b, &f, "last_started", s.last_started_ms);
+		buf_add_str(&b, "}\n");
+	} else {
+		cli_fmt_dur(s.avg_duration_ms, dur, sizeof(dur));
+		if (s.last_started_ms < 0)
+			(void)snprintf(last, sizeof(last), "never");
+		else
+			cli_fmt_time(s.last_started_ms, last, sizeof(last));
+		buf_add_str(&b, "Workflow:          ");
+		cli_txt_str(&b, o.workflow);
+		buf_printf(&b, "\n"
+		    "Total runs:        %" PRId64 "\n"
+		    "success:           %" PRId64 " (%.1f%%)\n"
+		    "failed:            %" PRId64 " (%.1f%%)\n"
+		    "cancelled:         %" PRId64 "\n"
+		    "running:           %" PRId64 "\n"
+		    "Average duration:  %s\n"
+		    "Last 24 h:         %" PRId64 " runs, %" PRId64
+		    " succeeded, %" PRId64 " failed\n"
+		    "Last run:          %s\n",
+		    s.total, s.success, pct(s.success, s.total), s.failed,
+		    pct(s.failed, s.total), s.cancelled, s.running, dur,
+		    s.day_total, s.day_success, s.day_failed, last);
+	}
+	rc = cli_out_flush(&b, o.cmd) == -1 ? CLI_FAIL : CLI_OK;
+	buf_free(&b);
+	return rc;
+}

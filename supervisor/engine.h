@@ -4,7 +4,8 @@
  * pf-supervisor.  It never blocks: workers are watched with ev_child, their
  * sockets are non-blocking, timeouts and backoff are ev_timers.
  *
- * Each task of a run moves through an explicit state table (engine.c):
+ * Each task of a run moves through an explicit state table
+ * (engine_task.c):
  *
  *	WAITING --deps met--> READY --slot free, worker started--> RUNNING
  *	READY --no worker (short of fds, processes, memory)--> READY
@@ -36,31 +37,7 @@
 #include "picoflow/err.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
-
-#define ENGINE_DEFAULT_GRACE_MS		5000
-#define ENGINE_DEFAULT_OUTPUT_CAP	(10 * 1024 * 1024)
-/*
- * Task output waiting in memory, all attempts together, before reading
- * from workers stops until it is stored; and the output the runs in
- * flight may store, all together, before the rest is dropped.
- */
-#define ENGINE_DEFAULT_OUTPUT_MEM	(1024 * 1024)
-#define ENGINE_DEFAULT_OUTPUT_BUDGET	(256ULL * 1024 * 1024)
-#define ENGINE_DEFAULT_BACKOFF_MS	1000
-#define ENGINE_DEFAULT_BACKOFF_MAX_MS	60000
-/* When no worker can start: wait 100 ms doubling to 5 s, for 5 minutes. */
-#define ENGINE_DEFAULT_SPAWN_BACKOFF_MS	100
-#define ENGINE_DEFAULT_SPAWN_BACKOFF_MAX_MS 5000
-#define ENGINE_DEFAULT_SPAWN_GIVEUP_MS	(5U * 60 * 1000)
-/*
- * Isolation is on by default: an attempt whose task and workflow set no
- * limit still runs in its own cgroup with these (docs/security.md).
- * No cpu quota by default: a slow host should not slow tasks further.
- */
-#define ENGINE_DEFAULT_MEMORY		(256LL * 1024 * 1024)
-#define ENGINE_DEFAULT_SWAP		0
-#define ENGINE_DEFAULT_PIDS		256
-#define ENGINE_DEFAULT_CPU_MILLI	(-1)
+#include "engine_defaults.h"
 
 struct engine;
 struct engine_run;

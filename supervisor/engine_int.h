@@ -1,0 +1,251 @@
+/*
+ * The DAG engine's private header, shared by its files and by nothing
+ * else: the task states and events, the run, attempt and engine
+ * structures, and the functions one engine file calls in another.
+ *
+ *	engine.c	options, engine_new/free, the public queries
+ *	engine_task.c	the task state table; settling a task's dependents
+ *	engine_run.c	runs: start, slots and fairness, pump, end, cancel
+ *	engine_resume.c	a run continued after a restart
+ *	engine_attempt.c starting an attempt (spawn hold), its worker's
+ *			frames, stop, timeout and kill
+ *	engine_spec.c	what an attempt is given: environment, SPEC, limits,
+ *			cgroups
+ *	engine_output.c	task output: memory budget, backpressure, flushes
+ *	engine_finish.c	an attempt's outcome, its record, retry or settle
+ */
+#ifndef PICOFLOW_ENGINE_INT_H
+#define PICOFLOW_ENGINE_INT_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "picoflow/buf.h"
+#include "picoflow/dag.h"
+#include "picoflow/err.h"
+#include "picoflow/frame.h"
+#include "picoflow/proto.h"
+#include "picoflow/store.h"
+#include "cgroup.h"
+#include "engine.h"
+
+enum tstate {
+	T_WAITING = 0,
+	T_READY,
+	T_RUNNING,
+	T_BACKOFF,
+	T_SUCCESS,
+	T_FAILED,
+	T_TIMEOUT,
+	T_SKIPPED,
+	T_CANCELLED,
+	T_NSTATES
+};
+
+enum tevent {
+	E_DEPS_MET = 0,	/* every dependency finished well */
+	E_DISPATCH,	/* a slot is free and the worker started */
+	E_OK,		/* the attempt succeeded */
+	E_RETRY,	/* the attempt failed, retries are left */
+	E_FAIL,		/* the attempt failed for good */
+	E_TIMEOUT,	/* the attempt timed out for good */
+	E_BACKOFF_DONE,	/* the retry delay passed */
+	E_SKIP,		/* a dependency failed for good */
+	E_CANCEL,	/* the run was cancelled */
+	E_RESTORE_OK,	/* resume: the store has a success for it */
+	E_RESTORE_FAIL,	/* resume: its recorded attempts failed for good */
+	E_RESTORE_TIMEOUT, /* resume: ... and the last one timed out */
+	E_NO_WORKER,	/* a slot is free but no worker could start (short of
+			   fds, processes, memory): wait, nothing counted */
+	E_NEVENTS
+};
+
+struct attempt;
+
+struct task_rt {
+	enum tstate	 state;
+	unsigned	 attempts;	/* attempts started so far */
+	struct attempt	*cur;
+	ev_timer	 backoff;
+	struct engine_run *run;
+	size_t		 idx;
+};
+
+/*
+ * The runs of one workflow (by name, whatever version they started on),
+ * for its cap on attempts at once across them.
+ */
+struct engine_wfg {
+	char			*name;
+	unsigned		 running;	/* attempts in flight */
+	unsigned		 refs;		/* runs */
+	struct engine_wfg	*next;
+};
+
+struct engine_run {
+	struct engine		*eng;
+	struct engine_wfg	*wfg;
+	unsigned		 wf_cap;	/* wfg->running below; 0 none */
+	const struct pf_workflow *wf;
+	int64_t			 run_id;
+	struct dag		 dag;
+	struct dag_run		 ready;
+	struct task_rt		*tasks;
+	size_t			*rq;		/* ready to dispatch, FIFO ring */
+	size_t			 rq_head, rq_len;
+	unsigned		 running;	/* attempts in flight */
+	size_t			 nfinal;	/* tasks in a final state */
+	int			 cancelled;
+	int			 failed;	/* a task failed for good */
+	uint64_t		 out_bytes;	/* output its attempts captured */
+	void			*cookie;	/* the caller's, for run_ended */
+	struct engine_run	*next;
+};
+
+/* A run end the store refused (disk full...), retried on a timer. */
+struct pending_end {
+	int64_t			 run_id;
+	int64_t			 ended_ms;
+	char			 status[16];
+	char			*error;
+	struct pending_end	*next;
+};
+
+struct attempt {
+	struct engine_run	*run;
+	size_t			 task;
+	unsigned		 no;		/* 1-based */
+	int64_t			 id;		/* store row */
+	int64_t			 started_ms;	/* wall clock */
+	ev_tstamp		 started;	/* loop time */
+	pid_t			 pid;		/* pf-worker */
+	pid_t			 task_pid;	/* from STARTED, 0 = unknown */
+	ev_tstamp		 dispatched;	/* ev_time() at dispatch */
+	int64_t			 start_latency_us; /* to STARTED; -1 none */
+	int			 fd;
+	ev_io			 rio, wio;
+	ev_child		 child;
+	ev_timer		 timeout;	/* task timeout, then kill timer */
+	ev_timer		 drain;
+	struct frame_reader	 rd;
+	struct frame_asm	 fasm;
+	struct pf_buf		 wbuf;		/* frames to send */
+	/* Output not stored yet (stdout, stderr); see output_flush. */
+	struct pf_buf		 out[2];
+	uint64_t		 cap;
+	uint64_t		 captured;	/* kept: stored + in out[] */
+	uint64_t		 dropped;	/* over the cap: the worker's count
+					   of the same bytes may be larger */
+	uint64_t		 lost;		/* sent within the cap, not kept */
+	uint64_t		 over_budget;	/* of lost: at --output-budget */
+	int			 chunked;	/* some of it is stored */
+	int			 out_failed;	/* the store refused it */
+	int			 truncated;
+	int			 have_result;
+	struct proto_result	 result;
+	int			 exited;
+	int			 wstatus;
+	int			 eof;
+	int			 timed_out;
+	int			 cancelled;
+	int			 killed;	/* SIGKILL sent to the session */
+	char			*error;		/* protocol or engine error */
+	struct cg		*cg;		/* the attempt's cgroups */
+};
+
+/* Attempt cgroups still busy when their attempt ended. */
+struct cg_trash {
+	struct cg		*cg;
+	struct cg_trash		*next;
+};
+
+struct engine {
+	struct ev_loop		*loop;
+	struct pf_store		*store;
+	struct engine_opts	 opts;
+	struct engine_hooks	 hooks;
+	struct engine_run	*runs;
+	struct engine_wfg	*wfgs;
+	unsigned		 running;	/* attempts in flight, all runs */
+	int			 in_pump;
+	int			 pump_again;
+	int			 draining;	/* no new attempts */
+	uint64_t		 rng;
+	struct pending_end	*pending;
+	ev_timer		 pending_timer;
+	struct cg_sys		*cgs;		/* isolation (cgroup.h) */
+	int			 ns;		/* shell tasks in namespaces */
+	char			 ns_line[320];	/* nsprobe's description */
+	struct cg_trash		*trash;
+	ev_timer		 trash_timer;
+	char			 net_worker[PATH_MAX]; /* ssh and http tasks */
+	/* No worker could start: a hold (spawn_hold) and its episode. */
+	int			 spawn_held;	/* no attempt starts */
+	ev_timer		 spawn_timer;	/* ends the hold */
+	unsigned long		 spawn_fails;	/* refusals this episode */
+	double			 spawn_since;	/* first one, monotonic s */
+	unsigned		 spawn_delay_ms; /* current hold */
+	int			 spawn_gave_up;	/* past spawn_giveup_ms */
+	int			 spawn_told;	/* this episode was logged */
+	double			 spawn_told_at;	/* last one logged, 0 none */
+	unsigned long		 spawn_quiet;	/* episodes not logged */
+	/*
+	 * Task output: out_mem bytes wait in attempts' buffers, never more
+	 * than opts.output_mem (plus one read) before reading from workers
+	 * stops (out_paused) until it is stored; out_disk bytes were
+	 * captured by the runs in flight, at most opts.output_budget.
+	 */
+	uint64_t		 out_mem;
+	uint64_t		 out_disk;
+	int			 out_paused;
+	ev_timer		 out_timer;	/* stores what waits */
+};
+
+/* engine.c */
+int64_t	 engine_now_ms(void);
+
+/* engine_task.c: every state change goes through engine_task_event. */
+int	 engine_task_event(struct engine_run *, size_t, enum tevent);
+void	 engine_collect_ready(struct engine_run *);
+void	 engine_task_settle(struct engine_run *, size_t, enum tevent,
+	    const char *);
+void	 engine_on_backoff(struct ev_loop *, ev_timer *, int);
+
+/* engine_run.c */
+struct engine_run *engine_run_new(struct engine *,
+	    const struct pf_workflow *, struct pf_err *);
+void	 engine_run_free(struct engine_run *);
+void	 engine_run_cancel(struct engine_run *, const char *);
+void	 engine_pump(struct engine *);
+void	 engine_on_pending_timer(struct ev_loop *, ev_timer *, int);
+
+/* engine_attempt.c */
+void	 engine_dispatch(struct engine_run *, size_t);
+void	 engine_attempt_free(struct attempt *);
+void	 engine_attempt_error(struct attempt *, const char *);
+void	 engine_attempt_sigkill(struct attempt *);
+void	 engine_attempt_stop(struct attempt *);
+void	 engine_on_spawn_timer(struct ev_loop *, ev_timer *, int);
+
+/* engine_spec.c */
+uint64_t engine_attempt_cap(const struct attempt *);
+int	 engine_queue_spec(struct attempt *, struct pf_err *);
+int	 engine_attempt_cg_create(struct attempt *, struct pf_err *);
+void	 engine_attempt_cg_end(struct attempt *, struct store_attempt_end *,
+	    char *, size_t);
+void	 engine_cg_discard(struct engine *, struct cg *);
+void	 engine_on_trash_timer(struct ev_loop *, ev_timer *, int);
+
+/* engine_output.c */
+void	 engine_attempt_output(struct attempt *, const struct proto_output *);
+void	 engine_on_out_timer(struct ev_loop *, ev_timer *, int);
+
+/* engine_finish.c */
+void	 engine_attempt_finish(struct attempt *);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * A run continued after a restart (engine_resume): its tasks settle from
+ * the attempt rows the store kept, in topological order, exactly as the
+ * run reached them, and the rest runs.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "picoflow/alloc.h"
+#include "picoflow/log.h"
+#include "engine_int.h"
+
+/* Resume: what the store says about one task of the run. */
+struct task_hist {
+	unsigned	 attempts;	/* highest attempt number recorded */
+	int		 success;
+	int		 skip_row;	/* a skipped row exists already */
+	const char	*last;		/* status of the highest attempt */
+};
+
+/*
+ * A resumed task settles from its history; dependents as in
+ * engine_task_settle.
+ */
+static void
+restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
+    const struct task_hist *hist)
+{
+	struct engine		*eng = run->eng;
+	const struct pf_task	*task = &run->wf->tasks[i];
+	struct task_rt		*t = &run->tasks[i];
+	const size_t		*skipped;
+	struct pf_err		 err;
+	char			 why[WF_TASK_NAME_MAX + 128];
+	enum tevent		 ev;
+	long			 n, k;
+
+	t->attempts = h->attempts;
+	if (h->success) {
+		if (engine_task_event(run, i, E_RESTORE_OK) == 0)
+			(void)dag_ready_done(&run->ready, i);
+		return;
+	}
+	if (h->attempts == 0 || h->attempts <= task->retry)
+		return;		/* runs (again) */
+	ev = h->last != NULL && strcmp(h->last, "timeout") == 0 ?
+	    E_RESTORE_TIMEOUT : E_RESTORE_FAIL;
+	if (engine_task_event(run, i, ev) == -1)
+		return;
+	run->failed = 1;
+	if (task->continue_on_failure) {
+		(void)dag_ready_done(&run->ready, i);
+		return;
+	}
+	n = dag_ready_fail(&run->ready, i, &skipped);
+	snprintf(why, sizeof(why), "dependency '%s' %s", task->name,
+	    ev == E_RESTORE_TIMEOUT ? "timed out" : "failed");
+	for (k = 0; k < n; k++) {
+		size_t	 x = skipped[k];
+
+		if (engine_task_event(run, x, E_SKIP) == -1 || hist[x].skip_row)
+			continue;
+		if (store_task_skipped(eng->store, run->run_id,
+		    run->wf->tasks[x].name, why, engine_now_ms(), &err) == -1)
+			log_warnx("run %" PRId64 ": cannot record skipped "
+			    "task '%s': %s", run->run_id,
+			    run->wf->tasks[x].name, err.msg);
+	}
+}
+
+int
+engine_resume(struct engine *eng, const struct pf_workflow *wf,
+    int64_t run_id, const struct store_attempt *atts, size_t natts,
+    void *cookie, struct pf_err *err)
+{
+	struct engine_run	*run;
+	struct task_hist	*hist;
+	size_t			 i, k;
+	long			 ti;
+	int			 was_cancelled = 0;
+
+	if ((run = engine_run_new(eng, wf, err)) == NULL)
+		return -1;
+	if ((hist = pf_calloc(wf->ntasks ? wf->ntasks : 1,
+	    sizeof(*hist))) == NULL) {
+		pf_err_set(err, "out of memory");
+		engine_run_free(run);
+		return -1;
+	}
+	run->run_id = run_id;
+	run->cookie = cookie;
+	for (k = 0; k < natts; k++) {
+		const struct store_attempt *a = &atts[k];
+
+		if (a->task_name == NULL || a->status == NULL ||
+		    (ti = workflow_task_index(wf, a->task_name)) < 0)
+			continue;	/* a task the definition lost */
+		if (a->attempt == 0) {
+			hist[ti].skip_row = 1;
+			continue;
+		}
+		if (strcmp(a->status, "cancelled") == 0)
+			was_cancelled = 1;
+		if (strcmp(a->status, "success") == 0)
+			hist[ti].success = 1;
+		if (a->attempt >= hist[ti].attempts) {
+			hist[ti].attempts = a->attempt;
+			hist[ti].last = a->status;
+		}
+	}
+	/*
+	 * Replay in topological order: a task can only be restored once its
+	 * dependencies are, exactly as the run reached it.
+	 */
+	for (k = 0; k < wf->ntasks; k++) {
+		i = wf->order[k];
+		if (dag_ready_state(&run->ready, i) != DAG_READY) {
+			/* Numbering continues even for a task that waits. */
+			if (hist[i].attempts > run->tasks[i].attempts)
+				run->tasks[i].attempts = hist[i].attempts;
+			continue;
+		}
+		restore_task(run, i, &hist[i], hist);
+	}
+	pf_free(hist);
+	run->next = eng->runs;
+	eng->runs = run;
+	engine_collect_ready(run);
+	if (was_cancelled)
+		engine_run_cancel(run,
+		    "cancelled before the supervisor restarted");
+	engine_pump(eng);
+	return 0;
+}

@@ -1,0 +1,322 @@
+/*
+ * What an attempt is given: the task's environment and the SPEC frame
+ * queued for its worker (engine_queue_spec), its output cap, its limits
+ * (the task's, else the engine's defaults), and its cgroups, created
+ * with those limits, and at its end read for accounting, killed and
+ * removed (busy ones from a timer).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "picoflow/alloc.h"
+#include "picoflow/log.h"
+#include "engine_int.h"
+
+/* How often busy attempt cgroups are tried again for removal. */
+#define CG_RETRY_S		0.05
+
+struct envv {
+	char	**v;
+	size_t	 n, cap;
+};
+
+/* Sets KEY=VALUE; a later entry for the same key replaces the earlier. */
+static int
+env_add(struct envv *e, const char *k, const char *v)
+{
+	char	**nv, *s;
+	size_t	 i, klen = strlen(k), vlen = strlen(v);
+
+	if ((s = pf_malloc(klen + vlen + 2)) == NULL)
+		return -1;
+	memcpy(s, k, klen);
+	s[klen] = '=';
+	memcpy(s + klen + 1, v, vlen + 1);
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], k, klen) == 0 && e->v[i][klen] == '=') {
+			pf_free(e->v[i]);
+			e->v[i] = s;
+			return 0;
+		}
+	if (e->n == e->cap) {
+		size_t ncap = e->cap ? e->cap * 2 : 16;
+		if ((nv = pf_reallocarray(e->v, ncap, sizeof(*nv))) == NULL) {
+			pf_free(s);
+			return -1;
+		}
+		e->v = nv;
+		e->cap = ncap;
+	}
+	e->v[e->n++] = s;
+	return 0;
+}
+
+static void
+env_free(char **vec, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		pf_free(vec[i]);
+	pf_free(vec);
+}
+
+/*
+ * The task's whole environment: PATH, the PICOFLOW_* variables, then the
+ * workflow's env, then the task's own (later wins).
+ */
+static int
+build_env(const struct attempt *a, char ***out, size_t *nout)
+{
+	const struct pf_workflow *wf = a->run->wf;
+	const struct pf_task	*t = &wf->tasks[a->task];
+	struct envv		 e = { NULL, 0, 0 };
+	char			 runid[32], no[16];
+	size_t			 i;
+
+	snprintf(runid, sizeof(runid), "%" PRId64, a->run->run_id);
+	snprintf(no, sizeof(no), "%u", a->no);
+	if (env_add(&e, "PATH", "/usr/local/bin:/usr/bin:/bin") == -1 ||
+	    env_add(&e, "PICOFLOW_WORKFLOW", wf->name) == -1 ||
+	    env_add(&e, "PICOFLOW_TASK", t->name) == -1 ||
+	    env_add(&e, "PICOFLOW_RUN_ID", runid) == -1 ||
+	    env_add(&e, "PICOFLOW_ATTEMPT", no) == -1)
+		goto fail;
+	for (i = 0; i < wf->env.n; i++)
+		if (env_add(&e, wf->env.v[i].key, wf->env.v[i].value) == -1)
+			goto fail;
+	if (t->type == TASK_SHELL)
+		for (i = 0; i < t->u.shell.env.n; i++)
+			if (env_add(&e, t->u.shell.env.v[i].key,
+			    t->u.shell.env.v[i].value) == -1)
+				goto fail;
+	*out = e.v;
+	*nout = e.n;
+	return 0;
+fail:
+	env_free(e.v, e.n);
+	return -1;
+}
+
+uint64_t
+engine_attempt_cap(const struct attempt *a)
+{
+	const struct pf_task	*t = &a->run->wf->tasks[a->task];
+
+	if (t->limits.output >= 0)
+		return (uint64_t)t->limits.output;
+	if (a->run->wf->limits.output >= 0)
+		return (uint64_t)a->run->wf->limits.output;
+	return a->run->eng->opts.output_cap;
+}
+
+/* A limit of the task (already merged over config.limits), else ours. */
+static int64_t
+limit_or(int64_t task, int64_t dflt)
+{
+	return task >= 0 ? task : dflt;
+}
+
+int
+engine_queue_spec(struct attempt *a, struct pf_err *err)
+{
+	const struct pf_workflow *wf = a->run->wf;
+	const struct pf_task	*t = &wf->tasks[a->task];
+	struct proto_spec	 s;
+	struct pf_buf		 msg;
+	char			 runid[32];
+	int			 rc = -1;
+
+	proto_spec_init(&s);
+	snprintf(runid, sizeof(runid), "%" PRId64, a->run->run_id);
+	s.attempt_id = (uint64_t)a->id;
+	s.run_id = runid;
+	s.task_name = t->name;
+	s.workflow = wf->name;
+	s.output_cap = a->cap;
+	s.kill_grace_ms = a->run->eng->opts.grace_ms;
+	s.limits.memory = limit_or(t->limits.memory, a->run->eng->opts.memory);
+	s.limits.swap = limit_or(t->limits.swap, a->run->eng->opts.swap);
+	s.limits.cpu_milli = limit_or(t->limits.cpu_milli,
+	    a->run->eng->opts.cpu_milli);
+	s.limits.pids = limit_or(t->limits.pids, a->run->eng->opts.pids);
+	s.limits.nofile = t->limits.nofile;
+	s.run_as = t->run_as != NULL ? t->run_as :
+	    (char *)(uintptr_t)a->run->eng->opts.run_as;
+	s.run_as_privileged = t->run_as_privileged;
+	s.privileged_groups = wf->privileged_groups;
+	s.nprivileged_groups = wf->nprivileged_groups;
+	s.unprivileged_groups = wf->unprivileged_groups;
+	s.nunprivileged_groups = wf->nunprivileged_groups;
+	s.network = t->sandbox.network;
+	s.read_only = t->sandbox.read_only;
+	s.nread_only = t->sandbox.nread_only;
+	s.writable = t->sandbox.writable;
+	s.nwritable = t->sandbox.nwritable;
+	s.namespaces = a->run->eng->ns && t->type == TASK_SHELL;
+	s.private_tmp = s.namespaces && t->sandbox.private_tmp == 1;
+	switch (t->type) {
+	case TASK_SHELL:
+		s.executor = PROTO_EXEC_SHELL;
+		s.command = t->u.shell.command;
+		s.args = t->u.shell.args;
+		s.nargs = t->u.shell.nargs;
+		s.workdir = t->u.shell.workdir;
+		break;
+	case TASK_SSH:
+		s.executor = PROTO_EXEC_SSH;
+		s.ssh = t->u.ssh;
+		break;
+	case TASK_HTTP:
+		s.executor = PROTO_EXEC_HTTP;
+		s.http = t->u.http;
+		break;
+	}
+	if (build_env(a, &s.env, &s.nenv) == -1) {
+		pf_err_set(err, "out of memory building the environment");
+		return -1;
+	}
+	buf_init(&msg, 0);
+	if (proto_spec_encode(&s, &msg, err) == 0) {
+		if (buf_add(&a->wbuf, msg.data, msg.len) == -1)
+			pf_err_set(err, "out of memory queueing the spec");
+		else
+			rc = 0;
+	}
+	buf_free(&msg);
+	env_free(s.env, s.nenv);
+	return rc;
+}
+
+void
+engine_on_trash_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct engine	*eng = w->data;
+	struct cg_trash	**pp, *t;
+
+	(void)revents;
+	for (pp = &eng->trash; (t = *pp) != NULL; ) {
+		if (cg_remove(t->cg) == 1) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		cg_free(t->cg);
+		pf_free(t);
+	}
+	if (eng->trash == NULL)
+		ev_timer_stop(loop, w);
+}
+
+/*
+ * Removes an attempt's cgroups now, or from a timer while they are busy
+ * (killed processes take a moment to go).  Given up or out of memory,
+ * the directory stays and the next start sweeps it.
+ */
+void
+engine_cg_discard(struct engine *eng, struct cg *g)
+{
+	struct cg_trash	*t;
+
+	if (cg_remove(g) != 1 || (t = pf_calloc(1, sizeof(*t))) == NULL) {
+		cg_free(g);
+		return;
+	}
+	t->cg = g;
+	t->next = eng->trash;
+	eng->trash = t;
+	if (!ev_is_active(&eng->trash_timer)) {
+		ev_timer_set(&eng->trash_timer, CG_RETRY_S, CG_RETRY_S);
+		ev_timer_start(eng->loop, &eng->trash_timer);
+	}
+}
+
+/* The attempt's cgroups with its limits; none in isolation mode none. */
+int
+engine_attempt_cg_create(struct attempt *a, struct pf_err *err)
+{
+	struct engine		*eng = a->run->eng;
+	const struct pf_task	*t = &a->run->wf->tasks[a->task];
+	struct cg_limits	 l;
+	char			 name[WF_TASK_NAME_MAX + 64];
+
+	if (eng->cgs == NULL || cg_mode(eng->cgs) == CG_MODE_NONE)
+		return 0;
+	/*
+	 * Leftovers of a dead predecessor go before the first attempt, once
+	 * the caller's crash recovery has killed (and logged) what it knew.
+	 */
+	cg_sweep(eng->cgs);
+	snprintf(name, sizeof(name), "r%" PRId64 "-%s-%u", a->run->run_id,
+	    t->name, a->no);
+	l.memory = limit_or(t->limits.memory, eng->opts.memory);
+	l.swap = limit_or(t->limits.swap, eng->opts.swap);
+	l.cpu_milli = limit_or(t->limits.cpu_milli, eng->opts.cpu_milli);
+	l.pids = limit_or(t->limits.pids, eng->opts.pids);
+	/* pf-worker is one of them: the task gets the number it asked for. */
+	if (l.pids >= 0 && l.pids < INT64_MAX)
+		l.pids++;
+	return cg_create(eng->cgs, name, &l, &a->cg, err);
+}
+
+/*
+ * The attempt's cgroups at its end: kill what is left (nothing, unless
+ * a process escaped the worker), take the accounting, name an OOM kill
+ * or the pids limit as the reason a failed attempt failed, remove them.
+ */
+void
+engine_attempt_cg_end(struct attempt *a, struct store_attempt_end *e,
+    char *reason, size_t rlen)
+{
+	struct cg_usage	 u;
+	char		 why[PF_ERR_MAX + 128];
+	const char	*was = e->reason != NULL ? e->reason : "";
+
+	if (a->cg == NULL)
+		return;
+	if (cg_empty(a->cg) == 0)
+		(void)cg_kill(a->cg);
+	cg_usage(a->cg, &u);
+	if (u.memory_peak >= 0)
+		e->max_rss_kb = u.memory_peak / 1024;
+	if (u.cpu_user_us >= 0 && u.cpu_sys_us >= 0) {
+		e->user_cpu_us = u.cpu_user_us;
+		e->sys_cpu_us = u.cpu_sys_us;
+	}
+	/* Stored as they are: -1 (the host cannot tell) becomes NULL. */
+	e->oom_kills = u.oom_kills;
+	e->pids_peak = u.pids_peak;
+	e->pids_denied = u.pids_denied;
+	e->nr_throttled = u.nr_throttled;
+	e->throttled_us = u.throttled_us;
+	log_debug("task '%s' attempt %u: memory peak %" PRId64 " B, oom "
+	    "kills %" PRId64 ", forks refused %" PRId64 ", cpu %" PRId64
+	    " us, throttled %" PRId64 " times", a->run->wf->tasks[a->task].name,
+	    a->no, u.memory_peak, u.oom_kills, u.pids_denied, u.cpu_us,
+	    u.nr_throttled);
+	why[0] = '\0';
+	if (e->status != NULL && strcmp(e->status, "failed") == 0) {
+		if (u.oom_kills > 0)
+			snprintf(why, sizeof(why), "oom: %" PRId64 " process(es) "
+			    "killed at the memory limit (peak %" PRId64
+			    " KiB)%s%s", u.oom_kills, u.memory_peak / 1024,
+			    was[0] ? "; " : "", was);
+		else if (u.pids_denied > 0)
+			snprintf(why, sizeof(why), "pids: the process limit "
+			    "was reached (%" PRId64 " forks refused)%s%s",
+			    u.pids_denied, was[0] ? "; " : "", was);
+	}
+	if (why[0] != '\0' && rlen > 0) {
+		/* Cut to the caller's buffer: the cause comes first. */
+		size_t	 k = strlen(why);
+
+		if (k >= rlen)
+			k = rlen - 1;
+		memcpy(reason, why, k);
+		reason[k] = '\0';
+		e->reason = reason;
+	}
+	engine_cg_discard(a->run->eng, a->cg);
+	a->cg = NULL;
+}

@@ -5,13 +5,20 @@
 
 #include "picoflow/clock.h"
 
-int64_t
-clock_mono_ms(void)
+/* The clock `id` in milliseconds. */
+static int64_t
+read_ms(clockid_t id)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+clock_mono_ms(void)
+{
+	return read_ms(CLOCK_MONOTONIC);
 }
 
 double
@@ -26,8 +33,5 @@ clock_mono_s(void)
 int64_t
 clock_wall_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return read_ms(CLOCK_REALTIME);
 }

@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/clock.h"
 #include "picoflow/esc.h"
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
@@ -37,17 +37,13 @@ struct run_view {
 	size_t		 counts[6];	/* success failed timeout skipped cancelled other */
 	struct pf_buf	 json;		/* per-task results for --json */
 	size_t		 njson;
-	struct timespec	 t0;
+	double		 t0;
 };
 
 static double
 elapsed(const struct run_view *v)
 {
-	struct timespec	 t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - v->t0.tv_sec) +
-	    (double)(t.tv_nsec - v->t0.tv_nsec) / 1e9;
+	return clock_mono_s() - v->t0;
 }
 
 static void
@@ -405,7 +401,7 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 	hooks.run_ended = on_run_ended;
 	hooks.arg = &v;
 	buf_init(&v.json, 0);
-	clock_gettime(CLOCK_MONOTONIC, &v.t0);
+	v.t0 = clock_mono_s();
 	if ((v.eng = engine_new(loop, store, &ro->eng, &hooks, &err)) ==
 	    NULL) {
 		fprintf(stderr, "picoflow: %s\n", err.msg);

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "picoflow/buf.h"
+#include "picoflow/clock.h"
 #include "picoflow/store.h"
 #include "cli_int.h"
 
@@ -34,7 +34,6 @@ cli_stats(struct cli_ctx *ctx, int argc, char *argv[])
 	};
 	struct pf_store		*st;
 	struct store_stats	 s;
-	struct timespec		 ts;
 	struct pf_err		 err;
 	struct pf_buf		 b;
 	int64_t			 now;
@@ -45,8 +44,7 @@ cli_stats(struct cli_ctx *ctx, int argc, char *argv[])
 		return rc;
 	if ((rc = cli_open_db(ctx, o.cmd, &st)) == -1)
 		return CLI_FAIL;
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now = clock_wall_ms();
 	memset(&s, 0, sizeof(s));
 	s.avg_duration_ms = s.last_started_ms = -1;
 	if (rc == 0 && store_stats(st, o.workflow, now, &s, &err) == -1) {

@@ -10,26 +10,22 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "picoflow/buf.h"
+#include "picoflow/clock.h"
 #include "picoflow/ctl.h"
 #include "picoflow/frame.h"
 #include "ctlclient.h"
 
 static long
-ms_left(const struct timespec *deadline)
+ms_left(int64_t deadline)
 {
-	struct timespec	 now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return (long)(deadline - clock_mono_ms());
 }
 
 static int
-wait_fd(int fd, short events, const struct timespec *deadline)
+wait_fd(int fd, short events, int64_t deadline)
 {
 	struct pollfd	 p;
 	long		 left;
@@ -55,7 +51,7 @@ control_call(const char *path, const struct ctl_request *req,
     struct ctl_reply *rep, int timeout_ms, struct pf_err *err)
 {
 	struct sockaddr_un	 sa;
-	struct timespec		 deadline;
+	int64_t			 deadline;
 	struct frame_reader	 rd;
 	struct frame_asm	 fa;
 	struct frame		 f;
@@ -72,13 +68,7 @@ control_call(const char *path, const struct ctl_request *req,
 		buf_free(&out);
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	deadline = clock_mono_ms() + timeout_ms;
 	frame_reader_init(&rd, FRAME_PAYLOAD_MAX);
 	frame_asm_init(&fa, CTL_REPLY_MAX);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -104,7 +94,7 @@ control_call(const char *path, const struct ctl_request *req,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN &&
-		    wait_fd(fd, POLLOUT, &deadline) == 0)
+		    wait_fd(fd, POLLOUT, deadline) == 0)
 			continue;
 		pf_err_set(err, "sending to pf-supervisor: %s",
 		    strerror(errno));
@@ -132,7 +122,7 @@ control_call(const char *path, const struct ctl_request *req,
 			    "without a reply");
 			goto out;
 		}
-		if (wait_fd(fd, POLLIN, &deadline) == -1) {
+		if (wait_fd(fd, POLLIN, deadline) == -1) {
 			pf_err_set(err, "no reply from pf-supervisor within "
 			    "%d ms", timeout_ms);
 			goto out;

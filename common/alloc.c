@@ -92,3 +92,15 @@ pf_free(void *ptr)
 {
 	free(ptr);
 }
+
+void
+pf_strv_free(char **v, size_t n)
+{
+	size_t	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		pf_free(v[i]);
+	pf_free(v);
+}

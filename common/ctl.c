@@ -268,9 +268,7 @@ ctl_reply_free(struct ctl_reply *r)
 	for (i = 0; i < r->nruns; i++)
 		run_status_clear(&r->runs[i]);
 	pf_free(r->runs);
-	for (i = 0; i < r->nerrors; i++)
-		pf_free(r->errors[i]);
-	pf_free(r->errors);
+	pf_strv_free(r->errors, r->nerrors);
 	ctl_reply_init(r);
 }
 

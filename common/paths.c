@@ -167,31 +167,42 @@ paths_resolve(const char *state_dir_opt, const char *db_path_opt,
 	return paths_resolve_env(&env, state_dir_opt, db_path_opt, out, err);
 }
 
+int
+paths_mkdir_p(char *dir, mode_t parent_mode, mode_t mode)
+{
+	char	*q, c;
+	int	 last;
+
+	for (q = dir + 1; ; q++) {
+		if (*q != '/' && *q != '\0')
+			continue;
+		last = *q == '\0' || (q[1] == '\0');
+		c = *q;
+		*q = '\0';
+		if (mkdir(dir, last ? mode : parent_mode) == -1 &&
+		    errno != EEXIST)
+			return -1;
+		*q = c;
+		if (last)
+			return 0;
+	}
+}
+
 /* mkdir of dir and its missing parents: parents 0755, dir itself 0700. */
 static int
 make_dirs(const char *dir, struct pf_err *err)
 {
-	char	*p, *q;
-	int	 rc = 0, last;
+	char	*p;
+	int	 rc = 0;
 
 	if ((p = pf_strdup(dir)) == NULL) {
 		pf_err_set(err, "out of memory");
 		return -1;
 	}
-	for (q = p + 1; ; q++) {
-		if (*q != '/' && *q != '\0')
-			continue;
-		last = *q == '\0' || (q[1] == '\0');
-		*q = '\0';
-		/* The parents are paths anyone may need to traverse. */
-		if (mkdir(p, last ? 0700 : 0755) == -1 && errno != EEXIST) {
-			pf_err_set(err, "cannot create %s: %s", p,
-			    strerror(errno));
-			rc = -1;
-		}
-		if (last || rc == -1)
-			break;
-		*q = '/';
+	/* The parents are paths anyone may need to traverse. */
+	if (paths_mkdir_p(p, 0755, 0700) == -1) {
+		pf_err_set(err, "cannot create %s: %s", p, strerror(errno));
+		rc = -1;
 	}
 	pf_free(p);
 	return rc;

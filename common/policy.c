@@ -688,32 +688,20 @@ policy_load_file(const char *path, struct pf_diags *diags)
 	return p;
 }
 
-static void
-strv_free(char **v, size_t n)
-{
-	size_t	 i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		pf_free(v[i]);
-	pf_free(v);
-}
-
 void
 policy_free(struct pf_policy *p)
 {
 	if (p == NULL)
 		return;
 	pf_free(p->file);
-	strv_free(p->commands, p->ncommands);
-	strv_free(p->ssh_hosts, p->nssh_hosts);
-	strv_free(p->http_hosts, p->nhttp_hosts);
+	pf_strv_free(p->commands, p->ncommands);
+	pf_strv_free(p->ssh_hosts, p->nssh_hosts);
+	pf_strv_free(p->http_hosts, p->nhttp_hosts);
 	pf_free(p->http_networks);
-	strv_free(p->run_as, p->nrun_as);
+	pf_strv_free(p->run_as, p->nrun_as);
 	pf_free(p->default_run_as);
-	strv_free(p->privileged_groups, p->nprivileged_groups);
-	strv_free(p->unprivileged_groups, p->nunprivileged_groups);
+	pf_strv_free(p->privileged_groups, p->nprivileged_groups);
+	pf_strv_free(p->unprivileged_groups, p->nunprivileged_groups);
 	pf_free(p);
 }
 

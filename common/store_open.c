@@ -17,6 +17,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/err.h"
+#include "picoflow/paths.h"
 #include "picoflow/store.h"
 #include "store_int.h"
 
@@ -39,22 +40,10 @@ make_parents(const char *path, struct pf_err *err)
 		return 0;
 	}
 	*p = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		{
-			char	 c = *p;
-
-			*p = '\0';
-			if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-				pf_err_set(err, "cannot create directory %s: "
-				    "%s", dir, strerror(errno));
-				rc = -1;
-			}
-			*p = c;
-		}
-		if (rc == -1 || *p == '\0')
-			break;
+	if (paths_mkdir_p(dir, 0700, 0700) == -1) {
+		pf_err_set(err, "cannot create directory %s: %s", dir,
+		    strerror(errno));
+		rc = -1;
 	}
 	pf_free(dir);
 	return rc;

@@ -9,18 +9,6 @@
 #include "picoflow/workflow.h"
 
 static void
-strv_free(char **v, size_t n)
-{
-	size_t	 i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		pf_free(v[i]);
-	pf_free(v);
-}
-
-static void
 kvlist_free(struct pf_kvlist *l)
 {
 	size_t	 i;
@@ -40,15 +28,15 @@ static void
 task_free(struct pf_task *t)
 {
 	pf_free(t->name);
-	strv_free(t->depends_on, t->ndepends_on);
+	pf_strv_free(t->depends_on, t->ndepends_on);
 	pf_free(t->dep_idx);
 	pf_free(t->run_as);
-	strv_free(t->sandbox.read_only, t->sandbox.nread_only);
-	strv_free(t->sandbox.writable, t->sandbox.nwritable);
+	pf_strv_free(t->sandbox.read_only, t->sandbox.nread_only);
+	pf_strv_free(t->sandbox.writable, t->sandbox.nwritable);
 	switch (t->type) {
 	case TASK_SHELL:
 		pf_free(t->u.shell.command);
-		strv_free(t->u.shell.args, t->u.shell.nargs);
+		pf_strv_free(t->u.shell.args, t->u.shell.nargs);
 		pf_free(t->u.shell.workdir);
 		kvlist_free(&t->u.shell.env);
 		break;
@@ -82,8 +70,8 @@ workflow_free(struct pf_workflow *wf)
 	pf_free(wf->schedule);
 	pf_free(wf->timezone);
 	kvlist_free(&wf->env);
-	strv_free(wf->privileged_groups, wf->nprivileged_groups);
-	strv_free(wf->unprivileged_groups, wf->nunprivileged_groups);
+	pf_strv_free(wf->privileged_groups, wf->nprivileged_groups);
+	pf_strv_free(wf->unprivileged_groups, wf->nunprivileged_groups);
 	if (wf->tasks != NULL) {
 		for (i = 0; i < wf->ntasks; i++)
 			task_free(&wf->tasks[i]);

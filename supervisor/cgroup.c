@@ -23,6 +23,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/log.h"
+#include "picoflow/procstat.h"
 #include "picoflow/readfile.h"
 #include "cgroup.h"
 
@@ -271,34 +272,11 @@ kill_one(pid_t pid, void *arg)
 static int
 start_time(pid_t pid, unsigned long long *out)
 {
-	char		 p[64], buf[1024], *s;
-	unsigned long long v;
-	int		 field;
+	struct procstat	 ps;
 
-	snprintf(p, sizeof(p), "/proc/%ld", (long)pid);
-	if (read_at(p, "stat", buf, sizeof(buf)) <= 0)
+	if (procstat_read(pid, &ps) == -1)
 		return -1;
-	/* comm may hold spaces and parentheses: skip past the last ')'. */
-	if ((s = strrchr(buf, ')')) == NULL)
-		return -1;
-	s++;
-	for (field = 3; field < 22; field++) {
-		while (*s == ' ')
-			s++;
-		while (*s != ' ' && *s != '\0')
-			s++;
-		if (*s == '\0')
-			return -1;
-	}
-	while (*s == ' ')
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, NULL, 10);
-	if (errno != 0)
-		return -1;
-	*out = v;
+	*out = (unsigned long long)ps.start;
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/clock.h"
 #include "picoflow/ctl.h"
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
@@ -35,15 +36,6 @@
 #include "spawn.h"
 
 /* ---- small helpers -------------------------------------------------------- */
-
-int64_t
-daemon_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "2024-03-04T02:00:00Z" */
 const char *
@@ -73,7 +65,7 @@ daemon_note_error(struct daemon *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	daemon_fmt_time(daemon_now_ms() / 1000, ts, sizeof(ts));
+	daemon_fmt_time(clock_wall_ms() / 1000, ts, sizeof(ts));
 	len = strlen(ts) + strlen(msg) + 2;
 	if ((full = pf_malloc(len)) == NULL)
 		return;
@@ -372,7 +364,7 @@ daemon_open(struct daemon *d, struct engine_opts *eo, struct pf_err *err)
 	if (daemon_pidfile_lock(o->pidfile ? o->pidfile : d->paths.pidfile,
 	    &d->pidfd, err) == -1)
 		return -1;
-	d->started_ms = daemon_now_ms();
+	d->started_ms = clock_wall_ms();
 	log_info("pf-supervisor %s starting: config %s, state %s", PF_VERSION,
 	    d->config, d->paths.state_dir);
 	if (spawn_find_worker(d->worker, sizeof(d->worker), err) == -1 ||

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "picoflow/clock.h"
 #include "picoflow/err.h"
 #include "picoflow/workflow.h"
 #include "cgroup.h"
@@ -112,7 +113,7 @@ daemon_check(const struct daemon_opts *o)
 		if (sp.at_start)
 			printf("%s: '%s' (%s: at start)\n", set->v[i].path,
 			    wf->name, wf->schedule);
-		else if (sched_next(&sp, daemon_now_ms() / 1000, &next) == 0)
+		else if (sched_next(&sp, clock_wall_ms() / 1000, &next) == 0)
 			printf("%s: '%s' (%s, next %s)\n", set->v[i].path,
 			    wf->name, wf->schedule, daemon_fmt_time(next, ts,
 			    sizeof(ts)));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/ctl.h"
 #include "picoflow/log.h"
 #include "control.h"
@@ -31,7 +32,7 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 	rep->pid = (uint32_t)getpid();
 	rep->version = pf_strdup(PF_VERSION);
 	rep->started_ms = d->started_ms;
-	rep->now_ms = daemon_now_ms();
+	rep->now_ms = clock_wall_ms();
 	rep->config = pf_strdup(d->config);
 	rep->stopping = d->stopping;
 	rep->tasks_running = engine_running(d->eng);

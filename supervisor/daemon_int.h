@@ -131,7 +131,6 @@ struct reload_sum {
 };
 
 /* daemon.c: small helpers */
-int64_t		 daemon_now_ms(void);
 const char	*daemon_fmt_time(int64_t, char *, size_t);
 void		 daemon_note_error(struct daemon *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
@@ -37,7 +38,7 @@ daemon_resume_runs(struct daemon *d, struct recover_run *rr, size_t n)
 			daemon_note_error(d, "run %" PRId64 ": %s",
 			    rr[i].run_id, why);
 			if (store_run_end(d->store, rr[i].run_id, "failed",
-			    daemon_now_ms(), why, &err) == -1)
+			    clock_wall_ms(), why, &err) == -1)
 				log_warnx("run %" PRId64 ": %s", rr[i].run_id,
 				    err.msg);
 			continue;
@@ -92,7 +93,7 @@ daemon_catch_up(struct daemon *d)
 	struct slot		*s;
 	struct pf_err		 err;
 	int64_t			*fires, nmissed, newest;
-	int64_t			 now = daemon_now_ms() / 1000;
+	int64_t			 now = clock_wall_ms() / 1000;
 	size_t			 n, i;
 	char			 a[32], b[32], msg[PF_ERR_MAX + 64];
 

@@ -10,6 +10,7 @@
 #include <ev.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
@@ -46,7 +47,7 @@ daemon_retention(struct daemon *d)
 	struct slot		*s;
 	const struct pf_retention *rt;
 	size_t			 n = 0, cap = 0;
-	int64_t			 n1 = 0, n2 = 0, now = daemon_now_ms();
+	int64_t			 n1 = 0, n2 = 0, now = clock_wall_ms();
 
 	retention_rule(d, NULL, now, &dflt);
 	for (s = d->slots; s != NULL; s = s->next) {

@@ -23,6 +23,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
@@ -152,7 +153,7 @@ slot_start(struct slot *s, int64_t at, const char *trigger, int64_t *run_id,
 	dr->def = s->def;
 	dr->def->refs++;
 	dr->scheduled_s = at;
-	dr->started_ms = daemon_now_ms();
+	dr->started_ms = clock_wall_ms();
 	dr->run_id = -1;
 	snprintf(dr->trigger, sizeof(dr->trigger), "%s", trigger);
 	/* Linked first: a run with no tasks ends inside engine_start_ex. */

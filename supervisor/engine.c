@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 #include "nsprobe.h"
@@ -47,15 +48,6 @@ engine_opts_limits(const struct engine_opts *o, struct pf_limits *l)
 	l->nofile = -1;
 	l->output = o->output_cap > INT64_MAX ? INT64_MAX :
 	    (int64_t)o->output_cap;
-}
-
-int64_t
-engine_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void
@@ -158,7 +150,7 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 		log_info("%s", eng->ns_line);
 	else
 		log_debug("%s", eng->ns_line);
-	eng->rng = (uint64_t)getpid() << 32 ^ (uint64_t)engine_now_ms() ^
+	eng->rng = (uint64_t)getpid() << 32 ^ (uint64_t)clock_wall_ms() ^
 	    0x9e3779b97f4a7c15ULL;
 	return eng;
 }

@@ -14,10 +14,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 #include "procid.h"
@@ -338,15 +338,6 @@ on_write(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	ev_io_stop(loop, w);
 }
-static double
-mono_s(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void
 engine_on_spawn_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -377,7 +368,7 @@ spawn_hold(struct engine_run *run, size_t i, const char *why)
 	run->rq[run->rq_head] = i;
 	run->rq_len++;
 	if (eng->spawn_fails++ == 0) {
-		eng->spawn_since = mono_s();
+		eng->spawn_since = clock_mono_s();
 		eng->spawn_delay_ms = eng->opts.spawn_backoff_ms;
 		eng->spawn_told = eng->spawn_told_at == 0 ||
 		    eng->spawn_since - eng->spawn_told_at >= SPAWN_QUIET_S;
@@ -420,7 +411,7 @@ static int
 spawn_give_up(struct engine *eng, const char *why)
 {
 	if (eng->opts.spawn_giveup_ms > 0 && (eng->spawn_fails == 0 ||
-	    (mono_s() - eng->spawn_since) * 1000.0 <
+	    (clock_mono_s() - eng->spawn_since) * 1000.0 <
 	    (double)eng->opts.spawn_giveup_ms))
 		return 0;
 	if (eng->opts.spawn_giveup_ms == 0)
@@ -443,11 +434,11 @@ spawn_recovered(struct engine *eng)
 	if (eng->spawn_told)
 		log_info("pf-worker starts again after %lu refused tries "
 		    "over %.1f s", eng->spawn_fails,
-		    mono_s() - eng->spawn_since);
+		    clock_mono_s() - eng->spawn_since);
 	else
 		log_debug("pf-worker starts again after %lu refused tries "
 		    "over %.1f s", eng->spawn_fails,
-		    mono_s() - eng->spawn_since);
+		    clock_mono_s() - eng->spawn_since);
 	eng->spawn_fails = 0;
 	eng->spawn_gave_up = 0;
 }
@@ -506,7 +497,7 @@ engine_dispatch(struct engine_run *run, size_t i)
 		a->fd = sw.fd;
 	}
 	a->no = ++t->attempts;
-	a->started_ms = engine_now_ms();
+	a->started_ms = clock_wall_ms();
 	a->started = ev_now(eng->loop);
 	a->cap = engine_attempt_cap(a);
 	t->cur = a;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 
@@ -126,7 +127,7 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 	}
 	if (reason[0] != '\0')
 		e->reason = reason;
-	e->ended_ms = engine_now_ms();
+	e->ended_ms = clock_wall_ms();
 	e->duration_ms = (int64_t)((ev_now(a->run->eng->loop) - a->started) *
 	    1000.0);
 	if (e->duration_ms < 0)

@@ -207,7 +207,6 @@ struct engine {
 };
 
 /* engine.c */
-int64_t	 engine_now_ms(void);
 
 /* engine_task.c: every state change goes through engine_task_event. */
 int	 engine_task_event(struct engine_run *, size_t, enum tevent);

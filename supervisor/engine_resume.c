@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 
@@ -62,7 +63,7 @@ restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
 		if (engine_task_event(run, x, E_SKIP) == -1 || hist[x].skip_row)
 			continue;
 		if (store_task_skipped(eng->store, run->run_id,
-		    run->wf->tasks[x].name, why, engine_now_ms(), &err) == -1)
+		    run->wf->tasks[x].name, why, clock_wall_ms(), &err) == -1)
 			log_warnx("run %" PRId64 ": cannot record skipped "
 			    "task '%s': %s", run->run_id,
 			    run->wf->tasks[x].name, err.msg);

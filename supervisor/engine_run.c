@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 
@@ -175,7 +176,7 @@ run_end(struct engine_run *run)
 	const struct pf_workflow *wf;
 	struct pf_err	 err;
 	const char	*status, *error;
-	int64_t		 ended = engine_now_ms(), run_id;
+	int64_t		 ended = clock_wall_ms(), run_id;
 	void		*cookie;
 
 	status = run->cancelled ? "cancelled" : run->failed ? "failed" :
@@ -309,7 +310,7 @@ engine_start_ex(struct engine *eng, const struct pf_workflow *wf,
 	memset(&rs, 0, sizeof(rs));
 	rs.trigger = so != NULL && so->trigger != NULL ? so->trigger :
 	    eng->opts.trigger;
-	rs.started_ms = engine_now_ms();
+	rs.started_ms = clock_wall_ms();
 	rs.scheduled_ms = so != NULL ? so->scheduled_ms : -1;
 	rs.owner = eng->opts.owner;
 	if (store_workflow_upsert(eng->store, wf->name, wf->file,
@@ -374,7 +375,7 @@ engine_run_cancel(struct engine_run *run, const char *why)
 			ev_timer_stop(eng->loop, &t->backoff);
 			(void)engine_task_event(run, i, E_CANCEL);
 			if (store_task_skipped(eng->store, run->run_id,
-			    run->wf->tasks[i].name, why, engine_now_ms(),
+			    run->wf->tasks[i].name, why, clock_wall_ms(),
 			    &err) == -1)
 				log_warnx("run %" PRId64 ": %s", run->run_id,
 				    err.msg);

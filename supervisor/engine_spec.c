@@ -52,16 +52,6 @@ env_add(struct envv *e, const char *k, const char *v)
 	return 0;
 }
 
-static void
-env_free(char **vec, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		pf_free(vec[i]);
-	pf_free(vec);
-}
-
 /*
  * The task's whole environment: PATH, the PICOFLOW_* variables, then the
  * workflow's env, then the task's own (later wins).
@@ -95,7 +85,7 @@ build_env(const struct attempt *a, char ***out, size_t *nout)
 	*nout = e.n;
 	return 0;
 fail:
-	env_free(e.v, e.n);
+	pf_strv_free(e.v, e.n);
 	return -1;
 }
 
@@ -185,7 +175,7 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 			rc = 0;
 	}
 	buf_free(&msg);
-	env_free(s.env, s.nenv);
+	pf_strv_free(s.env, s.nenv);
 	return rc;
 }
 

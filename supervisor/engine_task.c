@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 
@@ -146,7 +147,7 @@ engine_task_settle(struct engine_run *run, size_t i, enum tevent ev,
 		if (engine_task_event(run, s, E_SKIP) == -1)
 			continue;
 		if (store_task_skipped(eng->store, run->run_id,
-		    run->wf->tasks[s].name, why, engine_now_ms(), &err) == -1)
+		    run->wf->tasks[s].name, why, clock_wall_ms(), &err) == -1)
 			log_warnx("run %" PRId64 ": cannot record skipped "
 			    "task '%s': %s", run->run_id,
 			    run->wf->tasks[s].name, err.msg);

@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/clock.h"
 #include "picoflow/fdio.h"
 #include "picoflow/frame.h"
 #include "picoflow/policy.h"
@@ -682,29 +682,20 @@ loadjob_out_free(struct loadjob_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 loadjob_run(const struct loadjob_req *rq, unsigned timeout_ms,
     struct loadjob_out *out, struct pf_err *err)
 {
 	struct loadjob	*j;
 	struct pollfd	 pfd;
-	int64_t		 deadline = mono_ms() + timeout_ms, left;
+	int64_t		 deadline = clock_mono_ms() + timeout_ms, left;
 	int		 st;
 
 	memset(out, 0, sizeof(*out));
 	if (loadjob_start(rq, &j, err) == -1)
 		return -1;
 	while (j->rfd != -1) {
-		if ((left = deadline - mono_ms()) <= 0) {
+		if ((left = deadline - clock_mono_ms()) <= 0) {
 			loadjob_kill(j);
 			break;
 		}
@@ -729,7 +720,7 @@ loadjob_run(const struct loadjob_req *rq, unsigned timeout_ms,
 			break;
 		if (w != 0)
 			continue;
-		if ((left = deadline - mono_ms()) <= 0 && !j->killed) {
+		if ((left = deadline - clock_mono_ms()) <= 0 && !j->killed) {
 			loadjob_kill(j);
 			left = 1000;
 		}

@@ -3,22 +3,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "procid.h"
 #include "recover.h"
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * SIGKILLs the process group led by pid, but only if its leader is the
@@ -60,7 +51,7 @@ interrupt_attempts(struct pf_store *st, int64_t run_id, int kill_procs,
 		store_attempt_end_init(&e);
 		e.status = "failed";
 		e.reason = reason;
-		e.ended_ms = now_ms();
+		e.ended_ms = clock_wall_ms();
 		if (store_attempt_end(st, a[i].id, &e, err) == -1) {
 			store_attempts_inflight_free(a, n);
 			return -1;
@@ -119,8 +110,8 @@ recover_scan(struct pf_store *st, struct recover_run **out, size_t *nout,
 			    v[i].pid);
 			if (interrupt_attempts(st, v[i].id, 0, reason, rs,
 			    err) == -1 ||
-			    store_run_end(st, v[i].id, "failed", now_ms(),
-			    reason, err) == -1)
+			    store_run_end(st, v[i].id, "failed",
+			    clock_wall_ms(), reason, err) == -1)
 				goto fail;
 			log_warnx("recovery: run %" PRId64 " of '%s': %s; "
 			    "recorded as failed", v[i].id, v[i].workflow,

@@ -111,11 +111,7 @@ out:
 void
 wfset_files_free(char **names, size_t n)
 {
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		pf_free(names[i]);
-	pf_free(names);
+	pf_strv_free(names, n);
 }
 
 int

@@ -31,6 +31,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
 #include "exec_http.h"
@@ -600,13 +601,13 @@ exec_http_run(struct worker *w, const struct proto_spec *spec,
 	/* Not the URL: it may carry credentials or tokens. */
 	log_debug("http %s request", spec->http.method ? spec->http.method :
 	    "GET");
-	t0 = worker_mono_ms();
-	if (worker_send_started(w, 0, worker_unix_ms()) == -1) {
+	t0 = clock_mono_ms();
+	if (worker_send_started(w, 0, (uint64_t)clock_wall_ms()) == -1) {
 		rc = -1;
 		goto out;
 	}
 	lr = http_loop(&h, m, &cc);
-	res->duration_ms = (uint64_t)(worker_mono_ms() - t0);
+	res->duration_ms = (uint64_t)(clock_mono_ms() - t0);
 	if (lr == -1) {
 		log_warnx("the supervisor is gone: aborting the request");
 		rc = -1;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
 #include "exec_shell.h"
@@ -315,7 +316,7 @@ shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
 	t.err = err_w;
 	t.close_fds = cl;
 	t.nclose = sizeof(cl) / sizeof(cl[0]);
-	sh->t_start = worker_mono_ms();
+	sh->t_start = clock_mono_ms();
 	pid = nsinit_start(&t, &sh->stfd, &e);
 	sandbox_ids_free(&ids);
 	if (pid == -1) {
@@ -411,7 +412,7 @@ shell_spawn(struct shell *sh)
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
 	    (rc = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
 	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) == 0) {
-		sh->t_start = worker_mono_ms();
+		sh->t_start = clock_mono_ms();
 		rc = posix_spawn(&sh->pid, spec->command, &fa, &attr, argv,
 		    envp);
 	}
@@ -455,7 +456,7 @@ shell_task_ended(struct shell *sh, int wstatus)
 {
 	sh->reaped = 1;
 	sh->wstatus = wstatus;
-	sh->t_end = worker_mono_ms();
+	sh->t_end = clock_mono_ms();
 	/* Output may still be in the pipes, or held by a grandchild. */
 	sh->drain_at = sh->t_end + sh->spec->drain_ms;
 }
@@ -554,7 +555,7 @@ shell_kill_hard(struct shell *sh)
 static void
 shell_stop(struct shell *sh, int sig)
 {
-	int64_t	 now = worker_mono_ms();
+	int64_t	 now = clock_mono_ms();
 
 	if (sh->reaped) {
 		/* Finished on its own already: stop draining and report. */
@@ -588,7 +589,7 @@ shell_send_wait(void *arg, int sig)
 
 	if (sig != 0)
 		shell_stop(sh, sig);
-	if (sh->kill_at >= 0 && worker_mono_ms() >= sh->kill_at)
+	if (sh->kill_at >= 0 && clock_mono_ms() >= sh->kill_at)
 		shell_kill_hard(sh);
 	(void)shell_reap(sh);
 }
@@ -668,7 +669,7 @@ shell_loop(struct shell *sh)
 	for (;;) {
 		if (sh->reaped && sh->fd[0] == -1 && sh->fd[1] == -1)
 			return 0;
-		now = worker_mono_ms();
+		now = clock_mono_ms();
 		if (sh->kill_at >= 0 && now >= sh->kill_at)
 			shell_kill_hard(sh);
 		if (sh->drain_at >= 0 && now >= sh->drain_at) {
@@ -730,7 +731,7 @@ static void
 shell_kill_all(struct shell *sh)
 {
 	struct pollfd	 p;
-	int64_t		 deadline = worker_mono_ms() + SHELL_REAP_MAX_MS;
+	int64_t		 deadline = clock_mono_ms() + SHELL_REAP_MAX_MS;
 	long		 n;
 
 	while (shell_reap(sh)) {
@@ -738,7 +739,7 @@ shell_kill_all(struct shell *sh)
 			log_warn("listing the task's processes");
 		else if (n > 0)
 			log_debug("killed %ld leftover processes", n);
-		if (worker_mono_ms() > deadline) {
+		if (clock_mono_ms() > deadline) {
 			log_warnx("processes of the task survive SIGKILL "
 			    "(uninterruptible sleep?); giving up on them");
 			return;
@@ -760,7 +761,7 @@ shell_result(struct shell *sh)
 	char			 how[128];
 
 	if (!sh->reaped)
-		sh->t_end = worker_mono_ms();
+		sh->t_end = clock_mono_ms();
 	res->duration_ms = (uint64_t)(sh->t_end - sh->t_start);
 	/* Everything reaped so far: the task and all it left behind. */
 	if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
@@ -843,7 +844,7 @@ exec_shell_run(struct worker *w, const struct proto_spec *spec,
 	if (shell_spawn(&sh) == -1)
 		goto out;
 	log_debug("task pid %ld: %s", (long)sh.pid, spec->command);
-	if (worker_send_started(w, sh.pid, worker_unix_ms()) == -1)
+	if (worker_send_started(w, sh.pid, (uint64_t)clock_wall_ms()) == -1)
 		rc = -1;
 	else
 		rc = shell_loop(&sh);

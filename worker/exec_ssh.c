@@ -33,6 +33,7 @@
 #include <libssh2.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
 #include "exec_ssh.h"
@@ -239,7 +240,7 @@ ssh_lost(struct ssh *s)
 	log_warnx("the supervisor is gone: killing the remote command and "
 	    "dropping the ssh connection");
 	if (s->ch != NULL)
-		(void)ssh_signal(s, "KILL", worker_mono_ms() +
+		(void)ssh_signal(s, "KILL", clock_mono_ms() +
 		    SSH_KILL_REPLY_MS);
 }
 
@@ -266,7 +267,7 @@ ssh_wait_fd(struct ssh *s, short events, int64_t deadline, int extra_ms)
 			events = POLLIN;
 	}
 	for (;;) {
-		now = worker_mono_ms();
+		now = clock_mono_ms();
 		ms = extra_ms;
 		if (deadline >= 0) {
 			if (now >= deadline)
@@ -298,7 +299,7 @@ ssh_wait_fd(struct ssh *s, short events, int64_t deadline, int extra_ms)
 		}
 		if (p[0].revents)
 			return W_READY;
-		if (ms >= 0 && !(deadline >= 0 && worker_mono_ms() >=
+		if (ms >= 0 && !(deadline >= 0 && clock_mono_ms() >=
 		    deadline))
 			return W_READY;	/* extra_ms passed */
 	}
@@ -711,7 +712,7 @@ ssh_start(struct ssh *s)
 	char			 kt[64];
 	int			 rc, wr;
 
-	deadline = worker_mono_ms() + SSH_CONNECT_TIMEOUT_MS;
+	deadline = clock_mono_ms() + SSH_CONNECT_TIMEOUT_MS;
 	if ((rc = ssh_connect(s, deadline)) != 0)
 		return rc;
 	if ((s->sess = libssh2_session_init()) == NULL) {
@@ -769,7 +770,7 @@ ssh_start(struct ssh *s)
 		    ssh_errmsg(s));
 		return -1;
 	}
-	s->t_start = worker_mono_ms();
+	s->t_start = clock_mono_ms();
 	SSH_RETRY(s, libssh2_channel_process_startup(s->ch, "exec", 4,
 	    c->command, (unsigned)strlen(c->command)), rc, deadline, wr);
 	if (wr != W_READY)
@@ -873,7 +874,7 @@ ssh_signal(struct ssh *s, const char *name, int64_t deadline)
 static int
 ssh_stop(struct ssh *s)
 {
-	int64_t	 now = worker_mono_ms();
+	int64_t	 now = clock_mono_ms();
 	int	 rc;
 
 	s->new_stop = 0;
@@ -944,7 +945,7 @@ ssh_io(struct ssh *s)
 				return 0;
 			continue;
 		}
-		now = worker_mono_ms();
+		now = clock_mono_ms();
 		if (s->kill_at >= 0 && now >= s->kill_at) {
 			s->killed_hard = 1;
 			log_info("grace period over: SIGKILL to the remote "
@@ -1031,7 +1032,7 @@ ssh_result(struct ssh *s)
 		snprintf(how, sizeof(how), "did not end within the %u ms "
 		    "grace period: SIGKILL was requested and the connection "
 		    "closed", s->spec->kill_grace_ms);
-	res->duration_ms = (uint64_t)(worker_mono_ms() - s->t_start);
+	res->duration_ms = (uint64_t)(clock_mono_ms() - s->t_start);
 	res->exit_code = code < 0 || code > 255 ? -1 : code;
 	res->signal = signo;
 	if (s->stop_sig != 0)
@@ -1092,7 +1093,7 @@ exec_ssh_run(struct worker *w, const struct proto_spec *spec,
 		    "cannot initialise libssh2");
 		goto out;
 	}
-	if (worker_send_started(w, 0, worker_unix_ms()) == -1) {
+	if (worker_send_started(w, 0, (uint64_t)clock_wall_ms()) == -1) {
 		ret = -1;
 		goto exit;
 	}

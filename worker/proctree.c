@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
-#include "picoflow/readfile.h"
+#include "picoflow/procstat.h"
 #include "proctree.h"
 
 struct pp {
@@ -28,28 +28,6 @@ struct pp {
 	pid_t	 ppid;
 	int	 desc;		/* 1: a descendant of root */
 };
-
-/* ppid from /proc/<pid>/stat: "pid (comm) state ppid ...". */
-static int
-read_ppid(const char *pid, pid_t *ppid)
-{
-	char	 path[64], buf[256], *p, *end;
-	long	 v;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if (readfile_small(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	/* comm may contain anything, ')' too; the fields after it do not. */
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
-	    p[3] != ' ')
-		return -1;
-	errno = 0;
-	v = strtol(p + 4, &end, 10);
-	if (errno != 0 || end == p + 4 || v < 0 || v > INT32_MAX)
-		return -1;
-	*ppid = (pid_t)v;
-	return 0;
-}
 
 static int
 pp_cmp(const void *a, const void *b)
@@ -76,7 +54,8 @@ proctree_descendants(pid_t root, pid_t **out, size_t *nout)
 	struct dirent	*de;
 	struct pp	*v = NULL, *nv, *parent;
 	size_t		 n = 0, cap = 0, i, k;
-	pid_t		 ppid, *res;
+	struct procstat	 ps;
+	pid_t		 pid, *res;
 	int		 changed;
 
 	*out = NULL;
@@ -84,9 +63,11 @@ proctree_descendants(pid_t root, pid_t **out, size_t *nout)
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (!isdigit((unsigned char)de->d_name[0]) ||
-		    read_ppid(de->d_name, &ppid) == -1)
-			continue;	/* not a process, or it just exited */
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;	/* not a process */
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (procstat_read(pid, &ps) == -1)
+			continue;	/* it just exited */
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;
 			if ((nv = pf_reallocarray(v, cap, sizeof(*v))) ==
@@ -98,9 +79,9 @@ proctree_descendants(pid_t root, pid_t **out, size_t *nout)
 			}
 			v = nv;
 		}
-		v[n].pid = (pid_t)strtol(de->d_name, NULL, 10);
-		v[n].ppid = ppid;
-		v[n].desc = ppid == root;
+		v[n].pid = pid;
+		v[n].ppid = ps.ppid;
+		v[n].desc = ps.ppid == root;
 		n++;
 	}
 	closedir(d);

@@ -65,7 +65,5 @@ void	 worker_result_error(struct proto_result *, uint8_t status,
 int	 worker_sock_readable(struct worker *);
 
 /* Milliseconds: CLOCK_MONOTONIC for durations, CLOCK_REALTIME for dates. */
-int64_t	 worker_mono_ms(void);
-uint64_t worker_unix_ms(void);
 
 #endif

@@ -14,6 +14,8 @@ void	*pf_reallocarray(void *ptr, size_t nmemb, size_t size);
 char	*pf_strdup(const char *s);
 char	*pf_strndup(const char *s, size_t n);
 void	 pf_free(void *ptr);
+/* Frees the n strings of v, then v; v may be NULL. */
+void	 pf_strv_free(char **v, size_t n);
 
 /*
  * Fault injection: after `n` more successful allocations, every following

@@ -69,5 +69,12 @@ int	 paths_state_dir_prepare(const char *dir, struct pf_err *);
 int	 paths_state_dir_check(const char *dir, uid_t uid, struct pf_err *);
 /* Frees the strings; *p is zeroed.  Safe on a zeroed struct. */
 void	 paths_free(struct pf_paths *p);
+/*
+ * mkdir -p, in place: creates dir and its missing parents, the parents
+ * with mode parent_mode and dir itself with mode; one that exists is
+ * left as it is.  0, or -1 with errno and dir cut at the directory that
+ * could not be made, for the caller's message.
+ */
+int	 paths_mkdir_p(char *dir, mode_t parent_mode, mode_t mode);
 
 #endif

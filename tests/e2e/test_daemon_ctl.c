@@ -7,15 +7,20 @@
  */
 #include <criterion/criterion.h>
 
+#include <signal.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "picoflow/frame.h"
-#include "test_daemon.h"
+#include "control.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(ctl, .init = dt_setup, .fini = dt_teardown, .timeout = 180);
 

@@ -37,8 +37,8 @@
 #include "picoflow/log.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
-#include "../../supervisor/engine.h"
-#include "../../supervisor/spawn.h"
+#include "engine.h"
+#include "spawn.h"
 #include "../lib/proc.h"
 
 static char	*dir;

@@ -7,8 +7,11 @@
  * A failure lists every descriptor that appeared or went, with what it
  * points to.
  */
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include <dirent.h>
@@ -19,8 +22,8 @@
 #include "picoflow/err.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
-#include "../../supervisor/engine.h"
-#include "../../supervisor/spawn.h"
+#include "engine.h"
+#include "spawn.h"
 
 /*
  * Under AddressSanitizer or valgrind each worker starts several times

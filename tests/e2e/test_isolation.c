@@ -29,8 +29,8 @@
 
 #include "picoflow/store.h"
 #include "../lib/proc.h"
-#include "../../supervisor/cgroup.h"
-#include "../../worker/sandbox.h"
+#include "cgroup.h"
+#include "sandbox.h"
 
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset	444

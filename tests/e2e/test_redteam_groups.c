@@ -25,8 +25,8 @@
 
 #include "picoflow/ctl.h"
 #include "../lib/proc.h"
-#include "test_daemon.h"
-#include "../../worker/sandbox.h"
+#include "../lib/daemon_harness.h"
+#include "sandbox.h"
 
 #define SITE_POLICY	PF_SRC_DIR "/examples/policy/site-policy.yaml"
 

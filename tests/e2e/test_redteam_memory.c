@@ -20,13 +20,16 @@
  *    up (a VFS shim with a quota on the WAL): the attempt ends 'failed'
  *    with the store's reason, never 'running'.
  */
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
+#include <stdio.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <sqlite3.h>
+
 #include "picoflow/workflow.h"
-#include "../../supervisor/engine.h"
+#include "engine.h"
 #include "../lib/worker_harness.h"
 
 /* The bound of the issue: pf-supervisor's peak resident set. */

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "test_daemon.h"
+#include <sqlite3.h>
+
+#include "../lib/daemon_harness.h"
 
 #define SITE_POLICY	PF_SRC_DIR "/examples/policy/site-policy.yaml"
 /* One task that sleeps a week; one workflow of one quick task. */

@@ -23,7 +23,7 @@
 #include "../lib/proc.h"
 #include "../lib/worker_harness.h"
 
-#include "../../worker/proctree.h"
+#include "proctree.h"
 
 /* Generous: valgrind and ASan make everything slower. */
 #define T_RUN		30.0

@@ -23,7 +23,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
 #include "picoflow/frame.h"
-#include "../../supervisor/control.h"
+#include "control.h"
 #include "../lib/proc.h"
 
 static int	 served;

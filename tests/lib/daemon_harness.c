@@ -421,3 +421,27 @@ dt_read_long(const char *path)
 	free(t);
 	return v;
 }
+
+/* build/picoflow --state-dir ST a1..a4 (NULLs end the list). */
+void
+dt_pf(struct proc_result *r, const char *a1, const char *a2, const char *a3,
+    const char *a4)
+{
+	char	*argv[10];
+	int	 n = 0;
+
+	argv[n++] = (char *)(uintptr_t)test_bin("picoflow");
+	argv[n++] = (char *)"--state-dir";
+	argv[n++] = dt_state;
+	if (a1)
+		argv[n++] = (char *)(uintptr_t)a1;
+	if (a2)
+		argv[n++] = (char *)(uintptr_t)a2;
+	if (a3)
+		argv[n++] = (char *)(uintptr_t)a3;
+	if (a4)
+		argv[n++] = (char *)(uintptr_t)a4;
+	argv[n] = NULL;
+	cr_assert_eq(proc_run(argv, NULL, 120, r), 0);
+	cr_assert(!r->timed_out);
+}

@@ -99,4 +99,8 @@ int	 dt_proc_gone(long pid, double timeout);
  */
 long	 dt_read_long(const char *path);
 
+/* build/picoflow --state-dir ST a1..a4 (NULL: none). */
+void	 dt_pf(struct proc_result *r, const char *a1, const char *a2,
+	    const char *a3, const char *a4);
+
 #endif

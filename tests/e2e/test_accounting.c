@@ -17,7 +17,7 @@
 
 #include "picoflow/store.h"
 #include "../lib/proc.h"
-#include "../../supervisor/cgroup.h"
+#include "cgroup.h"
 
 static char	*dir;
 static char	 db[4096];

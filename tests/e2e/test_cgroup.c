@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "../lib/proc.h"
-#include "../../supervisor/cgroup.h"
+#include "cgroup.h"
 
 static char	 rootname[64];
 

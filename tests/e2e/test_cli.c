@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "../lib/proc.h"
+/* Within the suite's own time limit. */
+#define PF_TIMEOUT_S	60
+#include "../lib/picoflow_cli.h"
 
 static char	*dir;
 
@@ -32,29 +35,6 @@ teardown(void)
 }
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
-
-/* Runs picoflow with the arguments given, up to a NULL. */
-static void
-pf(struct proc_result *r, ...)
-{
-	char		*argv[24];
-	const char	*arg;
-	va_list		 ap;
-	int		 n = 0, i;
-
-	argv[n++] = strdup(test_bin("picoflow"));
-	va_start(ap, r);
-	while ((arg = va_arg(ap, const char *)) != NULL && n < 23)
-		argv[n++] = strdup(arg);
-	va_end(ap);
-	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, NULL, 60, r), 0);
-	cr_assert(!r->timed_out);
-	for (i = 0; i < n; i++)
-		free(argv[i]);
-}
-
-#define PF(r, ...)	pf((r), __VA_ARGS__, (const char *)NULL)
 
 Test(cli, version_and_usage_errors)
 {

@@ -7,9 +7,12 @@
  * nothing behind), the ordinary run must succeed, and the supervisor's
  * resident set must not be disturbed by what its tasks did.
  */
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 
 TestSuite(containment, .init = dt_setup, .fini = dt_teardown,
     .timeout = 240);

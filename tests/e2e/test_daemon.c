@@ -23,7 +23,7 @@
 
 #include "picoflow/store.h"
 #include "../lib/proc.h"
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(daemon, .init = dt_setup, .fini = dt_teardown, .timeout = 180);
 

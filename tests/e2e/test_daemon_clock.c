@@ -25,10 +25,13 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(clock, .init = dt_setup, .fini = dt_teardown, .timeout = 300);
 

@@ -10,11 +10,20 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "picoflow/store.h"
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(crash, .init = dt_setup, .fini = dt_teardown, .timeout = 400);
 

@@ -7,41 +7,22 @@
  */
 #include <criterion/criterion.h>
 
+#include <signal.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "picoflow/frame.h"
-#include "test_daemon.h"
+#include "control.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(ctl, .init = dt_setup, .fini = dt_teardown, .timeout = 180);
-
-/* build/picoflow --state-dir ST ARGS... */
-static void
-pf(struct proc_result *r, const char *a1, const char *a2, const char *a3,
-    const char *a4)
-{
-	char	*argv[10];
-	int	 n = 0;
-
-	argv[n++] = (char *)(uintptr_t)test_bin("picoflow");
-	argv[n++] = (char *)"--state-dir";
-	argv[n++] = dt_state;
-	if (a1)
-		argv[n++] = (char *)(uintptr_t)a1;
-	if (a2)
-		argv[n++] = (char *)(uintptr_t)a2;
-	if (a3)
-		argv[n++] = (char *)(uintptr_t)a3;
-	if (a4)
-		argv[n++] = (char *)(uintptr_t)a4;
-	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, NULL, 120, r), 0);
-	cr_assert(!r->timed_out);
-}
 
 static char *
 out_of_task(int64_t run, const char *task)
@@ -363,12 +344,12 @@ Test(ctl, picoflow_commands)
 	    "args: [\"30\"]}}\n");
 	dt_wf("x.yaml", "name: x\ntasks: [\n");
 
-	pf(&r, "daemon", "status", NULL, NULL);
+	dt_pf(&r, "daemon", "status", NULL, NULL);
 	cr_assert_eq(r.exit_code, 1);
 	cr_assert(strstr(r.out, "pf-supervisor is not running") != NULL,
 	    "%s", r.out);
 	proc_result_free(&r);
-	pf(&r, "trigger", "e", NULL, NULL);
+	dt_pf(&r, "trigger", "e", NULL, NULL);
 	cr_assert_eq(r.exit_code, 1);
 	cr_assert(strstr(r.err, "pf-supervisor is not running") != NULL,
 	    "%s", r.err);
@@ -378,16 +359,16 @@ Test(ctl, picoflow_commands)
 	mkdir(dt_state, 0700);
 	snprintf(pidf, sizeof(pidf), "%s/pf-supervisor.pid", dt_state);
 	free(test_write(dt_state, "pf-supervisor.pid", "1\n"));
-	pf(&r, "daemon", "start", dt_wfdir, NULL);
+	dt_pf(&r, "daemon", "start", dt_wfdir, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "pf-supervisor started (pid ") != NULL);
 	proc_result_free(&r);
-	pf(&r, "daemon", "start", dt_wfdir, NULL);
+	dt_pf(&r, "daemon", "start", dt_wfdir, NULL);
 	cr_assert_eq(r.exit_code, 1);
 	cr_assert(strstr(r.err, "already running") != NULL, "%s", r.err);
 	proc_result_free(&r);
 
-	pf(&r, "daemon", "status", NULL, NULL);
+	dt_pf(&r, "daemon", "status", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, " running (pid ") != NULL, "%s", r.out);
 	cr_assert(strstr(r.out, "x.yaml") != NULL, "the broken file is in "
@@ -397,7 +378,7 @@ Test(ctl, picoflow_commands)
 	cr_assert(strstr(r.out, "\nnamespaces: ") != NULL, "and whether "
 	    "shell tasks get namespaces of their own: %s", r.out);
 	proc_result_free(&r);
-	pf(&r, "--json", "daemon", "status", NULL);
+	dt_pf(&r, "--json", "daemon", "status", NULL);
 	cr_assert_eq(r.exit_code, 0);
 	cr_assert(strncmp(r.out, "{\"running\":true,\"pid\":", 22) == 0,
 	    "%s", r.out);
@@ -412,41 +393,41 @@ Test(ctl, picoflow_commands)
 	    "%s", r.out);
 	proc_result_free(&r);
 
-	pf(&r, "trigger", "e", NULL, NULL);
+	dt_pf(&r, "trigger", "e", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert_str_eq(r.out, "started run 1 of 'e'\n");
 	proc_result_free(&r);
-	pf(&r, "--json", "trigger", "--workflow", "e");
+	dt_pf(&r, "--json", "trigger", "--workflow", "e");
 	cr_assert_eq(r.exit_code, 1);
 	cr_assert_str_eq(r.out, "{\"ok\":false,\"message\":\"not started: a "
 	    "run is in progress (overlap: skip)\",\"run_id\":null}\n");
 	proc_result_free(&r);
-	pf(&r, "cancel", "abc", NULL, NULL);
+	dt_pf(&r, "cancel", "abc", NULL, NULL);
 	cr_assert_eq(r.exit_code, 2);
 	proc_result_free(&r);
-	pf(&r, "cancel", "1", NULL, NULL);
+	dt_pf(&r, "cancel", "1", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert_str_eq(r.out, "cancelling run 1\n");
 	proc_result_free(&r);
-	pf(&r, "reload", NULL, NULL, NULL);
+	dt_pf(&r, "reload", NULL, NULL, NULL);
 	cr_assert_eq(r.exit_code, 1, "x.yaml is broken");
 	cr_assert(strstr(r.err, "1 unchanged, 1 broken") != NULL, "%s",
 	    r.err);
 	proc_result_free(&r);
 
-	pf(&r, "daemon", "stop", NULL, NULL);
+	dt_pf(&r, "daemon", "stop", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "stopped") != NULL);
 	proc_result_free(&r);
-	pf(&r, "daemon", "stop", NULL, NULL);
+	dt_pf(&r, "daemon", "stop", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0);
 	cr_assert_str_eq(r.out, "pf-supervisor is not running\n");
 	proc_result_free(&r);
-	pf(&r, "daemon", "status", NULL, NULL);
+	dt_pf(&r, "daemon", "status", NULL, NULL);
 	cr_assert_eq(r.exit_code, 1);
 	proc_result_free(&r);
 	dt_str_eq("SELECT status FROM executions WHERE id = 1", "cancelled");
-	pf(&r, "daemon", "bogus", NULL, NULL);
+	dt_pf(&r, "daemon", "bogus", NULL, NULL);
 	cr_assert_eq(r.exit_code, 2);
 	proc_result_free(&r);
 }

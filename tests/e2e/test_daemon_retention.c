@@ -8,11 +8,14 @@
  */
 #include <criterion/criterion.h>
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "picoflow/store.h"
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(retention, .init = dt_setup, .fini = dt_teardown, .timeout = 180);
 

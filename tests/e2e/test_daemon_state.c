@@ -6,11 +6,15 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "picoflow/store.h"
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(state, .init = dt_setup, .fini = dt_teardown, .timeout = 180);
 

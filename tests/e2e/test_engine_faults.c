@@ -37,29 +37,38 @@
 #include "picoflow/log.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
-#include "../../supervisor/engine.h"
-#include "../../supervisor/spawn.h"
+#include "engine.h"
+#include "spawn.h"
 #include "../lib/proc.h"
 
 static char	*dir;
 static char	 db[4096], logpath[4096], worker[4096];
 static int	 saved_stderr = -1;
+/* The test's own stderr: its deliberate faults' log lines go there. */
+static int	 test_stderr = -1;
 
 static void
 setup(void)
 {
+	char	 path[4200];
+
 	dir = test_tmpdir("engfaults");
 	cr_assert_not_null(dir);
 	snprintf(db, sizeof(db), "%s/state.db", dir);
 	snprintf(logpath, sizeof(logpath), "%s/log", dir);
 	snprintf(worker, sizeof(worker), "%s", test_bin("pf-worker"));
 	spawn_fail_after(-1, 0, 0);
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	test_stderr = test_stderr_to(path);
+	cr_assert_geq(test_stderr, 0, "%s", path);
 }
 
 static void
 teardown(void)
 {
 	spawn_fail_after(-1, 0, 0);
+	test_stderr_restore(test_stderr);
+	test_stderr = -1;
 	test_rmrf(dir);
 	free(dir);
 }
@@ -106,15 +115,9 @@ count_str(const char *hay, const char *needle)
 static void
 log_begin(void)
 {
-	int	 fd;
-
 	log_init("test", LOG_LVL_INFO, LOG_FMT_PRETTY);
-	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	cr_assert_geq(fd, 0);
-	saved_stderr = dup(STDERR_FILENO);
-	cr_assert_geq(saved_stderr, 0);
-	cr_assert_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	close(fd);
+	saved_stderr = test_stderr_to(logpath);
+	cr_assert_geq(saved_stderr, 0, "%s", logpath);
 }
 
 static char *
@@ -122,11 +125,8 @@ log_end(void)
 {
 	char	*text;
 
-	if (saved_stderr >= 0) {
-		dup2(saved_stderr, STDERR_FILENO);
-		close(saved_stderr);
-		saved_stderr = -1;
-	}
+	test_stderr_restore(saved_stderr);
+	saved_stderr = -1;
 	text = test_read(logpath, NULL);
 	cr_assert_not_null(text);
 	return text;

@@ -7,8 +7,11 @@
  * A failure lists every descriptor that appeared or went, with what it
  * points to.
  */
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include <dirent.h>
@@ -19,8 +22,8 @@
 #include "picoflow/err.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
-#include "../../supervisor/engine.h"
-#include "../../supervisor/spawn.h"
+#include "engine.h"
+#include "spawn.h"
 
 /*
  * Under AddressSanitizer or valgrind each worker starts several times
@@ -247,14 +250,19 @@ engine_runs(int cgroups, int nruns)
 	struct eh		 h;
 	ev_timer		 tick;
 	char			*dir = test_tmpdir("fds"), db[4200], worker[4200];
+	char			 logpath[4200];
 	double			 t0;
 	int64_t			 r;
-	int			 k;
+	int			 k, saved_stderr;
 
 	cr_assert_not_null(dir);
 	cr_assert_not_null(loop);
 	snprintf(db, sizeof(db), "%s/state.db", dir);
 	snprintf(worker, sizeof(worker), "%s", test_bin("pf-worker"));
+	/* The refused workers' warnings go to the scratch directory. */
+	snprintf(logpath, sizeof(logpath), "%s/engine.log", dir);
+	saved_stderr = test_stderr_to(logpath);
+	cr_assert_geq(saved_stderr, 0, "%s", logpath);
 	workflow_load_opts_default(&lo);
 	pf_diags_init(&d);
 	wf = workflow_load_buf("fds.yaml", engine_wf, strlen(engine_wf), &lo,
@@ -310,6 +318,7 @@ engine_runs(int cgroups, int nruns)
 	engine_free(eng);
 	store_close(store);
 	workflow_free(wf);
+	test_stderr_restore(saved_stderr);
 	test_rmrf(dir);
 	free(dir);
 }

@@ -22,7 +22,7 @@
 #include "../lib/test_httpd.h"
 #include "../lib/worker_harness.h"
 
-#include "../../worker/exec_http.h"
+#include "exec_http.h"
 
 #define T_RUN	30.0
 

@@ -28,9 +28,10 @@
 #include <unistd.h>
 
 #include "picoflow/store.h"
+#include "../lib/picoflow_cli.h"
 #include "../lib/proc.h"
-#include "../../supervisor/cgroup.h"
-#include "../../worker/sandbox.h"
+#include "cgroup.h"
+#include "sandbox.h"
 
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset	444
@@ -106,33 +107,6 @@ need_ctl(enum cg_ctl c, const char *name)
 		cr_skip_test("this host has no %s controller", name);
 }
 
-static char *
-write_wf(const char *fmt, ...)
-{
-	char	*text, *path;
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	cr_assert_neq(vasprintf(&text, fmt, ap), -1);
-	va_end(ap);
-	path = test_write(dir, "wf.yaml", text);
-	cr_assert_not_null(path);
-	free(text);
-	return path;
-}
-
-static void
-pf_run(char *file, char *const env[], struct proc_result *r)
-{
-	char	*argv[] = { strdup(test_bin("picoflow")), (char *)"--db-path",
-	    db, (char *)"run", file, NULL };
-
-	cr_assert_eq(proc_run(argv, env, 100, r), 0);
-	cr_assert(!r->timed_out, "picoflow run did not finish:\n%s\n%s",
-	    r->out, r->err);
-	free(argv[0]);
-}
-
 /* The one attempt of the one run, with its output. */
 static struct store_attempt *
 the_attempt(size_t *n)
@@ -172,7 +146,7 @@ run_task(const char *extra, const char *cmd, char *const env[], size_t *n)
 	struct proc_result	 r;
 	char			*f;
 
-	f = write_wf("name: iso\n"
+	f = test_write_wf(dir, "name: iso\n"
 	    "tasks:\n"
 	    "  - name: t\n"
 	    "    type: shell\n"
@@ -180,7 +154,7 @@ run_task(const char *extra, const char *cmd, char *const env[], size_t *n)
 	    "    timeout: 60\n"
 	    "%s"
 	    "    config: {command: /bin/sh, args: [-c, '%s']}\n", extra, cmd);
-	pf_run(f, env, &r);
+	test_pf_run(db, f, NULL, env, &r);
 	free(f);
 	proc_result_free(&r);
 	return the_attempt(n);
@@ -258,7 +232,7 @@ Test(iso, cpu_hog_under_a_fifth_of_a_core)
 	char			*f;
 
 	need_ctl(CG_CPU, "cpu");
-	f = write_wf("name: iso\n"
+	f = test_write_wf(dir, "name: iso\n"
 	    "config: {max_parallel: 2}\n"
 	    "tasks:\n"
 	    "  - {name: hog, type: shell, limits: {cpu: 0.2}, config: "
@@ -267,7 +241,7 @@ Test(iso, cpu_hog_under_a_fifth_of_a_core)
 	    "  - {name: ref, type: shell, config: "
 	    "{command: /bin/sh, args: [-c, 'timeout 3 sh -c \"while :; do :; "
 	    "done\"; exit 0']}}\n");
-	pf_run(f, NULL, &r);
+	test_pf_run(db, f, NULL, NULL, &r);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert_eq(store_open(db, STORE_RO, &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(store_runs_list(st, NULL, NULL, 0, &runs, &nruns, &err),

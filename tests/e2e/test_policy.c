@@ -23,7 +23,8 @@
 
 #include "picoflow/ctl.h"
 #include "../lib/proc.h"
-#include "test_daemon.h"
+#include "../lib/picoflow_cli.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(policy, .init = dt_setup, .fini = dt_teardown, .timeout = 180);
 
@@ -36,29 +37,6 @@ scratch(const char *name, const char *text)
 	cr_assert_not_null(p);
 	return p;
 }
-
-/* picoflow with arguments up to NULL. */
-static void
-pf(struct proc_result *r, ...)
-{
-	char		*argv[24];
-	const char	*arg;
-	va_list		 ap;
-	int		 n = 0, i;
-
-	argv[n++] = strdup(test_bin("picoflow"));
-	va_start(ap, r);
-	while ((arg = va_arg(ap, const char *)) != NULL && n < 23)
-		argv[n++] = strdup(arg);
-	va_end(ap);
-	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, NULL, 120, r), 0);
-	cr_assert(!r->timed_out);
-	for (i = 0; i < n; i++)
-		free(argv[i]);
-}
-
-#define PF(r, ...)	pf((r), __VA_ARGS__, (const char *)NULL)
 
 struct rule_case {
 	const char	*rule;

@@ -24,9 +24,10 @@
 #include <unistd.h>
 
 #include "picoflow/ctl.h"
+#include "../lib/picoflow_cli.h"
 #include "../lib/proc.h"
-#include "test_daemon.h"
-#include "../../worker/sandbox.h"
+#include "../lib/daemon_harness.h"
+#include "sandbox.h"
 
 #define SITE_POLICY	PF_SRC_DIR "/examples/policy/site-policy.yaml"
 
@@ -164,25 +165,6 @@ rt_had_gid(const char *name, gid_t gid)
 	return yes;
 }
 
-/* Runs picoflow with the arguments up to NULL. */
-static void
-rt_picoflow(struct proc_result *r, ...)
-{
-	char		*argv[16];
-	const char	*a;
-	va_list		 ap;
-	int		 n = 0;
-
-	argv[n++] = (char *)(uintptr_t)test_bin("picoflow");
-	va_start(ap, r);
-	while ((a = va_arg(ap, const char *)) != NULL && n < 15)
-		argv[n++] = (char *)(uintptr_t)a;
-	va_end(ap);
-	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, NULL, 120, r), 0);
-	cr_assert(!r->timed_out);
-}
-
 /* Waits for the run of `name` to end; its task's status and reason. */
 static void
 rt_wait_run(const char *name, char **status, char **reason)
@@ -264,7 +246,7 @@ Test(redteam_groups, site_policy_refuses_backup_shadow)
 
 	/* validate says the same, at the same place. */
 	snprintf(wf, sizeof(wf), "%s/shadow.yaml", dt_wfdir);
-	rt_picoflow(&r, "validate", "--policy", SITE_POLICY, wf,
+	test_picoflow(&r, 120, "validate", "--policy", SITE_POLICY, wf,
 	    (const char *)NULL);
 	cr_expect_eq(r.exit_code, 1, "%s%s", r.out, r.err);
 	cr_expect(strstr(r.err, "shadow.yaml:7:13: error: task 'leak': "
@@ -417,7 +399,7 @@ Test(redteam_groups, default_user_with_a_privileged_group_refused)
 
 	/* picoflow run/validate --run-as: every task that does not say. */
 	snprintf(wf, sizeof(wf), "%s/plain.yaml", dt_wfdir);
-	rt_picoflow(&r, "validate", "--run-as", "nobody:shadow", wf,
+	test_picoflow(&r, 120, "validate", "--run-as", "nobody:shadow", wf,
 	    (const char *)NULL);
 	cr_expect_eq(r.exit_code, 1, "%s%s", r.out, r.err);
 	cr_expect(strstr(r.err, "task 'leak': runs as 'nobody:shadow' by "
@@ -428,7 +410,8 @@ Test(redteam_groups, default_user_with_a_privileged_group_refused)
 	/* A policy's default_run_as: refused in the policy itself. */
 	pol = test_write(dt_dir, "pol.yaml", "default_run_as: "
 	    "\"nobody:shadow\"\n");
-	rt_picoflow(&r, "validate", "--policy", pol, wf, (const char *)NULL);
+	test_picoflow(&r, 120, "validate", "--policy", pol, wf,
+	    (const char *)NULL);
 	cr_expect_eq(r.exit_code, 1, "%s%s", r.out, r.err);
 	cr_expect(strstr(r.err, "pol.yaml:1:17: error: default_run_as: "
 	    "'nobody:shadow': group 'shadow' is privileged") != NULL, "%s",

@@ -7,16 +7,20 @@
  * garbage, truncated or forged frames: each fails that load only, the
  * last good configuration stays and the supervisor carries on.
  */
-#include "test_daemon.h"
-
 #include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "picoflow/buf.h"
 #include "picoflow/frame.h"
 #include "picoflow/wfcodec.h"
+#include "ctlclient.h"
+#include "../lib/daemon_harness.h"
 
 /* The confinement chain itself, exercised in a child (see filter_*). */
 #include "../../loader/confine.c"

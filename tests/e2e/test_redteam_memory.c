@@ -20,13 +20,16 @@
  *    up (a VFS shim with a quota on the WAL): the attempt ends 'failed'
  *    with the store's reason, never 'running'.
  */
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
+#include <stdio.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <sqlite3.h>
+
 #include "picoflow/workflow.h"
-#include "../../supervisor/engine.h"
+#include "engine.h"
 #include "../lib/worker_harness.h"
 
 /* The bound of the issue: pf-supervisor's peak resident set. */
@@ -490,11 +493,14 @@ run_with_quota(const char *yaml, long quota_kib, size_t *n, char **status)
 	struct stat		 sb;
 	char			 wal[4300];
 	int64_t			 run_id;
-	int			 found;
+	int			 found, saved_stderr;
 	double			 t0;
 
 	install_quota_vfs();
 	mkdir(dt_state, 0700);
+	/* The engine's "disk is full" errors go to the test's log. */
+	snprintf(wal, sizeof(wal), "%s/engine.log", dt_dir);
+	cr_assert_geq(saved_stderr = test_stderr_to(wal), 0, "%s", wal);
 	cr_assert_eq(store_open(dt_db, STORE_RW, &st, &err), 0, "%s",
 	    err.msg);
 	workflow_load_opts_default(&lo);
@@ -537,6 +543,7 @@ run_with_quota(const char *yaml, long quota_kib, size_t *n, char **status)
 	cr_assert_eq(store_attempts_list(st, run_id, NULL, 1, &a, n, &err), 0,
 	    "%s", err.msg);
 	store_close(st);
+	test_stderr_restore(saved_stderr);
 	return a;
 }
 

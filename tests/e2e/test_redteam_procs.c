@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "../lib/proc.h"
-#include "test_daemon.h"
+#include "../lib/daemon_harness.h"
 
 TestSuite(redteam_procs, .init = dt_setup, .fini = dt_teardown,
     .timeout = 60);

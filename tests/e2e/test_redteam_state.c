@@ -15,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "test_daemon.h"
+#include <sqlite3.h>
+
+#include "../lib/daemon_harness.h"
 
 #define SITE_POLICY	PF_SRC_DIR "/examples/policy/site-policy.yaml"
 /* One task that sleeps a week; one workflow of one quick task. */
@@ -27,30 +29,6 @@
 TestSuite(fair, .init = dt_setup, .fini = dt_teardown, .timeout = 240);
 TestSuite(statedir, .init = dt_setup, .fini = dt_teardown, .timeout = 120);
 TestSuite(escape, .init = dt_setup, .fini = dt_teardown, .timeout = 180);
-
-/* build/picoflow --state-dir ST a1..a4 (NULLs end the list). */
-static void
-pf(struct proc_result *r, const char *a1, const char *a2, const char *a3,
-    const char *a4)
-{
-	char	*argv[10];
-	int	 n = 0;
-
-	argv[n++] = (char *)(uintptr_t)test_bin("picoflow");
-	argv[n++] = (char *)"--state-dir";
-	argv[n++] = dt_state;
-	if (a1)
-		argv[n++] = (char *)(uintptr_t)a1;
-	if (a2)
-		argv[n++] = (char *)(uintptr_t)a2;
-	if (a3)
-		argv[n++] = (char *)(uintptr_t)a3;
-	if (a4)
-		argv[n++] = (char *)(uintptr_t)a4;
-	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, NULL, 120, r), 0);
-	cr_assert(!r->timed_out);
-}
 
 static void
 need_root(void)
@@ -95,7 +73,7 @@ Test(fair, greedy_workflow_leaves_room_for_another)
 	sleep(5);
 
 	t0 = dt_now_ms();
-	pf(&r, "trigger", "victim", NULL, NULL);
+	dt_pf(&r, "trigger", "victim", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	proc_result_free(&r);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM task_executions t "
@@ -124,7 +102,7 @@ Test(fair, greedy_workflow_leaves_room_for_another)
 	cr_assert(dt_log_has("skipped: 4 runs in flight, its cap "
 	    "(max_runs_running)"));
 	/* A trigger beyond the cap is refused too, and says why. */
-	pf(&r, "trigger", "greedy", NULL, NULL);
+	dt_pf(&r, "trigger", "greedy", NULL, NULL);
 	cr_assert_neq(r.exit_code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.err, "not started: 4 runs in flight") != NULL ||
 	    strstr(r.out, "not started: 4 runs in flight") != NULL, "%s%s",
@@ -394,7 +372,7 @@ Test(statedir, read_command_refuses_db_symlink)
 		    NULL, NULL), SQLITE_OK);
 		sqlite3_close(h);
 	}
-	pf(&r, "history", "w", NULL, NULL);
+	dt_pf(&r, "history", "w", NULL, NULL);
 	cr_assert_neq(r.exit_code, 0, "%s", r.out);
 	cr_assert(strstr(r.err, "picoflow.db is a symbolic link") != NULL,
 	    "%s", r.err);
@@ -474,27 +452,27 @@ Test(escape, c1_and_bidi_escaped_in_logs_run_status)
 	    NULL, "%s", r.out);
 	proc_result_free(&r);
 
-	pf(&r, "logs", "evil\xe2\x80\xaegpj.exe", NULL, NULL);
+	dt_pf(&r, "logs", "evil\xe2\x80\xaegpj.exe", NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	assert_no_raw("logs", r.out);
 	cr_assert(strstr(r.out, "A\\u009b31mB\\x1b[2JC\\u202eD\\u2066E") !=
 	    NULL, "%s", r.out);
 	proc_result_free(&r);
 
-	pf(&r, "logs", "evil\xe2\x80\xaegpj.exe", "--json", NULL);
+	dt_pf(&r, "logs", "evil\xe2\x80\xaegpj.exe", "--json", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	assert_no_raw("logs --json", r.out);
 	cr_assert(strstr(r.out, "A\\u009b31mB\\u001b[2JC\\u202eD\\u2066E") !=
 	    NULL, "%s", r.out);
 	proc_result_free(&r);
 
-	pf(&r, "status", NULL, NULL, NULL);
+	dt_pf(&r, "status", NULL, NULL, NULL);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	assert_no_raw("status", r.out);
 	cr_assert(strstr(r.out, "evil\\u202egpj.exe") != NULL, "%s", r.out);
 	proc_result_free(&r);
 
-	pf(&r, "history", "evil\xe2\x80\xaegpj.exe", "--json", NULL);
+	dt_pf(&r, "history", "evil\xe2\x80\xaegpj.exe", "--json", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	assert_no_raw("history --json", r.out);
 	cr_assert(strstr(r.out, "evil\\u202egpj.exe") != NULL, "%s", r.out);

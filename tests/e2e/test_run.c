@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "picoflow/store.h"
+#include "../lib/picoflow_cli.h"
 #include "../lib/proc.h"
 
 static char	*dir;
@@ -39,49 +40,6 @@ teardown(void)
 }
 
 TestSuite(run, .init = setup, .fini = teardown, .timeout = 120);
-
-/* Writes a workflow whose text may use %1$s for the scratch directory. */
-static char *
-write_wf(const char *fmt, ...)
-{
-	char	*text, *path;
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	cr_assert_neq(vasprintf(&text, fmt, ap), -1);
-	va_end(ap);
-	path = test_write(dir, "wf.yaml", text);
-	cr_assert_not_null(path);
-	free(text);
-	return path;
-}
-
-/* build/picoflow --db-path DB run [extra...] FILE */
-static void
-pf_run(char *file, const char *extra, char *const env[],
-    struct proc_result *r)
-{
-	char	*argv[16], *copy = NULL, *tok, *save;
-	int	 n = 0;
-
-	argv[n++] = strdup(test_bin("picoflow"));
-	argv[n++] = (char *)"--db-path";
-	argv[n++] = db;
-	argv[n++] = (char *)"run";
-	if (extra != NULL) {
-		copy = strdup(extra);
-		for (tok = strtok_r(copy, " ", &save); tok && n < 14;
-		    tok = strtok_r(NULL, " ", &save))
-			argv[n++] = tok;
-	}
-	argv[n++] = file;
-	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, env, 100, r), 0);
-	cr_assert(!r->timed_out, "picoflow run did not finish:\n%s\n%s",
-	    r->out, r->err);
-	free(copy);
-	free(argv[0]);
-}
 
 /* The attempts of the one run in the database. */
 static struct store_attempt *
@@ -130,7 +88,7 @@ Test(run, dependency_order_and_output)
 	size_t			 n;
 	char			 p[4200], *log;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: order\n"
 	    "tasks:\n"
 	    "  - name: c\n"
@@ -145,7 +103,7 @@ Test(run, dependency_order_and_output)
 	    "    depends_on: [a]\n"
 	    "    config: {command: /bin/sh, args: [-c, 'echo b >> %1$s/log']}\n",
 	    dir);
-	pf_run(f, NULL, NULL, &r);
+	test_pf_run(db, f, NULL, NULL, &r);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	snprintf(p, sizeof(p), "%s/log", dir);
 	log = test_read(p, NULL);
@@ -178,7 +136,7 @@ Test(run, concurrency_reaches_and_never_exceeds_max_parallel)
 	char			 p[4200], *log, *line, *save;
 	int			 peak = 0, v;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: conc\n"
 	    "config: {max_parallel: 3}\n"
 	    "env: {D: %1$s}\n"
@@ -194,7 +152,7 @@ Test(run, concurrency_reaches_and_never_exceeds_max_parallel)
 	    "  - {name: t7, type: shell, config: {command: /bin/sh, args: [-c, 'touch $D/run.$PICOFLOW_TASK; ls $D | grep -c ^run. >> $D/peaks; sleep 0.4; rm $D/run.$PICOFLOW_TASK']}}\n"
 	    "  - {name: t8, type: shell, config: {command: /bin/sh, args: [-c, 'touch $D/run.$PICOFLOW_TASK; ls $D | grep -c ^run. >> $D/peaks; sleep 0.4; rm $D/run.$PICOFLOW_TASK']}}\n"
 	    "  - {name: t9, type: shell, config: {command: /bin/sh, args: [-c, 'touch $D/run.$PICOFLOW_TASK; ls $D | grep -c ^run. >> $D/peaks; sleep 0.4; rm $D/run.$PICOFLOW_TASK']}}\n");
-	pf_run(f, NULL, NULL, &r);
+	test_pf_run(db, f, NULL, NULL, &r);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	snprintf(p, sizeof(p), "%s/peaks", dir);
 	log = test_read(p, NULL);
@@ -220,7 +178,7 @@ Test(run, retries_with_backoff_keep_each_attempt)
 	char			 p[4200], *log;
 	double			 t[3];
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: retry\n"
 	    "tasks:\n"
 	    "  - name: flaky\n"
@@ -228,7 +186,7 @@ Test(run, retries_with_backoff_keep_each_attempt)
 	    "    retry: 2\n"
 	    "    config: {command: /bin/sh, args: [-c, 'date +%%s.%%N >> %1$s/times; exit 3']}\n",
 	    dir);
-	pf_run(f, "--backoff 300", NULL, &r);
+	test_pf_run(db, f, "--backoff 300", NULL, &r);
 	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
 	a = attempts(&n, NULL);
 	cr_assert_eq(n, 3, "one row per attempt");
@@ -290,7 +248,7 @@ Test(run, timeout_kills_stubborn_task_and_detached_daemon)
 	char			 p1[4200], p2[4200];
 	int			 i;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: timeouts\n"
 	    "tasks:\n"
 	    "  - name: stubborn\n"
@@ -304,7 +262,7 @@ Test(run, timeout_kills_stubborn_task_and_detached_daemon)
 	    "    retry: 0\n"
 	    "    config: {command: /bin/sh, args: [-c, 'setsid /bin/sh -c \"echo \\$$ \\$(readlink /proc/self/ns/pid) > %1$s/daemon.pid; exec sleep 1000\" & sleep 1000']}\n",
 	    dir);
-	pf_run(f, "--grace 1", NULL, &r);
+	test_pf_run(db, f, "--grace 1", NULL, &r);
 	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
 	cr_assert_lt(r.seconds, 20, "took %.1fs", r.seconds);
 	a = attempts(&n, NULL);
@@ -328,13 +286,13 @@ Test(run, output_is_capped_and_memory_stays_bounded)
 	struct store_attempt	*a;
 	size_t			 n;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: big\n"
 	    "tasks:\n"
 	    "  - name: flood\n"
 	    "    type: shell\n"
 	    "    config: {command: /usr/bin/head, args: [-c, '104857600', /dev/zero]}\n");
-	pf_run(f, NULL, NULL, &r);
+	test_pf_run(db, f, NULL, NULL, &r);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	a = attempts(&n, NULL);
 	cr_assert_eq(n, 1);
@@ -367,13 +325,13 @@ Test(run, task_closing_stdout_early_is_still_waited_for)
 	struct store_attempt	*a;
 	size_t			 n;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: early\n"
 	    "tasks:\n"
 	    "  - name: closer\n"
 	    "    type: shell\n"
 	    "    config: {command: /bin/sh, args: [-c, 'echo before; exec 1>&-; sleep 0.3; echo after >&2; exit 4']}\n");
-	pf_run(f, NULL, NULL, &r);
+	test_pf_run(db, f, NULL, NULL, &r);
 	cr_assert_eq(r.exit_code, 1);
 	a = attempts(&n, NULL);
 	cr_assert_eq(a[0].exit_code, 4);
@@ -390,14 +348,14 @@ Test(run, missing_and_non_executable_commands)
 	struct store_attempt	*a;
 	size_t			 n;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: badcmd\n"
 	    "config: {retry_default: 0}\n"
 	    "tasks:\n"
 	    "  - {name: missing, type: shell, config: {command: /usr/bin/picoflow-no-such-command}}\n"
 	    "  - {name: noexec, type: shell, config: {command: /etc/passwd}}\n"
 	    "  - {name: exits127, type: shell, config: {command: /bin/sh, args: [-c, 'exit 127']}}\n");
-	pf_run(f, NULL, NULL, &r);
+	test_pf_run(db, f, NULL, NULL, &r);
 	cr_assert_eq(r.exit_code, 1);
 	a = attempts(&n, NULL);
 	cr_assert_eq(n, 3);
@@ -424,7 +382,7 @@ Test(run, environment_and_workdir)
 	char			*env[] = { (char *)"PF_LEAK_CHECK=leaked", NULL };
 	const struct store_attempt *x;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: envwd\n"
 	    "env: {SHARED: wf, OVERRIDE: wf}\n"
 	    "tasks:\n"
@@ -436,7 +394,7 @@ Test(run, environment_and_workdir)
 	    "      workdir: %1$s\n"
 	    "      env: {OVERRIDE: task, NUM: 5, LANG: C}\n",
 	    dir);
-	pf_run(f, NULL, env, &r);
+	test_pf_run(db, f, NULL, env, &r);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	a = attempts(&n, NULL);
 	x = find(a, n, "show", 1);
@@ -486,7 +444,7 @@ Test(run, failure_skips_dependents_but_not_independent_branches)
 	struct store_run	 run;
 	size_t			 n;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: skips\n"
 	    "config: {retry_default: 0, max_parallel: 1}\n"
 	    "tasks:\n"
@@ -495,7 +453,7 @@ Test(run, failure_skips_dependents_but_not_independent_branches)
 	    "  - {name: grandchild, type: shell, depends_on: [child], config: {command: /bin/true}}\n"
 	    "  - {name: other, type: shell, config: {command: /bin/true}}\n"
 	    "  - {name: other2, type: shell, depends_on: [other], config: {command: /bin/true}}\n");
-	pf_run(f, NULL, NULL, &r);
+	test_pf_run(db, f, NULL, NULL, &r);
 	cr_assert_eq(r.exit_code, 1);
 	a = attempts(&n, &run);
 	cr_assert_str_eq(run.status, "failed");
@@ -519,12 +477,12 @@ Test(run, continue_on_failure_lets_dependents_run)
 	struct store_run	 run;
 	size_t			 n;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: cof\n"
 	    "tasks:\n"
 	    "  - {name: optional, type: shell, retry: 0, continue_on_failure: true, config: {command: /bin/false}}\n"
 	    "  - {name: after, type: shell, depends_on: [optional], config: {command: /bin/true}}\n");
-	pf_run(f, NULL, NULL, &r);
+	test_pf_run(db, f, NULL, NULL, &r);
 	/* The dependents run, but the run failed (as the Rust PicoFlow). */
 	cr_assert_eq(r.exit_code, 1, "%s", r.out);
 	a = attempts(&n, &run);
@@ -547,7 +505,7 @@ Test(run, sigint_cancels_cleanly)
 	int			 st;
 	pid_t			 pid;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: cancel\n"
 	    "tasks:\n"
 	    "  - {name: long, type: shell, config: {command: /bin/sh, args: [-c, 'echo $$ $(readlink /proc/self/ns/pid) > %1$s/long.pid; exec sleep 1000']}}\n"
@@ -600,13 +558,13 @@ fake_worker(const char *script, const char *expect, const char *status)
 
 	snprintf(env0, sizeof(env0), "PICOFLOW_WORKER=%s/tests/fixtures/"
 	    "fakeworker/%s", PF_SRC_DIR, script);
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: fake\n"
 	    "config: {retry_default: 0}\n"
 	    "tasks:\n"
 	    "  - {name: one, type: shell, timeout: 2, config: {command: /bin/true}}\n"
 	    "  - {name: two, type: shell, timeout: 2, config: {command: /bin/true}}\n");
-	pf_run(f, "--grace 1", env, &r);
+	test_pf_run(db, f, "--grace 1", env, &r);
 	cr_assert_eq(r.exit_code, 1, "%s\n%s", r.out, r.err);
 	cr_assert(WIFEXITED(r.status), "picoflow crashed");
 	a = attempts(&n, &run);
@@ -660,11 +618,11 @@ Test(run, missing_worker_binary_fails_with_a_clear_error)
 	char			*env[] = {
 	    (char *)"PICOFLOW_WORKER=/nonexistent/pf-worker", NULL };
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: noworker\n"
 	    "tasks:\n"
 	    "  - {name: one, type: shell, config: {command: /bin/true}}\n");
-	pf_run(f, NULL, env, &r);
+	test_pf_run(db, f, NULL, env, &r);
 	cr_assert_eq(r.exit_code, 1);
 	cr_assert(strstr(r.err, "PICOFLOW_WORKER=/nonexistent/pf-worker is "
 	    "not an executable file") != NULL, "%s", r.err);
@@ -676,8 +634,8 @@ Test(run, empty_workflow_succeeds)
 {
 	struct proc_result	 r;
 
-	char *f = write_wf("name: empty\ntasks: []\n");
-	pf_run(f, NULL, NULL, &r);
+	char *f = test_write_wf(dir, "name: empty\ntasks: []\n");
+	test_pf_run(db, f, NULL, NULL, &r);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	cr_assert(strstr(r.out, ": success") != NULL, "%s", r.out);
 	free(f);
@@ -688,11 +646,11 @@ Test(run, json_summary)
 {
 	struct proc_result	 r;
 
-	char *f = write_wf(
+	char *f = test_write_wf(dir, 
 	    "name: js\n"
 	    "tasks:\n"
 	    "  - {name: ok, type: shell, config: {command: /bin/true}}\n");
-	pf_run(f, "--json", NULL, &r);
+	test_pf_run(db, f, "--json", NULL, &r);
 	cr_assert_eq(r.exit_code, 0, "%s\n%s", r.out, r.err);
 	{
 		const char *want = "{\"run_id\":1,\"workflow\":\"js\","

@@ -20,7 +20,7 @@
 #include "../lib/test_sshd.h"
 #include "../lib/worker_harness.h"
 
-#include "../../worker/exec_ssh.h"
+#include "exec_ssh.h"
 
 #define T_RUN	30.0
 

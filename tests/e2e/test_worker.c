@@ -23,8 +23,8 @@
 #include "../lib/proc.h"
 #include "../lib/worker_harness.h"
 
-#include "../../supervisor/nsprobe.h"
-#include "../../worker/proctree.h"
+#include "nsprobe.h"
+#include "proctree.h"
 
 /* Generous: valgrind and ASan make everything slower. */
 #define T_RUN		30.0

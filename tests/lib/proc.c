@@ -357,3 +357,33 @@ test_read_host_pid(const char *path)
 	free(s);
 	return pid;
 }
+
+int
+test_stderr_to(const char *path)
+{
+	int	 fd, saved;
+
+	fflush(stderr);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	if ((saved = dup(STDERR_FILENO)) == -1 ||
+	    dup2(fd, STDERR_FILENO) != STDERR_FILENO) {
+		if (saved != -1)
+			close(saved);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return saved;
+}
+
+void
+test_stderr_restore(int saved)
+{
+	if (saved < 0)
+		return;
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}

@@ -48,6 +48,15 @@ const char *test_bin(const char *name);
 int	 test_wait_file(const char *path, double timeout_s);
 
 /*
+ * Sends our stderr to path (truncated) until test_stderr_restore(saved):
+ * for the log lines of deliberate faults, which belong in the test's
+ * files, not on the terminal of `make test`.  Returns the saved stderr,
+ * -1 on failure (stderr unchanged).
+ */
+int	 test_stderr_to(const char *path);
+void	 test_stderr_restore(int saved);
+
+/*
  * A task's pid as the task wrote it with TEST_ECHO_PID ("PID pid:[INODE]",
  * $$ and its PID namespace), as a pid of ours: the pid itself when the
  * task shares our PID namespace (or wrote no namespace), else the

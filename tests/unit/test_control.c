@@ -23,7 +23,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
 #include "picoflow/frame.h"
-#include "../../supervisor/control.h"
+#include "control.h"
 #include "../lib/proc.h"
 
 static int	 served;
@@ -82,10 +82,13 @@ Test(control, out_of_descriptors_pauses_accepting_and_recovers,
 	unsigned char		 hdr[8];
 	char			*dir, path[4200];
 	double			 c0, used;
-	int			 cfd, lowest;
+	int			 cfd, lowest, saved_stderr;
 
 	cr_assert_not_null(loop);
 	cr_assert_not_null(dir = test_tmpdir("control"));
+	/* The server's warnings about the shortage go to the scratch dir. */
+	snprintf(path, sizeof(path), "%s/log", dir);
+	cr_assert_geq(saved_stderr = test_stderr_to(path), 0, "%s", path);
 	snprintf(path, sizeof(path), "%s/control.sock", dir);
 	cr_assert_eq(control_listen(loop, path, serve, NULL, &ctl, &err), 0,
 	    "%s", err.msg);
@@ -136,6 +139,7 @@ Test(control, out_of_descriptors_pauses_accepting_and_recovers,
 	close(cfd);
 	control_close(ctl);
 	ev_loop_destroy(loop);
+	test_stderr_restore(saved_stderr);
 	test_rmrf(dir);
 	free(dir);
 }

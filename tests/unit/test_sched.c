@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../supervisor/sched.h"
+#include "sched.h"
 
 /* 2024-03-04T02:00:00Z, a Monday. */
 #define T0	1709517600LL

@@ -1,14 +1,6 @@
 /*
- * Helpers shared by the pf-supervisor suites (test_daemon*.c): a scratch
- * directory with wf/ (workflows) and st/ (state), starting and stopping
- * the supervisor, reading its database and asking it for its status.
- * Header-only (every test_*.c is its own binary); everything is static.
+ * Drives pf-supervisor for the end-to-end suites; see daemon_harness.h.
  */
-#ifndef PICOFLOW_TEST_DAEMON_H
-#define PICOFLOW_TEST_DAEMON_H
-
-#include <criterion/criterion.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,29 +14,29 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
 #include <sqlite3.h>
 
 #include "picoflow/ctl.h"
-#include "../../supervisor/control.h"
+#include "control.h"
 #include "ctlclient.h"
-#include "../lib/proc.h"
+#include "daemon_harness.h"
+#include "proc.h"
 
-#define DT_UNUSED	__attribute__((unused))
-
-static char	*dt_dir;
-static char	 dt_wfdir[4200], dt_state[4200], dt_db[4200], dt_sock[4200];
-static pid_t	 dt_pid = -1;
-static int	 dt_nstarts;
+char	*dt_dir;
+char	 dt_wfdir[4200], dt_state[4200], dt_db[4200], dt_sock[4200];
+pid_t	 dt_pid = -1;
+int	 dt_nstarts;
 /*
  * As root, pf-supervisor runs tasks without run_as as nobody; the suites
  * whose tasks write into the (0700) scratch directory start it with
  * --run-as root unless a test sets this to see the default.
  */
-static int	 dt_default_user;
+int	 dt_default_user;
 /* Extra "K=V" entries for the next starts (NULL-terminated; NULL: none). */
-DT_UNUSED static char *const *dt_env;
+char *const *dt_env;
 
-DT_UNUSED static double
+double
 dt_mono(void)
 {
 	struct timespec	 ts;
@@ -53,7 +45,7 @@ dt_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-DT_UNUSED static int64_t
+int64_t
 dt_now_ms(void)
 {
 	struct timespec	 ts;
@@ -62,7 +54,7 @@ dt_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-DT_UNUSED static void
+void
 dt_setup(void)
 {
 	dt_dir = test_tmpdir("daemon");
@@ -76,7 +68,7 @@ dt_setup(void)
 	dt_nstarts = 0;
 }
 
-DT_UNUSED static void
+void
 dt_teardown(void)
 {
 	char		 pf[4400];
@@ -104,7 +96,7 @@ dt_teardown(void)
 }
 
 /* Writes wf/NAME; the text is a printf format. */
-DT_UNUSED static void
+void
 dt_wf(const char *name, const char *fmt, ...)
 {
 	char	*text, *path;
@@ -119,7 +111,7 @@ dt_wf(const char *name, const char *fmt, ...)
 	free(text);
 }
 
-DT_UNUSED static void
+void
 dt_rm_wf(const char *name)
 {
 	char	 p[4400];
@@ -129,7 +121,7 @@ dt_rm_wf(const char *name)
 }
 
 /* Every log of every start, concatenated (caller frees). */
-DT_UNUSED static char *
+char *
 dt_logs(void)
 {
 	char	 p[4400], *all = calloc(1, 1), *t;
@@ -148,7 +140,7 @@ dt_logs(void)
 	return all;
 }
 
-DT_UNUSED static int
+int
 dt_log_has(const char *s)
 {
 	char	*all = dt_logs();
@@ -159,7 +151,7 @@ dt_log_has(const char *s)
 }
 
 /* Waits until this start's log says "ready:" (fails if it exits). */
-static void
+void
 dt_wait_ready(double timeout)
 {
 	char	 p[4400], *t;
@@ -191,7 +183,7 @@ dt_wait_ready(double timeout)
  * Starts pf-supervisor on wf/ with state in st/ without waiting for it to
  * be ready; extra: more options.  Returns 1 when it runs under a wrapper.
  */
-DT_UNUSED static int
+int
 dt_spawn(const char *extra)
 {
 	char	*argv[64], *copy = NULL, *wcopy = NULL, *tok, *save, log[4400];
@@ -236,14 +228,14 @@ dt_spawn(const char *extra)
 }
 
 /* Starts pf-supervisor and waits until it is ready. */
-DT_UNUSED static void
+void
 dt_start(const char *extra)
 {
 	dt_wait_ready(dt_spawn(extra) ? 180 : 60);
 }
 
 /* SIGTERM, then waits for the exit; checks its status. */
-DT_UNUSED static void
+void
 dt_stop(int want_rc)
 {
 	double	 t0 = dt_mono();
@@ -270,7 +262,7 @@ dt_stop(int want_rc)
 	free(t);
 }
 
-DT_UNUSED static void
+void
 dt_kill9(void)
 {
 	cr_assert_gt(dt_pid, 0);
@@ -279,7 +271,7 @@ dt_kill9(void)
 	dt_pid = -1;
 }
 
-DT_UNUSED static int64_t
+int64_t
 dt_int(const char *sql)
 {
 	sqlite3		*db;
@@ -302,7 +294,7 @@ dt_int(const char *sql)
 	return v;
 }
 
-DT_UNUSED static char *
+char *
 dt_str(const char *sql)
 {
 	sqlite3		*db;
@@ -321,17 +313,8 @@ dt_str(const char *sql)
 	return v ? v : strdup("");
 }
 
-/* The query's first column equals want. */
-#define dt_str_eq(sql, want) do {					\
-	char	*got_ = dt_str(sql);					\
-	int	 eq_ = strcmp(got_, (want)) == 0;			\
-									\
-	cr_assert(eq_, "%s: '%s', wanted '%s'", (sql), got_, (want));	\
-	free(got_);							\
-} while (0)
-
 /* Waits until the query gives at least want; returns the last value. */
-DT_UNUSED static int64_t
+int64_t
 dt_wait_int(const char *sql, int64_t want, double timeout)
 {
 	double	 t0 = dt_mono();
@@ -355,7 +338,7 @@ dt_wait_int(const char *sql, int64_t want, double timeout)
 }
 
 /* The supervisor's status over its control socket (ctl_reply_free it). */
-DT_UNUSED static void
+void
 dt_status(struct ctl_reply *rep)
 {
 	struct ctl_request	 req;
@@ -369,7 +352,7 @@ dt_status(struct ctl_reply *rep)
 	cr_assert_eq(rep->has_status, 1);
 }
 
-DT_UNUSED static const struct ctl_wf_status *
+const struct ctl_wf_status *
 dt_find_wf(const struct ctl_reply *r, const char *name)
 {
 	size_t	 i;
@@ -382,7 +365,7 @@ dt_find_wf(const struct ctl_reply *r, const char *name)
 }
 
 /* A control request; the reply is returned (caller frees). */
-DT_UNUSED static void
+void
 dt_ctl(uint8_t cmd, const char *wf, int64_t run_id, struct ctl_reply *rep)
 {
 	struct ctl_request	 req;
@@ -397,7 +380,7 @@ dt_ctl(uint8_t cmd, const char *wf, int64_t run_id, struct ctl_reply *rep)
 }
 
 /* 1 once pid is gone (or a zombie) within timeout. */
-DT_UNUSED static int
+int
 dt_proc_gone(long pid, double timeout)
 {
 	double	 t0 = dt_mono();
@@ -426,7 +409,7 @@ dt_proc_gone(long pid, double timeout)
  * Reads a pid a task wrote (TEST_ECHO_PID: in its own PID namespace,
  * it is translated to ours).
  */
-DT_UNUSED static long
+long
 dt_read_long(const char *path)
 {
 	char	*t = test_read(path, NULL);
@@ -439,4 +422,26 @@ dt_read_long(const char *path)
 	return v;
 }
 
-#endif
+/* build/picoflow --state-dir ST a1..a4 (NULLs end the list). */
+void
+dt_pf(struct proc_result *r, const char *a1, const char *a2, const char *a3,
+    const char *a4)
+{
+	char	*argv[10];
+	int	 n = 0;
+
+	argv[n++] = (char *)(uintptr_t)test_bin("picoflow");
+	argv[n++] = (char *)"--state-dir";
+	argv[n++] = dt_state;
+	if (a1)
+		argv[n++] = (char *)(uintptr_t)a1;
+	if (a2)
+		argv[n++] = (char *)(uintptr_t)a2;
+	if (a3)
+		argv[n++] = (char *)(uintptr_t)a3;
+	if (a4)
+		argv[n++] = (char *)(uintptr_t)a4;
+	argv[n] = NULL;
+	cr_assert_eq(proc_run(argv, NULL, 120, r), 0);
+	cr_assert(!r->timed_out);
+}

@@ -139,7 +139,7 @@ check_rss(pid_t pid, const char *what)
 	cr_log_info("%s: pf-supervisor peak RSS %ld KiB, database %lld bytes",
 	    what, hwm, db_bytes());
 	if (!rss_checked()) {
-		cr_log_warn("%s: peak RSS %ld KiB not checked under a "
+		cr_log_info("%s: peak RSS %ld KiB not checked under a "
 		    "sanitizer or wrapper", what, hwm);
 		return;
 	}

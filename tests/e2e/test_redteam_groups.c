@@ -14,6 +14,9 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/file.h>
+#include <fcntl.h>
+
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -32,6 +35,12 @@
 #define SITE_POLICY	PF_SRC_DIR "/examples/policy/site-policy.yaml"
 
 static char	 rt_user[32], rt_group[32], rt_pub[4300];
+/*
+ * One test at a time: a test's useradd/groupadd replaces /etc/group, and
+ * pf-loader of a test running beside it, whose Landlock rule holds the
+ * old file, would then be refused the new one and fail its load.
+ */
+static int	 rt_lock = -1;
 
 /* /bin/sh -c on the formatted command; its exit code. */
 static int
@@ -63,6 +72,10 @@ rt_setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root (a root pf-supervisor, useradd)");
+	rt_lock = open("/tmp/pf-redteam-groups.lock", O_RDWR | O_CREAT |
+	    O_CLOEXEC, 0600);
+	cr_assert_geq(rt_lock, 0);
+	cr_assert_eq(flock(rt_lock, LOCK_EX), 0);
 	if (getgrnam("shadow") == NULL || access("/usr/sbin/useradd", X_OK) ||
 	    getpwnam("backup") == NULL || getpwnam("nobody") == NULL)
 		cr_skip_test("needs Debian's shadow group, users backup and "
@@ -98,6 +111,10 @@ rt_teardown(void)
 	}
 	if (dt_dir != NULL)
 		dt_teardown();
+	if (rt_lock != -1) {
+		close(rt_lock);
+		rt_lock = -1;
+	}
 }
 
 TestSuite(redteam_groups, .init = rt_setup, .fini = rt_teardown,

@@ -93,6 +93,8 @@ int	 store_bind_text(sqlite3_stmt *, int, const char *);
 int	 store_bind_opt_i64(sqlite3_stmt *, int, int64_t);
 int	 store_step_done(struct pf_store *, sqlite3_stmt *, const char *,
 	    struct pf_err *);
+int	 store_step_fk(struct pf_store *, sqlite3_stmt *, const char *,
+	    const char *what_parent, int64_t id, struct pf_err *);
 int	 store_check_writable(struct pf_store *, struct pf_err *);
 int	 store_check_ms(int64_t, const char *, struct pf_err *);
 int	 store_check_name(const char *, const char *, struct pf_err *);

@@ -44,13 +44,9 @@ append_chunk(struct pf_store *st, const struct store_chunk *c,
 	sqlite3_bind_int64(s, 1, c->attempt_id);
 	sqlite3_bind_int(s, 2, c->stream);
 	(void)sqlite3_bind_blob64(s, 3, c->data, c->len, SQLITE_STATIC);
-	if (store_step_done(st, s, "storing task output", err) == -1) {
-		if (sqlite3_extended_errcode(st->db) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
-			pf_err_set(err, "%s: no task attempt with id %lld",
-			    st->path, (long long)c->attempt_id);
+	if (store_step_fk(st, s, "storing task output",
+	    "task attempt", c->attempt_id, err) == -1)
 		return -1;
-	}
 	return 0;
 }
 

@@ -91,14 +91,9 @@ store_attempt_procs(struct pf_store *st, int64_t attempt_id,
 	store_bind_opt_i64(s, 3, p->worker_pid > 0 ? p->worker_start : -1);
 	store_bind_opt_i64(s, 4, p->task_pid > 0 ? p->task_pid : -1);
 	store_bind_opt_i64(s, 5, p->task_pid > 0 ? p->task_start : -1);
-	if (store_step_done(st, s, "recording the processes of a task", err) ==
-	    -1) {
-		if (sqlite3_extended_errcode(st->db) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
-			pf_err_set(err, "%s: no task attempt with id %lld",
-			    st->path, (long long)attempt_id);
+	if (store_step_fk(st, s, "recording the processes of a task",
+	    "task attempt", attempt_id, err) == -1)
 		return -1;
-	}
 	return 0;
 }
 

@@ -77,6 +77,22 @@ store_step_done(struct pf_store *st, sqlite3_stmt *s, const char *what,
 	return 0;
 }
 
+/*
+ * store_step_done for an insert whose row refers to a parent: a foreign
+ * key failure says which parent (`what_parent` with id) is missing.
+ */
+int
+store_step_fk(struct pf_store *st, sqlite3_stmt *s, const char *doing,
+    const char *what_parent, int64_t id, struct pf_err *err)
+{
+	if (store_step_done(st, s, doing, err) == 0)
+		return 0;
+	if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+		pf_err_set(err, "%s: no %s with id %lld", st->path,
+		    what_parent, (long long)id);
+	return -1;
+}
+
 int
 store_check_writable(struct pf_store *st, struct pf_err *err)
 {

@@ -91,13 +91,9 @@ store_run_begin(struct pf_store *st, int64_t workflow_id, const char *trigger,
 	store_bind_text(s, 3, trigger != NULL ? trigger : "manual");
 	sqlite3_bind_int64(s, 4, started_ms);
 	sqlite3_bind_int64(s, 5, (int64_t)getpid());
-	if (store_step_done(st, s, "recording the start of a run", err) == -1) {
-		if ((sqlite3_extended_errcode(st->db)) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
-			pf_err_set(err, "%s: no workflow with id %lld",
-			    st->path, (long long)workflow_id);
+	if (store_step_fk(st, s, "recording the start of a run",
+	    "workflow", workflow_id, err) == -1)
 		return -1;
-	}
 	*run_id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
@@ -189,14 +185,9 @@ store_attempt_begin(struct pf_store *st, int64_t run_id,
 	sqlite3_bind_int64(s, 5, (int64_t)attempt);
 	/* The original's retry_count: retries before this attempt. */
 	sqlite3_bind_int64(s, 6, (int64_t)attempt - 1);
-	if (store_step_done(st, s, "recording the start of a task",
-	    err) == -1) {
-		if (sqlite3_extended_errcode(st->db) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
-			pf_err_set(err, "%s: no execution with id %lld",
-			    st->path, (long long)run_id);
+	if (store_step_fk(st, s, "recording the start of a task",
+	    "execution", run_id, err) == -1)
 		return -1;
-	}
 	*attempt_id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
@@ -312,13 +303,9 @@ store_task_skipped(struct pf_store *st, int64_t run_id, const char *task_name,
 	sqlite3_bind_text(s, 3, ts, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, when_ms);
 	store_bind_text(s, 5, reason);
-	if (store_step_done(st, s, "recording a skipped task", err) == -1) {
-		if (sqlite3_extended_errcode(st->db) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
-			pf_err_set(err, "%s: no execution with id %lld",
-			    st->path, (long long)run_id);
+	if (store_step_fk(st, s, "recording a skipped task",
+	    "execution", run_id, err) == -1)
 		return -1;
-	}
 	return 0;
 }
 

@@ -135,6 +135,11 @@ static const struct pfield spec_fields[] = {
 	    http.success_status, http.nsuccess_status, 0),
 	SF(PROTO_SPEC_NAMESPACES, K_BOOL, 0, "namespaces", namespaces, 0),
 	SF(PROTO_SPEC_PRIVATE_TMP, K_BOOL, 0, "private_tmp", private_tmp, 0),
+	SF(PROTO_SPEC_ATTACH_DIR, K_STR, 0, "attach_dir", attach_dir,
+	    PROTO_PATH_MAX),
+	SF(PROTO_SPEC_ATTACH_WINDOW_MS, K_U32, 0, "attach_window_ms",
+	    attach_window_ms, 0),
+	SF(PROTO_SPEC_TIMEOUT_MS, K_U64, 0, "timeout_ms", timeout_ms, 0),
 };
 
 #define TF(tag, kind, fl, name, m) \
@@ -174,6 +179,7 @@ static const struct pfield result_fields[] = {
 	RF(PROTO_RESULT_ERROR, K_STR, 0, "error", error, PROTO_ERROR_MAX),
 	RF(PROTO_RESULT_WORKER_RSS_KIB, K_U64, 0, "worker_rss_kib",
 	    worker_rss_kib, 0),
+	RF(PROTO_RESULT_TIMED_OUT, K_BOOL, 0, "timed_out", timed_out, 0),
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -733,6 +739,13 @@ spec_check(const struct proto_spec *s, struct pf_err *err)
 	if (s->drain_ms > PROTO_DRAIN_MAX_MS)
 		return perr(err, m, NULL, "drain_ms %u over the limit of %u",
 		    s->drain_ms, PROTO_DRAIN_MAX_MS);
+	if (s->attach_window_ms > PROTO_ATTACH_WINDOW_MAX_MS)
+		return perr(err, m, NULL, "attach_window_ms %u over the "
+		    "limit of %u", s->attach_window_ms,
+		    PROTO_ATTACH_WINDOW_MAX_MS);
+	if (s->attach_dir != NULL && s->attach_dir[0] != '/')
+		return perr(err, m, NULL, "attach_dir must be an absolute "
+		    "path");
 	if (s->limits.memory < -1 || s->limits.swap < -1 ||
 	    s->limits.cpu_milli < -1 || s->limits.pids < -1 ||
 	    s->limits.nofile < -1)
@@ -766,6 +779,7 @@ proto_spec_init(struct proto_spec *s)
 	s->output_cap = PROTO_DEFAULT_OUTPUT_CAP;
 	s->kill_grace_ms = PROTO_DEFAULT_KILL_GRACE_MS;
 	s->drain_ms = PROTO_DEFAULT_DRAIN_MS;
+	s->attach_window_ms = PROTO_DEFAULT_ATTACH_WINDOW_MS;
 	s->limits.memory = s->limits.swap = s->limits.cpu_milli = -1;
 	s->limits.pids = s->limits.nofile = -1;
 	s->network = -1;

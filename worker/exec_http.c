@@ -536,7 +536,7 @@ http_loop(struct http *h, CURLM *m, CURLcode *cc)
 			*cc = CURLE_FAILED_INIT;
 			return 0;
 		}
-		ext[0].fd = h->w->sock;
+		ext[0].fd = worker_poll_fd(h->w);
 		ext[0].events = CURL_WAIT_POLLIN;
 		ext[0].revents = 0;
 		ext[1].fd = h->w->sigfd;

@@ -284,7 +284,8 @@ shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
 	struct sandbox_bpf	 bpf;
 	struct pollfd		 p;
 	struct pf_err		 e;
-	int			 cl[4], r;
+	int			 cl[8], r;
+	size_t			 ncl;
 	pid_t			 pid;
 
 	if (sandbox_ids_resolve(sh->spec->run_as, sh->spec, &ids, &e) ==
@@ -301,10 +302,9 @@ shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
 		    "sandbox: %s", e.msg);
 		return -1;
 	}
-	cl[0] = sh->w->sock;
-	cl[1] = sh->w->sigfd;
-	cl[2] = out_r;
-	cl[3] = err_r;
+	ncl = worker_own_fds(sh->w, cl, sizeof(cl) / sizeof(cl[0]) - 2);
+	cl[ncl++] = out_r;
+	cl[ncl++] = err_r;
 	memset(&t, 0, sizeof(t));
 	t.spec = sh->spec;
 	t.argv = argv;
@@ -315,7 +315,7 @@ shell_spawn_ns(struct shell *sh, char **argv, char **envp, int out_w,
 	t.out = out_w;
 	t.err = err_w;
 	t.close_fds = cl;
-	t.nclose = sizeof(cl) / sizeof(cl[0]);
+	t.nclose = ncl;
 	sh->t_start = clock_mono_ms();
 	pid = nsinit_start(&t, &sh->stfd, &e);
 	sandbox_ids_free(&ids);
@@ -688,7 +688,7 @@ shell_loop(struct shell *sh)
 			pfd[nfd++].events = POLLIN;
 		}
 		sock_i = nfd;
-		pfd[nfd].fd = sh->w->sock;
+		pfd[nfd].fd = worker_poll_fd(sh->w);
 		pfd[nfd++].events = POLLIN;
 		sig_i = nfd;
 		pfd[nfd].fd = sh->w->sigfd;

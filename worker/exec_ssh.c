@@ -279,7 +279,7 @@ ssh_wait_fd(struct ssh *s, short events, int64_t deadline, int extra_ms)
 		p[0].fd = s->fd;
 		p[0].events = events;
 		/* Once the supervisor is gone only cleanup is left. */
-		p[1].fd = s->w->lost ? -1 : s->w->sock;
+		p[1].fd = worker_poll_fd(s->w);
 		p[1].events = POLLIN;
 		p[2].fd = s->w->sigfd;
 		p[2].events = POLLIN;

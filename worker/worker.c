@@ -8,6 +8,7 @@
  * instead of growing a buffer here.  Memory stays bounded by one frame.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,17 +36,18 @@
 #include "worker.h"
 
 int
-worker_send(struct worker *w, const struct pf_buf *b)
+worker_send_bytes(struct worker *w, const void *data, size_t len)
 {
+	const char	*c = data;
 	struct pollfd	 p[2];
 	size_t		 off = 0;
 	ssize_t		 n;
 	int		 sig;
 
-	if (w->lost)
+	if (w->lost || w->sock == -1)
 		return -1;
-	while (off < b->len) {
-		n = write(w->sock, b->data + off, b->len - off);
+	while (off < len && w->sock != -1) {
+		n = write(w->sock, c + off, len - off);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -72,12 +74,45 @@ worker_send(struct worker *w, const struct pf_buf *b)
 		}
 		break;
 	}
-	if (off < b->len) {
-		log_warn("writing to the supervisor");
-		w->lost = 1;
+	if (off == len)
+		return 0;
+	if (w->att.on) {
+		attach_detach(w, "writing to the supervisor failed");
 		return -1;
 	}
+	log_warn("writing to the supervisor");
+	w->lost = 1;
+	return -1;
+}
+
+int
+worker_send(struct worker *w, const struct pf_buf *b)
+{
+	attach_record(&w->att, b->data, b->len);
+	if (worker_send_bytes(w, b->data, b->len) == -1)
+		return w->att.on ? 0 : -1;
 	return 0;
+}
+
+int
+worker_poll_fd(const struct worker *w)
+{
+	if (w->att.on)
+		return w->att.ep;
+	return w->lost ? -1 : w->sock;
+}
+
+size_t
+worker_own_fds(const struct worker *w, int *fds, size_t max)
+{
+	const int	 all[] = { w->sock, w->sigfd, w->att.ep, w->att.lsock,
+			    w->att.spool, w->att.tfd };
+	size_t		 i, n = 0;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
+		if (all[i] != -1)
+			fds[n++] = all[i];
+	return n;
 }
 
 static int
@@ -128,6 +163,10 @@ worker_sock_readable(struct worker *w)
 	char	 buf[4096];
 	ssize_t	 n;
 
+	if (w->att.on) {
+		attach_events(w);
+		return 0;
+	}
 	n = read(w->sock, buf, sizeof(buf));
 	if (n > 0) {
 		if (!w->extra_warned)
@@ -323,6 +362,7 @@ worker_run(int fd)
 	memset(&w, 0, sizeof(w));
 	w.sock = fd;
 	w.sigfd = -1;
+	attach_init(&w.att);
 	buf_init(&w.frame, 0);
 	proto_spec_init(&spec);
 	proto_result_init(&res);
@@ -346,6 +386,11 @@ worker_run(int fd)
 		log_info("stopped before the SPEC arrived");
 		worker_result_error(&res, PROTO_ST_KILLED,
 		    "stopped before the task started");
+	} else if (attach_open(&w, &spec, &err) == -1) {
+		/* It could not outlive a supervisor crash: do not start. */
+		log_warnx("re-attach: %s", err.msg);
+		worker_result_error(&res, PROTO_ST_SPAWN_ERROR, "re-attach: %s",
+		    err.msg);
 	} else if ((spec.executor == PROTO_EXEC_SHELL && spec.namespaces ?
 	    sandbox_prepare(&spec, w.home, sizeof(w.home), &err) :
 	    sandbox_apply(&spec, w.home, sizeof(w.home), &err)) == -1) {
@@ -389,9 +434,18 @@ worker_run(int fd)
 		}
 	}
 	res.worker_rss_kib = worker_peak_rss_kib();
+	if (w.timed_out) {
+		res.timed_out = true;
+		if (res.status == PROTO_ST_KILLED)
+			worker_result_error(&res, PROTO_ST_KILLED, "timed out "
+			    "after %" PRIu64 " ms (kept by the worker while no "
+			    "supervisor was attached)", spec.timeout_ms);
+	}
 	if (worker_send_result(&w, &res) == -1)
 		ret = WORKER_EXIT_FAIL;
+	attach_linger(&w);
 out:
+	attach_close(&w.att);
 	proto_spec_free(&spec);
 	proto_result_free(&res);
 	buf_free(&w.frame);

@@ -12,6 +12,7 @@
 
 #include "picoflow/buf.h"
 #include "picoflow/proto.h"
+#include "attach.h"
 
 /* Exit codes of pf-worker. */
 #define WORKER_EXIT_OK		0	/* RESULT sent, whatever its status */
@@ -19,12 +20,16 @@
 #define WORKER_EXIT_USAGE	2
 
 struct worker {
-	int		 sock;		/* the supervisor's socket */
+	int		 sock;		/* the supervisor's socket; -1 while
+					   detached (att.on) */
 	int		 sigfd;		/* signalfd: CHLD, TERM, INT, HUP */
 	struct pf_buf	 frame;		/* one outgoing frame */
 	int		 lost;		/* the supervisor went away */
 	int		 extra_warned;	/* bytes after the SPEC were logged */
 	char		 home[1024];	/* HOME for the task: the user's */
+	struct attach	 att;		/* surviving the supervisor */
+	int		 att_ended;	/* the task is over: no deadline */
+	int		 timed_out;	/* stopped by the worker's own timeout */
 	/*
 	 * While worker_send waits for the supervisor to read (it stops
 	 * reading when its output memory is full), an executor that sets
@@ -44,8 +49,22 @@ struct worker {
  */
 int	 worker_run(int fd);
 
-/* Sends one encoded frame, whole; -1 when the supervisor is gone. */
+/*
+ * Sends one encoded frame, whole; -1 when the supervisor is gone.  With
+ * re-attach on, the frame goes to the spool first and a lost supervisor
+ * is not an error (0): the frame waits there for the next one.
+ */
 int	 worker_send(struct worker *, const struct pf_buf *);
+/* Writes bytes to the attached supervisor; -1 when that failed. */
+int	 worker_send_bytes(struct worker *, const void *, size_t);
+/*
+ * What an executor polls (POLLIN) for news from the supervisor side:
+ * the socket, the re-attach epoll fd, or -1 once the supervisor is gone
+ * for good.  Call worker_sock_readable() when it is readable.
+ */
+int	 worker_poll_fd(const struct worker *);
+/* The worker's own fds, for a child to close: returns how many. */
+size_t	 worker_own_fds(const struct worker *, int *, size_t);
 int	 worker_send_started(struct worker *, pid_t, uint64_t time_ms);
 int	 worker_send_output(struct worker *, uint8_t stream, const void *,
 	    size_t);
@@ -58,9 +77,11 @@ int	 worker_read_signals(struct worker *);
 void	 worker_result_error(struct proto_result *, uint8_t status,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*
- * Called when the supervisor socket is readable after the SPEC: nothing
- * more is expected, so bytes are read and dropped.  Returns -1 at EOF or
- * on an error (the supervisor is gone), else 0.
+ * Called when worker_poll_fd() is readable after the SPEC: nothing more
+ * is expected from a supervisor, so bytes are read and dropped.  Returns
+ * -1 at EOF or on an error (the supervisor is gone, the task must stop),
+ * else 0.  With re-attach on it handles connections, EOF (detach) and
+ * the deadline instead, and never returns -1.
  */
 int	 worker_sock_readable(struct worker *);
 

@@ -49,11 +49,13 @@ enum proto_msg {
 #define PROTO_OUTPUT_CHUNK_MAX	(60 * 1024)
 #define PROTO_KILL_GRACE_MAX_MS	3600000u
 #define PROTO_DRAIN_MAX_MS	60000u
+#define PROTO_ATTACH_WINDOW_MAX_MS (24u * 3600 * 1000)
 
 /* Defaults a SPEC gets from proto_spec_init(). */
 #define PROTO_DEFAULT_OUTPUT_CAP	(10u * 1024 * 1024)
 #define PROTO_DEFAULT_KILL_GRACE_MS	5000u
 #define PROTO_DEFAULT_DRAIN_MS		100u
+#define PROTO_DEFAULT_ATTACH_WINDOW_MS	(10u * 60 * 1000)
 #define PROTO_DEFAULT_PATH	"PATH=/usr/local/bin:/usr/bin:/bin"
 #define PROTO_DEFAULT_LANG	"LANG=C.UTF-8"
 
@@ -131,6 +133,12 @@ enum {
 					   and mount namespaces */
 	PROTO_SPEC_PRIVATE_TMP = 64,	/* bool: fresh /tmp and /dev/shm
 					   (with namespaces only) */
+	PROTO_SPEC_ATTACH_DIR = 65,	/* str: the task survives its
+					   supervisor (see "Re-attach") */
+	PROTO_SPEC_ATTACH_WINDOW_MS = 66, /* u32: wait for a supervisor
+					   this long after the task ended */
+	PROTO_SPEC_TIMEOUT_MS = 67,	/* u64: the task's timeout, kept by
+					   the worker while detached */
 };
 
 /* STARTED tags. */
@@ -161,6 +169,8 @@ enum {
 	PROTO_RESULT_TRUNCATED = 12,	/* bool */
 	PROTO_RESULT_ERROR = 13,	/* str */
 	PROTO_RESULT_WORKER_RSS_KIB = 14, /* u64, the worker's own peak */
+	PROTO_RESULT_TIMED_OUT = 15,	/* bool: stopped by the worker's own
+					   timeout, while detached */
 };
 
 struct proto_limits {
@@ -204,6 +214,14 @@ struct proto_spec {
 	size_t		 nwritable;
 	bool		 namespaces;	/* false: the worker's own sandbox */
 	bool		 private_tmp;
+	/*
+	 * Re-attach (docs/protocol.md): NULL = the worker stops its task
+	 * when the supervisor goes away.  Else the directory of the
+	 * attempt's spool and socket, <attach_dir>/<attempt_id>.spool|sock.
+	 */
+	char		*attach_dir;
+	uint32_t	 attach_window_ms;
+	uint64_t	 timeout_ms;	/* 0 = none */
 
 	struct pf_ssh	 ssh;		/* executor ssh */
 	struct pf_http	 http;		/* executor http */
@@ -236,6 +254,7 @@ struct proto_result {
 	bool		 truncated;
 	char		*error;		/* NULL = none */
 	uint64_t	 worker_rss_kib;
+	bool		 timed_out;	/* the worker's own timeout stopped it */
 };
 
 /*

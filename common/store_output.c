@@ -159,3 +159,33 @@ store_output_read_chunks(struct pf_store *st, struct store_attempt *a,
 	store_stmt_done(s);
 	return 0;
 }
+
+int
+store_output_stored(struct pf_store *st, int64_t attempt_id,
+    uint64_t bytes[2], struct pf_err *err)
+{
+	sqlite3_stmt	*s;
+	int		 rc, stream;
+	double		 n;
+
+	bytes[0] = bytes[1] = 0;
+	if (st->version < 3)
+		return 0;
+	if ((s = store_stmt(st, SQ_OUT_STORED, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, attempt_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		stream = sqlite3_column_int(s, 0);
+		n = sqlite3_column_double(s, 1);
+		if ((stream == STORE_STDOUT || stream == STORE_STDERR) &&
+		    n > 0)
+			bytes[stream == STORE_STDERR] = (uint64_t)n;
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlerr(st, err, "reading the size of stored output");
+		store_stmt_done(s);
+		return -1;
+	}
+	store_stmt_done(s);
+	return 0;
+}

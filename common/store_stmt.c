@@ -217,6 +217,9 @@ static const char *const sq_text[SQ__COUNT] = {
 	[SQ_OUT_READ] =
 	    "SELECT stream, data FROM task_output WHERE attempt_id = ?1 "
 	    "ORDER BY seq",
+	[SQ_OUT_STORED] =
+	    "SELECT stream, total(length(data)) FROM task_output "
+	    "WHERE attempt_id = ?1 GROUP BY stream",
 };
 
 sqlite3_stmt *

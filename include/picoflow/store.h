@@ -173,6 +173,12 @@ struct store_chunk {
 	const void	*data;
 	size_t		 len;
 };
+/*
+ * The output of an attempt stored in chunks so far, per stream (bytes[0]
+ * stdout, bytes[1] stderr): what a re-attached worker's replay skips.
+ */
+int	 store_output_stored(struct pf_store *, int64_t attempt_id,
+	    uint64_t bytes[2], struct pf_err *);
 int	 store_output_append(struct pf_store *, const struct store_chunk *,
 	    size_t n, struct pf_err *);
 

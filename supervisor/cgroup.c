@@ -64,6 +64,9 @@ struct cg_sys {
 	int		 swept;
 	int		 detect_only;	/* v2inst is a name to show, not ours */
 	char		 desc[512];
+	/* Attempt directories taken over (cg_adopt): the sweep keeps them. */
+	char		*keep[CG_KEEP_MAX];
+	size_t		 nkeep;
 };
 
 struct cg {
@@ -71,7 +74,10 @@ struct cg {
 	char		*v2;		/* attempt dir in cgroup2, or NULL */
 	char		*v1[CG_NCTL];	/* per hierarchy index, or NULL */
 	unsigned	 tries;
+	int		 adopted;	/* in a predecessor's instance */
 };
+
+static void	 unkeep(struct cg *);
 
 /* ---- small file helpers ------------------------------------------------ */
 
@@ -634,13 +640,29 @@ rmdir_wait(const char *p, int64_t *budget_ms)
 	}
 }
 
-/* Removes one dead instance: every attempt in it, then itself. */
+/* Whether an attempt directory was taken over (cg_adopt). */
+static int
+kept(const struct cg_sys *s, const char *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nkeep; i++)
+		if (s->keep[i] != NULL && strcmp(s->keep[i], p) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Removes one dead instance: every attempt in it, then itself; attempts
+ * taken over stay (and so does the instance, until they end).
+ */
 static void
 sweep_instance(struct cg_sys *s, const char *inst, int kind, int64_t *budget)
 {
 	DIR		*d;
 	struct dirent	*de;
 	char		*p;
+	unsigned	 nkept = 0;
 
 	if ((d = opendir(inst)) == NULL)
 		return;
@@ -649,6 +671,13 @@ sweep_instance(struct cg_sys *s, const char *inst, int kind, int64_t *budget)
 			continue;
 		if ((p = path_join(inst, de->d_name)) == NULL)
 			continue;
+		if (kept(s, p)) {
+			log_info("cgroup: keeping %s: its task was taken over",
+			    p);
+			pf_free(p);
+			nkept++;
+			continue;
+		}
 		sweep_kill(p, kind == SWEEP_V2);
 		if (rmdir_wait(p, budget) == 0)
 			s->leftovers += kind != SWEEP_V1_MORE;
@@ -657,8 +686,21 @@ sweep_instance(struct cg_sys *s, const char *inst, int kind, int64_t *budget)
 		pf_free(p);
 	}
 	closedir(d);
-	if (rmdir(inst) == -1 && errno != ENOENT)
+	if (nkept == 0 && rmdir(inst) == -1 && errno != ENOENT)
 		log_warn("cgroup: cannot remove leftover %s", inst);
+}
+
+/*
+ * An instance this very process made before it exec'd itself again
+ * (picoflow daemon restart): same pid and start time, another number.
+ */
+static int
+own_earlier(const struct cg_sys *s, const char *name)
+{
+	size_t	 n = strlen(s->prefix);
+
+	return strncmp(name, s->prefix, n) == 0 && name[n] == '.' &&
+	    strcmp(name, s->inst) != 0;
 }
 
 /* The leftovers under root (base/name): instances whose owner is gone. */
@@ -673,7 +715,8 @@ sweep(struct cg_sys *s, const char *root, int kind, int64_t *budget)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
-		    inst_alive(de->d_name))
+		    strcmp(de->d_name, s->inst) == 0 ||
+		    (!own_earlier(s, de->d_name) && inst_alive(de->d_name)))
 			continue;
 		if ((p = path_join(root, de->d_name)) == NULL)
 			continue;
@@ -1011,6 +1054,8 @@ cg_close(struct cg_sys *s)
 		pf_free(s->hier[h].inst);
 		pf_free(s->hier[h].base);
 	}
+	for (h = 0; h < s->nkeep; h++)
+		pf_free(s->keep[h]);
 	pf_free(s->name);
 	pf_free(s);
 }
@@ -1172,20 +1217,37 @@ limits_v1(struct cg *g, const struct cg_limits *l, const char **what)
 	return 0;
 }
 
+/*
+ * The instance directory of a predecessor goes with its last attempt
+ * taken over (a busy or non-empty one stays for the next sweep).
+ */
+static void
+rmdir_with_parent(struct cg *g, char **dir)
+{
+	char	*slash;
+
+	if (rmdir(*dir) == -1)
+		return;
+	if (g->adopted && (slash = strrchr(*dir, '/')) != NULL) {
+		*slash = '\0';
+		(void)rmdir(*dir);
+	}
+	pf_free(*dir);
+	*dir = NULL;
+}
+
 static void
 attempt_rmdirs(struct cg *g)
 {
 	size_t	 h;
 
-	if (g->v2 != NULL && rmdir(g->v2) == 0) {
-		pf_free(g->v2);
-		g->v2 = NULL;
-	}
+	if (g->adopted)
+		unkeep(g);
+	if (g->v2 != NULL)
+		rmdir_with_parent(g, &g->v2);
 	for (h = 0; h < g->sys->nhier; h++)
-		if (g->v1[h] != NULL && rmdir(g->v1[h]) == 0) {
-			pf_free(g->v1[h]);
-			g->v1[h] = NULL;
-		}
+		if (g->v1[h] != NULL)
+			rmdir_with_parent(g, &g->v1[h]);
 }
 
 int
@@ -1452,6 +1514,8 @@ cg_free(struct cg *g)
 
 	if (g == NULL)
 		return;
+	if (g->adopted)
+		unkeep(g);
 	pf_free(g->v2);
 	for (h = 0; h < CG_NCTL; h++)
 		pf_free(g->v1[h]);
@@ -1464,4 +1528,141 @@ cg_path(const struct cg *g)
 	const char	*d = members_dir(g);
 
 	return d != NULL ? d : "";
+}
+
+/* ---- public: an attempt taken over from a predecessor -------------------------- */
+
+static void
+unkeep(struct cg *g)
+{
+	struct cg_sys	*s = g->sys;
+	size_t		 i, h;
+
+	for (i = 0; i < s->nkeep; i++) {
+		if (s->keep[i] == NULL)
+			continue;
+		if (g->v2 != NULL && strcmp(s->keep[i], g->v2) == 0)
+			goto drop;
+		for (h = 0; h < CG_NCTL; h++)
+			if (g->v1[h] != NULL && strcmp(s->keep[i], g->v1[h]) == 0)
+				goto drop;
+		continue;
+drop:
+		pf_free(s->keep[i]);
+		s->keep[i] = NULL;
+	}
+}
+
+static int
+keep_add(struct cg_sys *s, const char *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->nkeep; i++)
+		if (s->keep[i] == NULL)
+			break;
+	if (i == CG_KEEP_MAX)
+		return -1;
+	if ((s->keep[i] = pf_strdup(p)) == NULL)
+		return -1;
+	if (i == s->nkeep)
+		s->nkeep++;
+	return 0;
+}
+
+struct find_pid {
+	pid_t	 pid;
+	int	 found;
+};
+
+static void
+find_one(pid_t p, void *arg)
+{
+	struct find_pid	*f = arg;
+
+	if (p == f->pid)
+		f->found = 1;
+}
+
+/*
+ * The attempt directory holding pid among the instances beside ours
+ * (root/<instance>/<attempt>); NULL when none does.
+ */
+static char *
+find_attempt(const char *inst, pid_t pid)
+{
+	struct find_pid	 f;
+	DIR		*d, *d2;
+	struct dirent	*de, *de2;
+	char		 root[PATH_MAX], *slash, *ip, *ap;
+
+	if ((size_t)snprintf(root, sizeof(root), "%s", inst) >= sizeof(root) ||
+	    (slash = strrchr(root, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	if ((d = opendir(root)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
+		    (ip = path_join(root, de->d_name)) == NULL)
+			continue;
+		if ((d2 = opendir(ip)) == NULL) {
+			pf_free(ip);
+			continue;
+		}
+		while ((de2 = readdir(d2)) != NULL) {
+			if (de2->d_type != DT_DIR || de2->d_name[0] == '.' ||
+			    (ap = path_join(ip, de2->d_name)) == NULL)
+				continue;
+			f.pid = pid;
+			f.found = 0;
+			if (procs_each(ap, find_one, &f) > 0 && f.found) {
+				closedir(d2);
+				closedir(d);
+				pf_free(ip);
+				return ap;
+			}
+			pf_free(ap);
+		}
+		closedir(d2);
+		pf_free(ip);
+	}
+	closedir(d);
+	return NULL;
+}
+
+int
+cg_adopt(struct cg_sys *s, pid_t pid, struct cg **out, struct pf_err *err)
+{
+	struct cg	*g;
+	size_t		 h;
+
+	*out = NULL;
+	if ((g = pf_calloc(1, sizeof(*g))) == NULL) {
+		pf_err_set(err, "out of memory");
+		return -1;
+	}
+	g->sys = s;
+	g->adopted = 1;
+	if (s->v2inst != NULL && (g->v2 = find_attempt(s->v2inst, pid)) !=
+	    NULL && keep_add(s, g->v2) == -1)
+		goto full;
+	for (h = 0; h < s->nhier; h++)
+		if (s->hier[h].inst != NULL && (g->v1[h] =
+		    find_attempt(s->hier[h].inst, pid)) != NULL &&
+		    keep_add(s, g->v1[h]) == -1)
+			goto full;
+	if (members_dir(g) == NULL) {
+		pf_err_set(err, "pid %ld is in no attempt cgroup of PicoFlow",
+		    (long)pid);
+		cg_free(g);
+		return -1;
+	}
+	*out = g;
+	return 0;
+full:
+	pf_err_set(err, "too many attempts taken over at once (%d)",
+	    CG_KEEP_MAX);
+	cg_free(g);
+	return -1;
 }

@@ -159,6 +159,16 @@ void	 cg_usage(struct cg *, struct cg_usage *);
  */
 int	 cg_remove(struct cg *);
 void	 cg_free(struct cg *);
+
+/*
+ * The attempt cgroups of a predecessor's worker that outlived it (a
+ * crash, or `picoflow daemon restart`), found by the worker's pid among
+ * the instances beside ours: the sweep keeps them, and once removed
+ * their instance directory goes too.  Limits are the ones they had.
+ */
+#define CG_KEEP_MAX	4096
+int	 cg_adopt(struct cg_sys *, pid_t worker, struct cg **,
+	    struct pf_err *);
 /* The attempt's cgroup2 (or first v1) directory; "" in mode none. */
 const char *cg_path(const struct cg *);
 

@@ -32,6 +32,7 @@
 #include "daemon_int.h"
 #include "engine.h"
 #include "loadjob.h"
+#include "attachdir.h"
 #include "recover.h"
 #include "spawn.h"
 
@@ -247,6 +248,8 @@ daemon_opts_default(struct daemon_opts *o)
 	o->retain_bytes = DAEMON_DEFAULT_RETAIN_BYTES;
 	o->retain_every_s = DAEMON_DEFAULT_RETAIN_EVERY_S;
 	o->output_budget = (int64_t)ENGINE_DEFAULT_OUTPUT_BUDGET;
+	o->attach_window_ms = ENGINE_DEFAULT_ATTACH_WINDOW_MS;
+	o->max_interruptions = ENGINE_DEFAULT_MAX_INTERRUPTIONS;
 }
 
 static void
@@ -388,6 +391,18 @@ daemon_open(struct daemon *d, struct engine_opts *eo, struct pf_err *err)
 	eo->no_namespaces = o->no_namespaces;
 	eo->jitter = 1;
 	eo->output_budget = (uint64_t)o->output_budget;
+	eo->max_interruptions = o->max_interruptions;
+	if (o->attach_window_ms > 0) {
+		if ((size_t)snprintf(d->attach_dir, sizeof(d->attach_dir),
+		    "%s/attach", d->paths.state_dir) >= sizeof(d->attach_dir)) {
+			pf_err_set(err, "state directory path too long");
+			return -1;
+		}
+		if (attachdir_prepare(d->attach_dir, err) == -1)
+			return -1;
+		eo->attach_dir = d->attach_dir;
+		eo->attach_window_ms = o->attach_window_ms;
+	}
 	engine_opts_limits(eo, &d->defaults);
 	return 0;
 }
@@ -421,21 +436,32 @@ daemon_first_load(struct daemon *d, struct loadjob_out *lout,
 	return 0;
 }
 
+const char *
+daemon_attach_dir(const struct daemon *d)
+{
+	return d->attach_dir[0] != '\0' ? d->attach_dir : NULL;
+}
+
 /* What a dead predecessor left: recorded before anything new runs. */
 static int
 daemon_recover(struct daemon *d, struct recover_run **rr, size_t *nrr,
     struct pf_err *err)
 {
 	struct recover_stats	 rst;
+	struct recover_opts	 ro;
 
-	if (recover_scan(d->store, rr, nrr, &rst, err) == -1)
+	ro.attach_dir = daemon_attach_dir(d);
+	ro.max_interruptions = d->opts.max_interruptions;
+	if (recover_scan(d->store, &ro, rr, nrr, &rst, err) == -1)
 		return -1;
 	if (rst.resumable + rst.failed + rst.left_alone > 0)
 		log_info("recovery: %zu run%s to resume, %zu attempt%s "
-		    "interrupted, %zu process group%s killed, %zu run%s of "
+		    "re-attached, %zu taken from a spool, %zu interrupted, "
+		    "%zu process group%s killed, %zu run%s of "
 		    "dead picoflow-run processes failed, %zu left to live "
 		    "processes", rst.resumable, rst.resumable == 1 ? "" : "s",
-		    rst.interrupted, rst.interrupted == 1 ? "" : "s",
+		    rst.reattached, rst.reattached == 1 ? "" : "s",
+		    rst.spooled, rst.interrupted,
 		    rst.killed, rst.killed == 1 ? "" : "s", rst.failed,
 		    rst.failed == 1 ? "" : "s", rst.left_alone);
 	return 0;
@@ -543,6 +569,8 @@ daemon_start(struct daemon *d, struct pf_err *err)
 		goto out;
 	daemon_watchers_init(d);
 
+	/* Every run taken back before anything new starts. */
+	engine_hold(d->eng, 1);
 	daemon_resume_runs(d, rr, nrr);
 	recover_runs_free(rr, nrr);
 	rr = NULL;
@@ -551,6 +579,7 @@ daemon_start(struct daemon *d, struct pf_err *err)
 		ev_timer_start(d->loop, &d->retain_timer);
 	daemon_catch_up(d);
 	daemon_start_fires(d);
+	engine_hold(d->eng, 0);
 	daemon_ready(d, nwf);
 	rc = 0;
 out:

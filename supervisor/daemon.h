@@ -55,6 +55,13 @@ struct daemon_opts {
 	const char	*run_as;	/* tasks without run_as; NULL = the
 					   policy's default_run_as, else
 					   nobody when root, else ours */
+	/*
+	 * Tasks outlive the supervisor: a worker whose supervisor went
+	 * away waits this long after its task ended for the next one;
+	 * 0: workers stop their tasks when the supervisor goes away.
+	 */
+	unsigned	 attach_window_ms;
+	unsigned	 max_interruptions;	/* in a row; 0 = no limit */
 };
 
 void	 daemon_opts_default(struct daemon_opts *);

@@ -89,6 +89,8 @@ struct daemon {
 	struct pf_paths		 paths;
 	char			*config;	/* absolute */
 	char			 worker[PATH_MAX];
+	char			 attach_dir[PATH_MAX]; /* "" = none, see
+					   daemon_attach_dir */
 	struct ev_loop		*loop;
 	struct pf_store		*store;
 	struct engine		*eng;
@@ -132,6 +134,8 @@ struct reload_sum {
 
 /* daemon.c: small helpers */
 const char	*daemon_fmt_time(int64_t, char *, size_t);
+/* The attach directory (engine_opts.attach_dir), NULL when off. */
+const char	*daemon_attach_dir(const struct daemon *);
 void		 daemon_note_error(struct daemon *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 daemon_kick(struct daemon *);

@@ -25,14 +25,17 @@ daemon_resume_runs(struct daemon *d, struct recover_run *rr, size_t n)
 	struct drun		*dr;
 	struct slot		*s;
 	struct pf_err		 err;
-	size_t			 i, na;
+	size_t			 i, k, na;
 	char			 why[WF_NAME_MAX + 128];
+	int			 rc;
 
 	for (i = 0; i < n; i++) {
 		if ((s = slot_by_name(d, rr[i].workflow)) == NULL) {
 			snprintf(why, sizeof(why), "cannot resume: workflow "
 			    "'%s' is not loaded (removed or broken)",
 			    rr[i].workflow);
+			recover_abandon(d->store, daemon_attach_dir(d),
+			    rr[i].run_id, rr[i].adopts, rr[i].nadopts, why);
 			log_warnx("run %" PRId64 ": %s; recorded as failed",
 			    rr[i].run_id, why);
 			daemon_note_error(d, "run %" PRId64 ": %s",
@@ -48,6 +51,7 @@ daemon_resume_runs(struct daemon *d, struct recover_run *rr, size_t n)
 			log_error("run %" PRId64 ": cannot read its attempts: "
 			    "%s; it stays for the next start", rr[i].run_id,
 			    err.msg);
+			/* Its workers wait: the next start takes them over. */
 			continue;
 		}
 		if ((dr = pf_calloc(1, sizeof(*dr))) == NULL ||
@@ -72,8 +76,12 @@ daemon_resume_runs(struct daemon *d, struct recover_run *rr, size_t n)
 		log_info("'%s': resuming run %" PRId64 " (%zu attempt row%s "
 		    "recorded)", log_q(s->name), dr->run_id, na,
 		    na == 1 ? "" : "s");
-		if (engine_resume(d->eng, s->def->wf, dr->run_id, atts, na, dr,
-		    &err) == -1) {
+		rc = engine_resume(d->eng, s->def->wf, dr->run_id, atts, na,
+		    rr[i].adopts, rr[i].nadopts, dr, &err);
+		/* The engine owns their fds now, whatever it returned. */
+		for (k = 0; k < rr[i].nadopts; k++)
+			rr[i].adopts[k].fd = -1;
+		if (rc == -1) {
 			log_error("run %" PRId64 ": cannot resume: %s",
 			    rr[i].run_id, err.msg);
 			d->runs = dr->next;

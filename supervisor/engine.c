@@ -36,6 +36,8 @@ engine_opts_default(struct engine_opts *o)
 	o->spawn_backoff_ms = ENGINE_DEFAULT_SPAWN_BACKOFF_MS;
 	o->spawn_backoff_max_ms = ENGINE_DEFAULT_SPAWN_BACKOFF_MAX_MS;
 	o->spawn_giveup_ms = ENGINE_DEFAULT_SPAWN_GIVEUP_MS;
+	o->attach_window_ms = ENGINE_DEFAULT_ATTACH_WINDOW_MS;
+	o->max_interruptions = ENGINE_DEFAULT_MAX_INTERRUPTIONS;
 }
 
 void

@@ -77,6 +77,16 @@ struct engine_hooks {
 
 struct engine_opts {
 	const char	*worker_path;	/* pf-worker to exec */
+	/*
+	 * Tasks outlive the supervisor (docs/operations.md, "Crash, restart
+	 * and upgrade"): workers spool to this directory and wait
+	 * attach_window_ms after their task ended for a supervisor to
+	 * re-attach.  NULL: a worker stops its task when we go away.
+	 */
+	const char	*attach_dir;
+	unsigned	 attach_window_ms;
+	/* Interrupted attempts in a row before a task fails; 0 = no limit. */
+	unsigned	 max_interruptions;
 	unsigned	 max_tasks;	/* global cap on attempts; 0 = none */
 	/*
 	 * Per workflow (by name, all its runs together): attempts at once
@@ -165,9 +175,36 @@ int	 engine_start_ex(struct engine *, const struct pf_workflow *,
  * its attempt numbers continuing after the recorded ones.  A run that
  * was being cancelled (a cancelled attempt) finishes its cancellation.
  */
+/*
+ * An attempt of the run that a dead predecessor left running and that
+ * is taken over instead of run again: fd is a connection to its
+ * worker's re-attach socket (worker_pid > 0, checked by the caller) or
+ * its spool file, RESULT included (worker_pid 0: the worker is gone).
+ * The engine owns fd from engine_resume on, whatever it returns.
+ */
+struct engine_adopt {
+	const char	*task_name;
+	unsigned	 attempt;
+	int64_t		 attempt_id;
+	int		 fd;
+	int		 worker_pid;
+	int64_t		 started_ms;	/* set by engine_resume from its row */
+	struct store_procs procs;	/* as recorded (recover_abandon) */
+};
+/*
+ * Attempts recorded `interrupted` (STORE_ST_INTERRUPTED) do not count
+ * against retry; max_interruptions of them in a row fail the task.
+ * adopts: the run's attempts taken over (their rows still running).
+ */
 int	 engine_resume(struct engine *, const struct pf_workflow *,
 	    int64_t run_id, const struct store_attempt *atts, size_t natts,
-	    void *cookie, struct pf_err *);
+	    const struct engine_adopt *adopts, size_t nadopts, void *cookie,
+	    struct pf_err *);
+/*
+ * Holds every start (and run end) while on: a restart resumes all its
+ * runs before the first new attempt, and so before the cgroup sweep.
+ */
+void	 engine_hold(struct engine *, int on);
 /*
  * Cancels every run: tasks not started are recorded cancelled, running
  * ones get SIGTERM, then SIGKILL after the grace period.

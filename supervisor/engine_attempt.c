@@ -158,6 +158,21 @@ attempt_maybe_finish(struct attempt *a)
 		engine_attempt_finish(a);
 }
 
+/*
+ * A worker taken over is not our child: no exit status comes, the end
+ * of its stream stands for it (it exits right after its RESULT, or was
+ * killed).
+ */
+static void
+attempt_adopted_gone(struct attempt *a)
+{
+	if (!a->adopted || a->exited)
+		return;
+	a->exited = 1;
+	a->wstatus = 0;
+	ev_timer_stop(a->run->eng->loop, &a->timeout);
+}
+
 static void
 on_drain(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -215,6 +230,21 @@ attempt_track_procs(struct attempt *a)
 		    a->run->wf->tasks[a->task].name, err.msg);
 }
 
+/* A replay after a re-attach: what the store has already is skipped. */
+static void
+attempt_skip_stored(struct attempt *a, struct proto_output *o)
+{
+	uint64_t	*skip = &a->skip[o->stream == PROTO_STDERR];
+	size_t		 k;
+
+	if (*skip == 0)
+		return;
+	k = *skip < o->len ? (size_t)*skip : o->len;
+	o->data += k;
+	o->len -= k;
+	*skip -= k;
+}
+
 /* Returns -1 when the worker broke the protocol (err says how). */
 static int
 attempt_frame(struct attempt *a, const struct frame *f, struct pf_err *err)
@@ -242,7 +272,9 @@ attempt_frame(struct attempt *a, const struct frame *f, struct pf_err *err)
 	case PROTO_MSG_OUTPUT:
 		if (proto_output_decode(f, &o, err) == -1)
 			return -1;
-		engine_attempt_output(a, &o);
+		attempt_skip_stored(a, &o);
+		if (o.len > 0)
+			engine_attempt_output(a, &o);
 		return 0;
 	case PROTO_MSG_RESULT:
 		if (proto_result_decode(f, &a->result, err) == -1)
@@ -287,6 +319,7 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 			goto broken;
 		if (frame_reader_done(&a->rd)) {
 			attempt_hangup(a);
+			attempt_adopted_gone(a);
 			attempt_maybe_finish(a);
 			return;
 		}
@@ -306,6 +339,7 @@ broken:
 		engine_attempt_error(a, msg);
 	}
 	attempt_hangup(a);
+	attempt_adopted_gone(a);
 	/* A worker that ignores the hangup is killed after the margin. */
 	if (!a->exited) {
 		ev_timer_stop(a->run->eng->loop, &a->timeout);
@@ -338,6 +372,22 @@ on_write(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	ev_io_stop(loop, w);
 }
+/* Reading (unless output is paused), writing and the timeout start. */
+void
+engine_attempt_watch(struct attempt *a)
+{
+	struct engine	*eng = a->run->eng;
+
+	ev_io_set(&a->rio, a->fd, EV_READ);
+	ev_io_set(&a->wio, a->fd, EV_WRITE);
+	if (!eng->out_paused)
+		ev_io_start(eng->loop, &a->rio);
+	if (a->wbuf.len > 0)
+		ev_io_start(eng->loop, &a->wio);
+	if (!a->exited)
+		ev_timer_start(eng->loop, &a->timeout);
+}
+
 void
 engine_on_spawn_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -443,6 +493,35 @@ spawn_recovered(struct engine *eng)
 	eng->spawn_gave_up = 0;
 }
 
+/* A new attempt of task i with its watchers set up, not started. */
+struct attempt *
+engine_attempt_alloc(struct engine_run *run, size_t i)
+{
+	struct attempt	*a;
+
+	if ((a = pf_calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->run = run;
+	a->task = i;
+	a->fd = -1;
+	a->dispatched = ev_time();
+	a->start_latency_us = -1;
+	frame_reader_init(&a->rd, FRAME_PAYLOAD_MAX);
+	frame_asm_init(&a->fasm, PROTO_SPEC_MAX);
+	buf_init(&a->wbuf, 0);
+	buf_init(&a->out[0], 0);
+	buf_init(&a->out[1], 0);
+	proto_result_init(&a->result);
+	ev_io_init(&a->rio, on_read, -1, EV_READ);
+	ev_io_init(&a->wio, on_write, -1, EV_WRITE);
+	ev_timer_init(&a->timeout, on_timeout,
+	    (double)run->wf->tasks[i].timeout, 0.);
+	ev_timer_init(&a->drain, on_drain, DRAIN_AFTER_EXIT_S, 0.);
+	a->rio.data = a->wio.data = a->timeout.data = a->drain.data = a;
+	a->child.data = a;
+	return a;
+}
+
 /*
  * Starts one attempt of task i.  The worker comes first: a system short
  * of descriptors, processes or memory refuses it before anything is
@@ -461,27 +540,10 @@ engine_dispatch(struct engine_run *run, size_t i)
 	char			 msg[PF_ERR_MAX + 128], waited[64];
 	int			 spawned;
 
-	if ((a = pf_calloc(1, sizeof(*a))) == NULL) {
+	if ((a = engine_attempt_alloc(run, i)) == NULL) {
 		spawn_hold(run, i, "out of memory");
 		return;
 	}
-	a->run = run;
-	a->task = i;
-	a->fd = -1;
-	a->dispatched = ev_time();
-	a->start_latency_us = -1;
-	frame_reader_init(&a->rd, FRAME_PAYLOAD_MAX);
-	frame_asm_init(&a->fasm, PROTO_SPEC_MAX);
-	buf_init(&a->wbuf, 0);
-	buf_init(&a->out[0], 0);
-	buf_init(&a->out[1], 0);
-	proto_result_init(&a->result);
-	ev_io_init(&a->rio, on_read, -1, EV_READ);
-	ev_io_init(&a->wio, on_write, -1, EV_WRITE);
-	ev_timer_init(&a->timeout, on_timeout, (double)task->timeout, 0.);
-	ev_timer_init(&a->drain, on_drain, DRAIN_AFTER_EXIT_S, 0.);
-	a->rio.data = a->wio.data = a->timeout.data = a->drain.data = a;
-	a->child.data = a;
 
 	spawned = spawn_worker(task->type == TASK_SHELL ?
 	    eng->opts.worker_path : eng->net_worker, &sw, &serr) == 0;
@@ -557,12 +619,7 @@ kill:
 watch:
 	ev_child_init(&a->child, on_child, a->pid, 0);
 	ev_child_start(eng->loop, &a->child);
-	ev_io_set(&a->rio, a->fd, EV_READ);
-	ev_io_set(&a->wio, a->fd, EV_WRITE);
-	if (!eng->out_paused)
-		ev_io_start(eng->loop, &a->rio);
-	ev_io_start(eng->loop, &a->wio);
-	ev_timer_start(eng->loop, &a->timeout);
+	engine_attempt_watch(a);
 	log_debug("run %" PRId64 " task '%s' attempt %u: worker %ld",
 	    run->run_id, task->name, a->no, (long)a->pid);
 }

@@ -16,6 +16,10 @@
 #define ENGINE_DEFAULT_OUTPUT_MEM	(1024 * 1024)
 #define ENGINE_DEFAULT_OUTPUT_BUDGET	(256ULL * 1024 * 1024)
 #define ENGINE_DEFAULT_BACKOFF_MS	1000
+/* A worker waits this long for a new supervisor after its task ended. */
+#define ENGINE_DEFAULT_ATTACH_WINDOW_MS	(10U * 60 * 1000)
+/* A task interrupted by restarts this many times in a row fails. */
+#define ENGINE_DEFAULT_MAX_INTERRUPTIONS 3
 #define ENGINE_DEFAULT_BACKOFF_MAX_MS	60000
 /* When no worker can start: wait 100 ms doubling to 5 s, for 5 minutes. */
 #define ENGINE_DEFAULT_SPAWN_BACKOFF_MS	100

@@ -224,13 +224,17 @@ engine_attempt_finish(struct attempt *a)
 		e.reason = "the state database could not record the attempt";
 	}
 
+	/* Recorded (or given up on): the worker's spool is not needed. */
+	engine_attach_forget(eng, a->id);
+
 	if (store_failed)
 		ev = E_FAIL;
 	else if (strcmp(e.status, "success") == 0)
 		ev = E_OK;
 	else if (a->cancelled)
 		ev = E_CANCEL;
-	else if (t->attempts <= task->retry && !run->cancelled)
+	else if (t->attempts - t->interrupted <= task->retry &&
+	    !run->cancelled)
 		ev = E_RETRY;
 	else if (a->timed_out)
 		ev = E_TIMEOUT;

@@ -13,6 +13,8 @@
  *			cgroups
  *	engine_output.c	task output: memory budget, backpressure, flushes
  *	engine_finish.c	an attempt's outcome, its record, retry or settle
+ *	engine_adopt.c	an attempt a dead predecessor left running, taken
+ *			over through its worker's socket or spool
  */
 #ifndef PICOFLOW_ENGINE_INT_H
 #define PICOFLOW_ENGINE_INT_H
@@ -70,6 +72,9 @@ struct attempt;
 struct task_rt {
 	enum tstate	 state;
 	unsigned	 attempts;	/* attempts started so far */
+	unsigned	 interrupted;	/* of them, interrupted by a restart:
+					   not counted against retry */
+	struct engine_adopt *adopt;	/* resume: taken over, not run */
 	struct attempt	*cur;
 	ev_timer	 backoff;
 	struct engine_run *run;
@@ -104,6 +109,8 @@ struct engine_run {
 	int			 failed;	/* a task failed for good */
 	uint64_t		 out_bytes;	/* output its attempts captured */
 	void			*cookie;	/* the caller's, for run_ended */
+	struct engine_adopt	*adopts;	/* resume: taken over */
+	size_t			 nadopts;
 	struct engine_run	*next;
 };
 
@@ -154,6 +161,13 @@ struct attempt {
 	int			 timed_out;
 	int			 cancelled;
 	int			 killed;	/* SIGKILL sent to the session */
+	/*
+	 * Taken over from a dead predecessor (engine_adopt.c): not our
+	 * child, so its end is the end of its stream; the output the store
+	 * has already is skipped in the replay.
+	 */
+	int			 adopted;
+	uint64_t		 skip[2];
 	char			*error;		/* protocol or engine error */
 	struct cg		*cg;		/* the attempt's cgroups */
 };
@@ -173,6 +187,7 @@ struct engine {
 	struct engine_wfg	*wfgs;
 	unsigned		 running;	/* attempts in flight, all runs */
 	int			 in_pump;
+	int			 held;		/* engine_hold: nothing starts */
 	int			 pump_again;
 	int			 draining;	/* no new attempts */
 	uint64_t		 rng;
@@ -224,6 +239,8 @@ void	 engine_pump(struct engine *);
 void	 engine_on_pending_timer(struct ev_loop *, ev_timer *, int);
 
 /* engine_attempt.c */
+struct attempt *engine_attempt_alloc(struct engine_run *, size_t);
+void	 engine_attempt_watch(struct attempt *);
 void	 engine_dispatch(struct engine_run *, size_t);
 void	 engine_attempt_free(struct attempt *);
 void	 engine_attempt_error(struct attempt *, const char *);
@@ -243,6 +260,10 @@ void	 engine_on_trash_timer(struct ev_loop *, ev_timer *, int);
 /* engine_output.c */
 void	 engine_attempt_output(struct attempt *, const struct proto_output *);
 void	 engine_on_out_timer(struct ev_loop *, ev_timer *, int);
+
+/* engine_adopt.c */
+void	 engine_adopt(struct engine_run *, size_t);
+void	 engine_attach_forget(const struct engine *, int64_t attempt_id);
 
 /* engine_finish.c */
 void	 engine_attempt_finish(struct attempt *);

@@ -4,8 +4,10 @@
  * run reached them, and the rest runs.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/clock.h"
@@ -15,9 +17,12 @@
 /* Resume: what the store says about one task of the run. */
 struct task_hist {
 	unsigned	 attempts;	/* highest attempt number recorded */
+	unsigned	 interrupted;	/* attempts interrupted by restarts */
+	unsigned	 tail;		/* ... the last ones, in a row */
 	int		 success;
 	int		 skip_row;	/* a skipped row exists already */
 	const char	*last;		/* status of the highest attempt */
+	struct engine_adopt *adopt;	/* its running attempt, taken over */
 };
 
 /*
@@ -38,12 +43,24 @@ restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
 	long			 n, k;
 
 	t->attempts = h->attempts;
+	t->interrupted = h->interrupted;
 	if (h->success) {
 		if (engine_task_event(run, i, E_RESTORE_OK) == 0)
 			(void)dag_ready_done(&run->ready, i);
 		return;
 	}
-	if (h->attempts == 0 || h->attempts <= task->retry)
+	if (h->adopt != NULL) {
+		t->adopt = h->adopt;	/* engine_collect_ready takes it over */
+		return;
+	}
+	if (eng->opts.max_interruptions > 0 &&
+	    h->tail >= eng->opts.max_interruptions) {
+		log_warnx("run %" PRId64 " task '%s': interrupted %u times in "
+		    "a row (--max-interruptions %u): it fails and is not run "
+		    "again", run->run_id, task->name, h->tail,
+		    eng->opts.max_interruptions);
+	} else if (h->attempts == 0 ||
+	    h->attempts - h->interrupted <= task->retry)
 		return;		/* runs (again) */
 	ev = h->last != NULL && strcmp(h->last, "timeout") == 0 ?
 	    E_RESTORE_TIMEOUT : E_RESTORE_FAIL;
@@ -70,10 +87,82 @@ restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
 	}
 }
 
+/*
+ * The run takes the attempts to take over (and their fds, closed with
+ * the run if never used); each is matched with its task and its row.
+ */
+static int
+take_adopts(struct engine_run *run, struct task_hist *hist,
+    const struct store_attempt *atts, size_t natts,
+    const struct engine_adopt *adopts, size_t nadopts, struct pf_err *err)
+{
+	struct engine_adopt	*ad;
+	size_t			 k, j;
+	long			 ti;
+
+	if (nadopts == 0)
+		return 0;
+	if ((run->adopts = pf_reallocarray(NULL, nadopts,
+	    sizeof(*run->adopts))) == NULL) {
+		for (k = 0; k < nadopts; k++)
+			close(adopts[k].fd);
+		pf_err_set(err, "out of memory");
+		return -1;
+	}
+	memcpy(run->adopts, adopts, nadopts * sizeof(*adopts));
+	run->nadopts = nadopts;
+	for (k = 0; k < nadopts; k++) {
+		ad = &run->adopts[k];
+		ad->task_name = NULL;	/* the caller's: not kept */
+		if ((ti = workflow_task_index(run->wf,
+		    adopts[k].task_name)) < 0) {
+			/* A task the definition lost: it cannot go on. */
+			log_warnx("run %" PRId64 ": task '%s' is no longer "
+			    "defined; its running attempt is stopped",
+			    run->run_id, adopts[k].task_name);
+			if (ad->worker_pid > 0)
+				(void)kill(ad->worker_pid, SIGTERM);
+			continue;
+		}
+		for (j = 0; j < natts; j++)
+			if (atts[j].id == ad->attempt_id)
+				ad->started_ms = atts[j].started_ms;
+		hist[ti].adopt = ad;
+	}
+	return 0;
+}
+
+/* How many of task i's newest attempts were interrupted, in a row. */
+static unsigned
+tail_interrupted(const struct pf_workflow *wf, size_t i,
+    const struct store_attempt *atts, size_t natts, unsigned newest)
+{
+	unsigned	 n = 0, no;
+	size_t		 k;
+	int		 found;
+
+	for (no = newest; no > 0; no--) {
+		found = 0;
+		for (k = 0; k < natts; k++)
+			if (atts[k].attempt == no && atts[k].task_name != NULL &&
+			    atts[k].status != NULL &&
+			    strcmp(atts[k].task_name, wf->tasks[i].name) == 0) {
+				found = strcmp(atts[k].status,
+				    STORE_ST_INTERRUPTED) == 0;
+				break;
+			}
+		if (!found)
+			break;
+		n++;
+	}
+	return n;
+}
+
 int
 engine_resume(struct engine *eng, const struct pf_workflow *wf,
     int64_t run_id, const struct store_attempt *atts, size_t natts,
-    void *cookie, struct pf_err *err)
+    const struct engine_adopt *adopts, size_t nadopts, void *cookie,
+    struct pf_err *err)
 {
 	struct engine_run	*run;
 	struct task_hist	*hist;
@@ -81,16 +170,26 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 	long			 ti;
 	int			 was_cancelled = 0;
 
-	if ((run = engine_run_new(eng, wf, err)) == NULL)
+	if ((run = engine_run_new(eng, wf, err)) == NULL) {
+		for (k = 0; k < nadopts; k++)
+			close(adopts[k].fd);
 		return -1;
+	}
 	if ((hist = pf_calloc(wf->ntasks ? wf->ntasks : 1,
 	    sizeof(*hist))) == NULL) {
 		pf_err_set(err, "out of memory");
+		for (k = 0; k < nadopts; k++)
+			close(adopts[k].fd);
 		engine_run_free(run);
 		return -1;
 	}
 	run->run_id = run_id;
 	run->cookie = cookie;
+	if (take_adopts(run, hist, atts, natts, adopts, nadopts, err) == -1) {
+		pf_free(hist);
+		engine_run_free(run);
+		return -1;
+	}
 	for (k = 0; k < natts; k++) {
 		const struct store_attempt *a = &atts[k];
 
@@ -105,11 +204,17 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 			was_cancelled = 1;
 		if (strcmp(a->status, "success") == 0)
 			hist[ti].success = 1;
+		if (strcmp(a->status, STORE_ST_INTERRUPTED) == 0)
+			hist[ti].interrupted++;
 		if (a->attempt >= hist[ti].attempts) {
 			hist[ti].attempts = a->attempt;
 			hist[ti].last = a->status;
 		}
 	}
+	/* Interruptions in a row, from the newest attempt back. */
+	for (i = 0; i < wf->ntasks; i++)
+		hist[i].tail = tail_interrupted(wf, i, atts, natts,
+		    hist[i].attempts);
 	/*
 	 * Replay in topological order: a task can only be restored once its
 	 * dependencies are, exactly as the run reached it.

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/clock.h"
@@ -100,6 +101,10 @@ engine_run_free(struct engine_run *run)
 				engine_attempt_free(t->cur);
 			}
 		}
+	for (i = 0; i < run->nadopts; i++)
+		if (run->adopts[i].fd != -1)
+			close(run->adopts[i].fd);
+	pf_free(run->adopts);
 	run->eng->out_disk -= run->out_bytes;
 	dag_ready_free(&run->ready);
 	dag_free(&run->dag);
@@ -214,6 +219,8 @@ engine_pump(struct engine *eng)
 	struct engine_run	*run, *next;
 	size_t			 i;
 
+	if (eng->held)
+		return;
 	if (eng->in_pump) {
 		eng->pump_again = 1;
 		return;
@@ -409,4 +416,12 @@ engine_cancel_run(struct engine *eng, int64_t run_id, const char *why)
 	engine_run_cancel(run, why);
 	engine_pump(eng);
 	return 0;
+}
+
+void
+engine_hold(struct engine *eng, int on)
+{
+	eng->held = on;
+	if (!on)
+		engine_pump(eng);
 }

@@ -96,7 +96,11 @@ engine_collect_ready(struct engine_run *run)
 	while (dag_ready_next(&run->ready, &i) == 0) {
 		if (run->cancelled)
 			continue;	/* task_cancel_all handles it */
-		if (engine_task_event(run, i, E_DEPS_MET) == 0)
+		if (engine_task_event(run, i, E_DEPS_MET) == -1)
+			continue;
+		if (run->tasks[i].adopt != NULL)
+			engine_adopt(run, i);
+		else
 			run->rq[(run->rq_head + run->rq_len++) %
 			    run->wf->ntasks] = i;
 	}

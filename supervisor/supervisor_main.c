@@ -14,7 +14,9 @@
 #include "picoflow/policy.h"
 #include "picoflow/privgroup.h"
 #include "picoflow/runas.h"
+#include "picoflow/proto.h"
 #include "daemon.h"
+#include "engine_defaults.h"
 
 static void
 usage(FILE *fp)
@@ -32,6 +34,8 @@ usage(FILE *fp)
 	    "[--sync full|normal]\n"
 	    "                     [--output-budget SIZE] [--no-cgroups] "
 	    "[--no-namespaces]\n"
+	    "                     [--attach-window SEC] "
+	    "[--max-interruptions N]\n"
 	    "                     [--policy FILE] "
 	    "[--run-as USER[:GROUP[,GROUP...]]]\n"
 	    "                     [-l LEVEL] [--log-format pretty|json] "
@@ -89,6 +93,16 @@ usage(FILE *fp)
 	    "task (tasks of one\n"
 	    "                        user can then see and signal each "
 	    "other)\n"
+	    "      --attach-window SEC  tasks outlive the supervisor: a task "
+	    "that ended while\n"
+	    "                        it was down waits this long for it "
+	    "(default 600;\n"
+	    "                        0: tasks stop when the supervisor goes "
+	    "away)\n"
+	    "      --max-interruptions N  a task interrupted N times in a "
+	    "row (its worker\n"
+	    "                        gone after a restart) fails (default "
+	    "%d, 0 = no limit)\n"
 	    "      --policy FILE     what workflows may ask for (see "
 	    "docs/security.md); re-read on SIGHUP\n"
 	    "      --run-as USER     tasks without run_as run as USER "
@@ -103,7 +117,8 @@ usage(FILE *fp)
 	    "  -h, --help            this help\n",
 	    DAEMON_DEFAULT_MAX_TASKS, DAEMON_DEFAULT_WF_MAX_RUNS,
 	    DAEMON_DEFAULT_STOP_TIMEOUT_S,
-	    DAEMON_DEFAULT_RETAIN_RUNS, DAEMON_DEFAULT_RETAIN_EVERY_S);
+	    DAEMON_DEFAULT_RETAIN_RUNS, DAEMON_DEFAULT_RETAIN_EVERY_S,
+	    ENGINE_DEFAULT_MAX_INTERRUPTIONS);
 }
 
 /*
@@ -236,6 +251,8 @@ parse_args(int argc, char *argv[], struct sv_args *a)
 		{ "sync",	required_argument, NULL, 's' },
 		{ "no-cgroups",	no_argument,	   NULL, 'C' },
 		{ "no-namespaces", no_argument,	   NULL, 'N' },
+		{ "attach-window", required_argument, NULL, 'W' },
+		{ "max-interruptions", required_argument, NULL, 'I' },
 		{ "policy",	required_argument, NULL, 'p' },
 		{ "run-as",	required_argument, NULL, 'u' },
 		{ "log-level",	required_argument, NULL, 'l' },
@@ -357,6 +374,17 @@ parse_args(int argc, char *argv[], struct sv_args *a)
 			break;
 		case 'N':
 			a->o.no_namespaces = 1;
+			break;
+		case 'W':
+			if (num("--attach-window", optarg,
+			    PROTO_ATTACH_WINDOW_MAX_MS / 1000, &v) == -1)
+				return 2;
+			a->o.attach_window_ms = (unsigned)v * 1000;
+			break;
+		case 'I':
+			if (num("--max-interruptions", optarg, 1000, &v) == -1)
+				return 2;
+			a->o.max_interruptions = (unsigned)v;
 			break;
 		case 'p':
 			a->o.policy = optarg;

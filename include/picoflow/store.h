@@ -328,6 +328,12 @@ struct store_run {
 	int64_t		 pid;		/* writer's pid, -1 unknown */
 };
 
+/*
+ * An attempt the supervisor could not follow to its end (its worker was
+ * gone after a restart): not counted against the task's retry.
+ */
+#define STORE_ST_INTERRUPTED	"interrupted"
+
 struct store_attempt {
 	int64_t		 id;
 	int64_t		 run_id;

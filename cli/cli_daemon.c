@@ -21,10 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "picoflow/ctl.h"
 #include "picoflow/err.h"
 #include "picoflow/paths.h"
 #include "picoflow/workflow.h"
 #include "cli_int.h"
+#include "ctlclient.h"
 
 #define STOP_WAIT_DEFAULT_S	90
 
@@ -249,6 +251,94 @@ daemon_stop(struct cli_ctx *ctx, const char *pidfile, unsigned wait_s)
 	return CLI_FAIL;
 }
 
+/* The supervisor's own start time (its status), -1 when it does not answer. */
+static int64_t
+daemon_started_ms(const char *sock, uint32_t *tasks)
+{
+	struct ctl_request	 req;
+	struct ctl_reply	 rep;
+	struct pf_err		 err;
+	int64_t			 t = -1;
+
+	ctl_request_init(&req);
+	req.cmd = CTL_CMD_STATUS;
+	if (control_call(sock, &req, &rep, 2000, &err) == -1)
+		return -1;
+	if (rep.ok && rep.has_status) {
+		t = rep.started_ms;
+		if (tasks != NULL)
+			*tasks = rep.tasks_running;
+	}
+	ctl_reply_free(&rep);
+	return t;
+}
+
+/*
+ * SIGUSR2 to the supervisor, which execs itself again (a new version if
+ * the file was replaced) and takes its running tasks over; done when
+ * the same pid answers with a new start time.
+ */
+static int
+daemon_restart(struct cli_ctx *ctx, const char *pidfile, unsigned wait_s)
+{
+	struct pf_paths	 p;
+	struct timespec	 ts = { 0, 100 * 1000 * 1000 };
+	const char	*pf;
+	int64_t		 before, now;
+	uint32_t	 tasks = 0;
+	long		 holder, h, waited;
+	int		 rc = CLI_FAIL;
+
+	memset(&p, 0, sizeof(p));
+	if (cli_resolve(ctx, &p, "daemon restart") == -1)
+		return CLI_FAIL;
+	pf = pidfile ? pidfile : p.pidfile;
+	holder = cli_pidfile_holder(pf);
+	if (holder <= 0) {
+		fprintf(stderr, "picoflow daemon restart: pf-supervisor is not "
+		    "running (%s is not locked)\n", pf);
+		goto out;
+	}
+	if ((before = daemon_started_ms(p.control_sock, &tasks)) == -1) {
+		fprintf(stderr, "picoflow daemon restart: pf-supervisor (pid "
+		    "%ld) does not answer on %s\n", holder, p.control_sock);
+		goto out;
+	}
+	if (kill((pid_t)holder, SIGUSR2) == -1) {
+		fprintf(stderr, "picoflow daemon restart: cannot signal pid "
+		    "%ld: %s\n", holder, strerror(errno));
+		goto out;
+	}
+	for (waited = 0; waited < (long)wait_s * 10; waited++) {
+		nanosleep(&ts, NULL);
+		if ((h = cli_pidfile_holder(pf)) != holder && h != 0) {
+			fprintf(stderr, "picoflow daemon restart: another "
+			    "process (pid %ld) holds %s now\n", h, pf);
+			goto out;
+		}
+		if (h == 0 && kill((pid_t)holder, 0) == -1) {
+			fprintf(stderr, "picoflow daemon restart: pf-supervisor "
+			    "(pid %ld) exited instead of restarting; see its "
+			    "log\n", holder);
+			goto out;
+		}
+		now = daemon_started_ms(p.control_sock, NULL);
+		if (now != -1 && now != before) {
+			printf("pf-supervisor (pid %ld) restarted; %u running "
+			    "task%s kept\n", holder, tasks,
+			    tasks == 1 ? "" : "s");
+			rc = CLI_OK;
+			goto out;
+		}
+	}
+	fprintf(stderr, "picoflow daemon restart: pf-supervisor (pid %ld) did "
+	    "not come back within %u s (it may refuse: see its log)\n",
+	    holder, wait_s);
+out:
+	paths_free(&p);
+	return rc;
+}
+
 int
 cli_daemon(struct cli_ctx *ctx, int argc, char *argv[])
 {
@@ -262,10 +352,13 @@ cli_daemon(struct cli_ctx *ctx, int argc, char *argv[])
 	static const char usage[] =
 	    "usage: picoflow daemon start WORKFLOW_OR_DIR [--pid-file P]\n"
 	    "       picoflow daemon stop [--pid-file P] [--timeout SEC]\n"
+	    "       picoflow daemon restart [--pid-file P] [--timeout SEC]\n"
 	    "       picoflow daemon status [--json]\n"
 	    "start runs pf-supervisor in the background on a workflow file "
 	    "or directory;\nstop sends it SIGTERM and waits for it to exit; "
-	    "status asks it what it runs.\n";
+	    "restart makes it exec itself\nagain (a new version if the "
+	    "binary was replaced) keeping running tasks;\nstatus asks it "
+	    "what it runs.\n";
 	const char	*sub, *pidfile = NULL;
 	size_t		 t;
 	unsigned	 wait_s = STOP_WAIT_DEFAULT_S;
@@ -318,6 +411,8 @@ cli_daemon(struct cli_ctx *ctx, int argc, char *argv[])
 	}
 	if (strcmp(sub, "stop") == 0)
 		return daemon_stop(ctx, pidfile, wait_s);
+	if (strcmp(sub, "restart") == 0)
+		return daemon_restart(ctx, pidfile, wait_s);
 	if (strcmp(sub, "status") == 0)
 		return cli_daemon_status(ctx, json);
 	fprintf(stderr, "picoflow daemon: unknown subcommand '%s'\n%s", sub,

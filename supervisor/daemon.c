@@ -227,6 +227,9 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGTERM:
 		daemon_stop(d, "SIGTERM");
 		return;
+	case SIGUSR2:
+		daemon_restart(d, "SIGUSR2");
+		return;
 	default:
 		daemon_stop(d, "SIGINT");
 		return;
@@ -345,7 +348,9 @@ daemon_prepare(struct daemon *d, const struct daemon_opts *o)
 			return -1;
 		}
 	}
-	if (o->detach) {
+	/* Restarted (exec'd again): already detached, same pid. */
+	d->reexeced = daemon_reexeced();
+	if (o->detach && !d->reexeced) {
 		snprintf(logpath, sizeof(logpath), "%s/pf-supervisor.log",
 		    d->paths.state_dir);
 		if (daemon_detach(&d->ready_fd, o->log_file ? o->log_file :
@@ -368,8 +373,10 @@ daemon_open(struct daemon *d, struct engine_opts *eo, struct pf_err *err)
 	    &d->pidfd, err) == -1)
 		return -1;
 	d->started_ms = clock_wall_ms();
-	log_info("pf-supervisor %s starting: config %s, state %s", PF_VERSION,
-	    d->config, d->paths.state_dir);
+	(void)daemon_exe_resolve(d);
+	log_info("pf-supervisor %s %s: config %s, state %s", PF_VERSION,
+	    d->reexeced ? "restarted (exec)" : "starting", d->config,
+	    d->paths.state_dir);
 	if (spawn_find_worker(d->worker, sizeof(d->worker), err) == -1 ||
 	    store_open(d->paths.db_path, STORE_RW, &d->store, err) == -1 ||
 	    store_set_sync(d->store, o->sync, err) == -1)
@@ -474,7 +481,10 @@ daemon_watchers_init(struct daemon *d)
 	ev_signal_init(&d->sigterm, on_signal, SIGTERM);
 	ev_signal_init(&d->sigint, on_signal, SIGINT);
 	ev_signal_init(&d->sighup, on_signal, SIGHUP);
+	ev_signal_init(&d->sigusr2, on_signal, SIGUSR2);
 	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	d->sigusr2.data = d;
+	ev_signal_start(d->loop, &d->sigusr2);
 	ev_signal_start(d->loop, &d->sigterm);
 	ev_signal_start(d->loop, &d->sigint);
 	ev_signal_start(d->loop, &d->sighup);
@@ -496,6 +506,7 @@ daemon_watchers_stop(struct daemon *d)
 		ev_signal_stop(d->loop, &d->sigterm);
 		ev_signal_stop(d->loop, &d->sigint);
 		ev_signal_stop(d->loop, &d->sighup);
+		ev_signal_stop(d->loop, &d->sigusr2);
 		ev_timer_stop(d->loop, &d->stop_timer);
 		ev_timer_stop(d->loop, &d->kick);
 		ev_timer_stop(d->loop, &d->retain_timer);
@@ -578,7 +589,11 @@ daemon_start(struct daemon *d, struct pf_err *err)
 	if (d->opts.retain_every_s > 0)
 		ev_timer_start(d->loop, &d->retain_timer);
 	daemon_catch_up(d);
-	daemon_start_fires(d);
+	/* A restart is not a start: @start fired when this one started. */
+	if (d->reexeced)
+		log_info("restarted: @start schedules do not fire again");
+	else
+		daemon_start_fires(d);
 	engine_hold(d->eng, 0);
 	daemon_ready(d, nwf);
 	rc = 0;

@@ -62,6 +62,8 @@ struct daemon_opts {
 	 */
 	unsigned	 attach_window_ms;
 	unsigned	 max_interruptions;	/* in a row; 0 = no limit */
+	/* The command line, for restart (NULL: restart refused). */
+	char *const	*argv;
 };
 
 void	 daemon_opts_default(struct daemon_opts *);

@@ -91,6 +91,8 @@ struct daemon {
 	char			 worker[PATH_MAX];
 	char			 attach_dir[PATH_MAX]; /* "" = none, see
 					   daemon_attach_dir */
+	char			 exe[PATH_MAX];	/* this program, for restart */
+	int			 reexeced;	/* this start is a restart */
 	struct ev_loop		*loop;
 	struct pf_store		*store;
 	struct engine		*eng;
@@ -119,7 +121,7 @@ struct daemon {
 	int			 dues;		/* a slot has a fire due */
 	int			 exit_code;
 	int64_t			 started_ms;
-	ev_signal		 sigterm, sigint, sighup;
+	ev_signal		 sigterm, sigint, sighup, sigusr2;
 	ev_timer		 stop_timer, retain_timer, kick;
 	ev_check		 check;
 	char			*errors[DAEMON_ERRORS_KEPT];
@@ -134,6 +136,10 @@ struct reload_sum {
 
 /* daemon.c: small helpers */
 const char	*daemon_fmt_time(int64_t, char *, size_t);
+/* daemon_restart.c: exec again, tasks kept (SIGUSR2, daemon restart) */
+int	 daemon_exe_resolve(struct daemon *);
+int	 daemon_reexeced(void);
+void	 daemon_restart(struct daemon *, const char *why);
 /* The attach directory (engine_opts.attach_dir), NULL when off. */
 const char	*daemon_attach_dir(const struct daemon *);
 void		 daemon_note_error(struct daemon *, const char *, ...)

@@ -447,5 +447,6 @@ main(int argc, char *argv[])
 
 	if ((rc = parse_args(argc, argv, &a)) != -1)
 		return rc;
+	a.o.argv = argv;	/* daemon restart execs the same command */
 	return run(&a);
 }

@@ -300,7 +300,7 @@ int
 store_status_valid(const char *s)
 {
 	static const char *const ok[] = { "running", "success", "failed",
-	    "timeout", "skipped", "cancelled" };
+	    "timeout", "skipped", "cancelled", STORE_ST_INTERRUPTED };
 	size_t	 i;
 
 	if (s == NULL)

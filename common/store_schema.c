@@ -433,7 +433,11 @@ store_migrate(struct pf_store *st, struct pf_err *err)
 		goto fail;
 	if (v <= 2 && migrate_v2_to_v3(st, err) == -1)
 		goto fail;
-	/* Future migrations: if (v <= 3 && migrate_v3_to_v4(...)) ... */
+	/*
+	 * 3 -> 4 changes no table: it says attempts may now be recorded
+	 * `interrupted`, which an older PicoFlow would not understand, so
+	 * that one refuses the file instead of misreading it.
+	 */
 	{
 		size_t	 i;
 

@@ -28,9 +28,10 @@
 /*
  * PRAGMA user_version written by this code; older versions are migrated.
  * 1: the Rust tables extended; 2: cgroup accounting columns on attempts;
- * 3: output in chunks (table task_output).
+ * 3: output in chunks (table task_output); 4: attempts may be recorded
+ * `interrupted` (STORE_ST_INTERRUPTED), no table changes.
  */
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 #define STORE_BUSY_TIMEOUT_MS	5000
 #define STORE_DB_NAME		"picoflow.db"
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,13 @@
 #include "picoflow/log.h"
 #include "attachdir.h"
 #include "engine_int.h"
+#include "procid.h"
+
+/*
+ * A worker taken over replays its spool at once, STARTED first: one that
+ * has sent nothing after this long is stopped or stuck.
+ */
+#define ADOPT_QUIET_S	10.0
 
 /* Removes a finished attempt's spool and socket (they may be gone). */
 void
@@ -49,6 +57,25 @@ adopt_times(struct attempt *a, int64_t started_ms)
 	/* What is left of its timeout; one already passed stops it now. */
 	left = (double)task->timeout - ran;
 	ev_timer_set(&a->timeout, left > 0.001 ? left : 0.001, 0.);
+}
+
+static void
+on_adopt_quiet(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct attempt	*a = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (a->nframes > 0 || a->eof)
+		return;
+	log_warnx("run %" PRId64 " task '%s' attempt %u: its worker (pid %ld) "
+	    "sent nothing for %g s after the re-attach (stopped or stuck): "
+	    "killing it; the task runs again", a->run->run_id,
+	    a->run->wf->tasks[a->task].name, a->no, (long)a->pid,
+	    ADOPT_QUIET_S);
+	a->interrupted = 1;
+	engine_attempt_sigkill(a);
+	engine_attempt_abandon(a);
 }
 
 void
@@ -80,6 +107,10 @@ engine_adopt(struct engine_run *run, size_t i)
 	a->fd = ad->fd;
 	ad->fd = -1;
 	a->pid = ad->worker_pid;
+	/* Known before its STARTED comes again, to stop it if need be. */
+	if (ad->procs.task_pid > 1 && ad->procs.task_pid <= INT32_MAX &&
+	    procid_matches((pid_t)ad->procs.task_pid, ad->procs.task_start))
+		a->task_pid = (pid_t)ad->procs.task_pid;
 	/* A worker that is gone left its spool: nothing to stop or wait. */
 	a->exited = ad->worker_pid <= 0;
 	a->cap = engine_attempt_cap(a);
@@ -106,6 +137,11 @@ engine_adopt(struct engine_run *run, size_t i)
 		log_warnx("run %" PRId64 " task '%s': its cgroup: %s "
 		    "(its accounting is not recorded)", run->run_id,
 		    task->name, err.msg);
+	if (ad->worker_pid > 0) {
+		ev_set_cb(&a->drain, on_adopt_quiet);
+		ev_timer_set(&a->drain, ADOPT_QUIET_S, 0.);
+		ev_timer_start(eng->loop, &a->drain);
+	}
 	log_info("run %" PRId64 " task '%s' attempt %u: %s", run->run_id,
 	    task->name, a->no, ad->worker_pid > 0 ? "re-attached to its "
 	    "worker, which kept it running" : "its worker ended while the "

@@ -173,6 +173,18 @@ attempt_adopted_gone(struct attempt *a)
 	ev_timer_stop(a->run->eng->loop, &a->timeout);
 }
 
+/*
+ * Gives up on an attempt's worker: no more reading, and a worker taken
+ * over counts as gone (the caller killed it).  The attempt ends now.
+ */
+void
+engine_attempt_abandon(struct attempt *a)
+{
+	attempt_hangup(a);
+	attempt_adopted_gone(a);
+	attempt_maybe_finish(a);
+}
+
 static void
 on_drain(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -257,6 +269,7 @@ attempt_frame(struct attempt *a, const struct frame *f, struct pf_err *err)
 		    proto_msg_name(f->type));
 		return -1;
 	}
+	a->nframes++;
 	switch (f->type) {
 	case PROTO_MSG_STARTED:
 		if (proto_started_decode(f, &st, err) == -1)

@@ -85,6 +85,11 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 	if (a->have_result && r->status == PROTO_ST_OK && a->error == NULL) {
 		/* It finished well, even if a stop was on its way. */
 		e->status = "success";
+	} else if (a->interrupted && !a->have_result) {
+		e->status = STORE_ST_INTERRUPTED;
+		snprintf(reason, rlen, "interrupted: its worker did not answer "
+		    "after the supervisor restarted (stopped or stuck) and "
+		    "was killed; not counted against retry");
 	} else if (a->cancelled) {
 		e->status = "cancelled";
 		snprintf(reason, rlen, "cancelled");
@@ -227,10 +232,18 @@ engine_attempt_finish(struct attempt *a)
 	/* Recorded (or given up on): the worker's spool is not needed. */
 	engine_attach_forget(eng, a->id);
 
+	if (strcmp(e.status, STORE_ST_INTERRUPTED) == 0) {
+		t->interrupted++;
+		t->tail_int++;
+	} else
+		t->tail_int = 0;
 	if (store_failed)
 		ev = E_FAIL;
 	else if (strcmp(e.status, "success") == 0)
 		ev = E_OK;
+	else if (eng->opts.max_interruptions > 0 &&
+	    t->tail_int >= eng->opts.max_interruptions)
+		ev = E_FAIL;
 	else if (a->cancelled)
 		ev = E_CANCEL;
 	else if (t->attempts - t->interrupted <= task->retry &&

@@ -74,6 +74,8 @@ struct task_rt {
 	unsigned	 attempts;	/* attempts started so far */
 	unsigned	 interrupted;	/* of them, interrupted by a restart:
 					   not counted against retry */
+	unsigned	 tail_int;	/* the newest ones interrupted, in a
+					   row (--max-interruptions) */
 	struct engine_adopt *adopt;	/* resume: taken over, not run */
 	struct attempt	*cur;
 	ev_timer	 backoff;
@@ -168,6 +170,9 @@ struct attempt {
 	 */
 	int			 adopted;
 	uint64_t		 skip[2];
+	unsigned long		 nframes;	/* received from the worker */
+	int			 interrupted;	/* ended without its outcome:
+						   not counted against retry */
 	char			*error;		/* protocol or engine error */
 	struct cg		*cg;		/* the attempt's cgroups */
 };
@@ -241,6 +246,7 @@ void	 engine_on_pending_timer(struct ev_loop *, ev_timer *, int);
 /* engine_attempt.c */
 struct attempt *engine_attempt_alloc(struct engine_run *, size_t);
 void	 engine_attempt_watch(struct attempt *);
+void	 engine_attempt_abandon(struct attempt *);
 void	 engine_dispatch(struct engine_run *, size_t);
 void	 engine_attempt_free(struct attempt *);
 void	 engine_attempt_error(struct attempt *, const char *);

@@ -44,6 +44,7 @@ restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
 
 	t->attempts = h->attempts;
 	t->interrupted = h->interrupted;
+	t->tail_int = h->tail;
 	if (h->success) {
 		if (engine_task_event(run, i, E_RESTORE_OK) == 0)
 			(void)dag_ready_done(&run->ready, i);

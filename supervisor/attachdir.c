@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +22,41 @@
 #include "picoflow/proto.h"
 #include "attachdir.h"
 #include "procid.h"
+
+/*
+ * Whether a unix socket can be made here (some file systems refuse
+ * them): without, no worker could start, so re-attach is turned off.
+ */
+static int
+probe_socket(const char *dir, struct pf_err *err)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
+	    "%s/probe.%ld.sock", dir, (long)getpid()) >=
+	    sizeof(sun.sun_path)) {
+		/* Workers bind through /proc/self/fd: try that way. */
+		pf_err_set(err, "%s: path too long for a socket", dir);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		pf_err_set(err, "socket: %s", strerror(errno));
+		return -1;
+	}
+	(void)unlink(sun.sun_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		pf_err_set(err, "cannot create a socket in %s: %s", dir,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	(void)unlink(sun.sun_path);
+	return 0;
+}
 
 int
 attachdir_prepare(const char *dir, struct pf_err *err)
@@ -41,7 +78,41 @@ attachdir_prepare(const char *dir, struct pf_err *err)
 		    (unsigned long)geteuid());
 		return -1;
 	}
-	return 0;
+	return strlen(dir) + 32 < sizeof(((struct sockaddr_un *)0)->sun_path) ?
+	    probe_socket(dir, err) : 0;
+}
+
+void
+attachdir_sweep(const char *dir, const int64_t *keep, size_t nkeep)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 p[4200], *end;
+	long long	 id;
+	size_t		 i;
+	int		 kept;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		errno = 0;
+		id = strtoll(de->d_name, &end, 10);
+		if (errno != 0 || end == de->d_name || (strcmp(end, ".spool") !=
+		    0 && strcmp(end, ".sock") != 0))
+			continue;	/* not ours: leave it */
+		for (kept = 0, i = 0; i < nkeep && !kept; i++)
+			kept = keep[i] == id;
+		if (kept)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (unlink(p) == -1 && errno != ENOENT)
+			log_warn("cannot remove %s", p);
+		else
+			log_debug("removed the leftover %s", p);
+	}
+	closedir(d);
 }
 
 static void

@@ -8,13 +8,22 @@
 #ifndef PICOFLOW_ATTACHDIR_H
 #define PICOFLOW_ATTACHDIR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "picoflow/err.h"
 
-/* Creates dir (0700) if missing and checks it is ours and private. */
+/*
+ * Creates dir (0700) if missing and checks it is ours and private, and
+ * that unix sockets can be made in it.
+ */
 int	 attachdir_prepare(const char *dir, struct pf_err *);
+/*
+ * Removes the spools and sockets of attempts other than keep[] (those
+ * taken over): leftovers of attempts that ended or were given up.
+ */
+void	 attachdir_sweep(const char *dir, const int64_t *keep, size_t nkeep);
 /* Removes an attempt's spool and socket; missing ones are fine. */
 void	 attachdir_forget(const char *dir, int64_t attempt_id);
 /*

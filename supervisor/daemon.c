@@ -405,10 +405,14 @@ daemon_open(struct daemon *d, struct engine_opts *eo, struct pf_err *err)
 			pf_err_set(err, "state directory path too long");
 			return -1;
 		}
-		if (attachdir_prepare(d->attach_dir, err) == -1)
-			return -1;
-		eo->attach_dir = d->attach_dir;
-		eo->attach_window_ms = o->attach_window_ms;
+		if (attachdir_prepare(d->attach_dir, err) == -1) {
+			log_warnx("tasks will not outlive the supervisor: %s",
+			    err->msg);
+			d->attach_dir[0] = '\0';
+		} else {
+			eo->attach_dir = d->attach_dir;
+			eo->attach_window_ms = o->attach_window_ms;
+		}
 	}
 	engine_opts_limits(eo, &d->defaults);
 	return 0;
@@ -447,6 +451,27 @@ const char *
 daemon_attach_dir(const struct daemon *d)
 {
 	return d->attach_dir[0] != '\0' ? d->attach_dir : NULL;
+}
+
+/* Spools and sockets of attempts that are not taken over go. */
+static void
+daemon_attach_sweep(struct daemon *d, const struct recover_run *rr,
+    size_t nrr)
+{
+	int64_t	*ids;
+	size_t	 i, k, n = 0;
+
+	if (daemon_attach_dir(d) == NULL)
+		return;
+	for (i = 0; i < nrr; i++)
+		n += rr[i].nadopts;
+	if ((ids = pf_reallocarray(NULL, n ? n : 1, sizeof(*ids))) == NULL)
+		return;		/* they stay until the next start */
+	for (n = 0, i = 0; i < nrr; i++)
+		for (k = 0; k < rr[i].nadopts; k++)
+			ids[n++] = rr[i].adopts[k].attempt_id;
+	attachdir_sweep(d->attach_dir, ids, n);
+	pf_free(ids);
 }
 
 /* What a dead predecessor left: recorded before anything new runs. */
@@ -580,6 +605,7 @@ daemon_start(struct daemon *d, struct pf_err *err)
 		goto out;
 	daemon_watchers_init(d);
 
+	daemon_attach_sweep(d, rr, nrr);
 	/* Every run taken back before anything new starts. */
 	engine_hold(d->eng, 1);
 	daemon_resume_runs(d, rr, nrr);

@@ -67,6 +67,7 @@ struct cg_sys {
 	/* Attempt directories taken over (cg_adopt): the sweep keeps them. */
 	char		*keep[CG_KEEP_MAX];
 	size_t		 nkeep;
+	char		*workers[2];	/* cg_opts.workers */
 };
 
 struct cg {
@@ -652,9 +653,50 @@ kept(const struct cg_sys *s, const char *p)
 	return 0;
 }
 
+struct exe_find {
+	const struct cg_sys	*s;
+	int			 found;
+};
+
+static void
+exe_one(pid_t pid, void *arg)
+{
+	struct exe_find	*f = arg;
+	char		 link[64], exe[PATH_MAX];
+	ssize_t		 n;
+	int		 i;
+
+	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)pid);
+	if ((n = readlink(link, exe, sizeof(exe) - 1)) <= 0)
+		return;
+	exe[n] = '\0';
+	for (i = 0; i < 2; i++)
+		if (f->s->workers[i] != NULL &&
+		    strcmp(exe, f->s->workers[i]) == 0)
+			f->found = 1;
+}
+
+/*
+ * Whether a pf-worker (by its program's path: a task cannot pass for
+ * one by its name) is in an attempt directory of a dead instance.
+ */
+static int
+worker_waits(const struct cg_sys *s, const char *dir)
+{
+	struct exe_find	 f;
+
+	if (s->workers[0] == NULL && s->workers[1] == NULL)
+		return 0;
+	f.s = s;
+	f.found = 0;
+	(void)procs_each(dir, exe_one, &f);
+	return f.found;
+}
+
 /*
  * Removes one dead instance: every attempt in it, then itself; attempts
- * taken over stay (and so does the instance, until they end).
+ * taken over or whose worker waits for a re-attach stay (and so does
+ * the instance, until they end).
  */
 static void
 sweep_instance(struct cg_sys *s, const char *inst, int kind, int64_t *budget)
@@ -674,6 +716,13 @@ sweep_instance(struct cg_sys *s, const char *inst, int kind, int64_t *budget)
 		if (kept(s, p)) {
 			log_info("cgroup: keeping %s: its task was taken over",
 			    p);
+			pf_free(p);
+			nkept++;
+			continue;
+		}
+		if (worker_waits(s, p)) {
+			log_info("cgroup: keeping %s: its pf-worker waits for "
+			    "its supervisor to re-attach", p);
 			pf_free(p);
 			nkept++;
 			continue;
@@ -982,6 +1031,15 @@ cg_open(const struct cg_opts *o, struct cg_sys **out, struct pf_err *err)
 	}
 	for (c = 0; c < CG_NCTL; c++)
 		s->hidx[c] = -1;
+	for (c = 0; c < 2; c++)
+		if (o->workers[c] != NULL &&
+		    (s->workers[c] = realpath(o->workers[c], NULL)) != NULL) {
+			/* realpath's malloc: ours must be pf_free'd. */
+			char	*w = pf_strdup(s->workers[c]);
+
+			free(s->workers[c]);
+			s->workers[c] = w;
+		}
 	if (!o->force_none && detect(s, o) == 0 && !o->detect_only) {
 		setup(s);
 		if (!o->defer_sweep)
@@ -1056,6 +1114,8 @@ cg_close(struct cg_sys *s)
 	}
 	for (h = 0; h < s->nkeep; h++)
 		pf_free(s->keep[h]);
+	pf_free(s->workers[0]);
+	pf_free(s->workers[1]);
 	pf_free(s->name);
 	pf_free(s);
 }

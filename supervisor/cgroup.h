@@ -92,6 +92,14 @@ struct cg_opts {
 	int		 detect_only;
 	/* Leave the leftovers to a later cg_sweep (after crash recovery). */
 	int		 defer_sweep;
+	/*
+	 * The pf-worker programs (absolute paths, NULL: none): an attempt
+	 * of a dead instance with one of them still in it is a task waiting
+	 * for its supervisor to re-attach (any supervisor's, not only
+	 * ours), and the sweep leaves it; the worker cleans up and exits
+	 * after its window, and a later sweep removes the empty directory.
+	 */
+	const char	*workers[2];
 };
 
 struct cg_sys;

@@ -29,6 +29,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
 #include "picoflow/paths.h"
+#include "picoflow/status.h"
 #include "picoflow/store.h"
 #include "cli_int.h"
 
@@ -80,8 +81,9 @@ cli_ropts_parse(struct cli_ctx *ctx, struct cli_ropts *o, int argc,
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int64_t	 v;
-	int	 ch, i;
+	enum pf_status	 st;
+	int64_t		 v;
+	int		 ch, i;
 
 	o->json = ctx->json;
 	o->exec_id = -1;
@@ -113,7 +115,7 @@ cli_ropts_parse(struct cli_ctx *ctx, struct cli_ropts *o, int argc,
 			if ((o->allow & OPT_STATUS) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--status");
-			if (!store_status_valid(optarg))
+			if (pf_status_parse(optarg, &st) == -1)
 				return usage_err(o, "unknown status '%s' "
 				    "(running, success, failed, timeout, "
 				    "skipped, cancelled)", optarg);

@@ -21,6 +21,7 @@
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
 #include "picoflow/policy.h"
+#include "picoflow/status.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
 #include "cli.h"
@@ -31,10 +32,11 @@
 struct run_view {
 	int		 quiet;		/* --json: no progress lines */
 	int		 interrupted;
-	const char	*status;	/* the run's final status */
+	enum pf_status	 status;	/* the run's final status; NONE:
+					   it did not end */
 	int64_t		 run_id;
 	struct engine	*eng;
-	size_t		 counts[6];	/* success failed timeout skipped cancelled other */
+	size_t		 counts[PF_STATUS__COUNT]; /* tasks, by final status */
 	struct pf_buf	 json;		/* per-task results for --json */
 	size_t		 njson;
 	double		 t0;
@@ -62,32 +64,20 @@ on_task_started(void *arg, const struct pf_workflow *wf,
 }
 
 static void
-count_status(struct run_view *v, const char *status)
-{
-	static const char *const names[] = {
-		"success", "failed", "timeout", "skipped", "cancelled",
-	};
-	size_t	 i;
-
-	for (i = 0; i < 5; i++)
-		if (strcmp(status, names[i]) == 0)
-			break;
-	v->counts[i]++;
-}
-
-static void
 on_task_ended(void *arg, const struct engine_task_report *r)
 {
 	struct run_view	*v = arg;
 	char		 reason[PF_ERR_MAX * 2];
 
 	if (!r->will_retry) {
-		count_status(v, r->status);
+		if (pf_status_valid(r->status))
+			v->counts[r->status]++;
 		buf_printf(&v->json, "%s{\"task\":", v->njson++ ? "," : "");
 		buf_add_json_str(&v->json, r->task->name,
 		    strlen(r->task->name));
 		buf_printf(&v->json, ",\"status\":\"%s\",\"attempts\":%u,"
-		    "\"duration_ms\":%" PRId64, r->status, r->attempt,
+		    "\"duration_ms\":%" PRId64, pf_status_name(r->status),
+		    r->attempt,
 		    r->duration_ms);
 		if (r->start_latency_us >= 0)
 			buf_printf(&v->json, ",\"start_latency_us\":%" PRId64,
@@ -105,11 +95,13 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 	if (r->reason != NULL)
 		esc_str(reason, sizeof(reason), r->reason, 0);
 	if (r->attempt == 0)
-		printf("%8.3fs  %-9s %s: %s\n", elapsed(v), r->status,
+		printf("%8.3fs  %-9s %s: %s\n", elapsed(v),
+		    pf_status_name(r->status),
 		    r->task->name, r->reason ? reason : "");
 	else
 		printf("%8.3fs  %-9s %s (attempt %u, %" PRId64 ".%03" PRId64
-		    "s)%s%s\n", elapsed(v), r->status, r->task->name,
+		    "s)%s%s\n", elapsed(v), pf_status_name(r->status),
+		    r->task->name,
 		    r->attempt, r->duration_ms / 1000, r->duration_ms % 1000,
 		    r->reason ? ": " : "", r->reason ? reason : "");
 	if (r->will_retry)
@@ -121,7 +113,7 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	struct run_view	*v = arg;
 
@@ -373,6 +365,7 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 	struct pf_err		 err;
 	struct ev_loop		*loop;
 	ev_signal		 sigint, sigterm;
+	enum pf_status		 final;
 	char			 worker[PATH_MAX];
 	int			 rc = CLI_FAIL;
 
@@ -426,6 +419,8 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 		ev_run(loop, EVRUN_ONCE);
 	ev_signal_stop(loop, &sigint);
 	ev_signal_stop(loop, &sigterm);
+	/* A run that did not end (its store failed) counts as failed. */
+	final = v.status != PF_STATUS_NONE ? v.status : PF_STATUS_FAILED;
 
 	if (v.quiet) {
 		struct pf_buf	 o;
@@ -435,7 +430,7 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 		    v.run_id);
 		buf_add_json_str(&o, wf->name, strlen(wf->name));
 		buf_printf(&o, ",\"status\":\"%s\",\"tasks\":[",
-		    v.status ? v.status : "failed");
+		    pf_status_name(final));
 		buf_add(&o, v.json.data, v.json.len);
 		buf_printf(&o, "],\"seconds\":%.3f,\"peak_rss_kb\":%ld}\n",
 		    elapsed(&v), peak_rss_kb());
@@ -446,11 +441,11 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 		printf("Run %" PRId64 " of '%s': %s in %.3fs (%zu succeeded, "
 		    "%zu failed, %zu timed out, %zu skipped, %zu cancelled)\n",
 		    v.run_id, esc_str(name, sizeof(name), wf->name,
-		    ESC_QUOTES), v.status ? v.status : "failed",
-		    elapsed(&v), v.counts[0], v.counts[1], v.counts[2],
-		    v.counts[3], v.counts[4]);
-	rc = v.status != NULL && strcmp(v.status, "success") == 0 ?
-	    CLI_OK : CLI_FAIL;
+		    ESC_QUOTES), pf_status_name(final), elapsed(&v),
+		    v.counts[PF_STATUS_SUCCESS], v.counts[PF_STATUS_FAILED],
+		    v.counts[PF_STATUS_TIMEOUT], v.counts[PF_STATUS_SKIPPED],
+		    v.counts[PF_STATUS_CANCELLED]);
+	rc = final == PF_STATUS_SUCCESS ? CLI_OK : CLI_FAIL;
 out_engine:
 	engine_free(v.eng);
 out:

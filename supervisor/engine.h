@@ -35,6 +35,7 @@
 #include <ev.h>
 
 #include "picoflow/err.h"
+#include "picoflow/status.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
 #include "engine_defaults.h"
@@ -48,7 +49,7 @@ struct engine_task_report {
 	const struct pf_task	*task;
 	int64_t			 run_id;
 	unsigned		 attempt;	/* 0 = never ran */
-	const char		*status;	/* store status word */
+	enum pf_status		 status;
 	int64_t			 duration_ms;
 	int			 exit_code;	/* valid if has_exit_code */
 	int			 has_exit_code;
@@ -66,12 +67,12 @@ struct engine_hooks {
 		    const struct pf_task *, int64_t run_id, unsigned attempt);
 	void	(*task_ended)(void *arg, const struct engine_task_report *);
 	/*
-	 * The run reached its final state; status is a store status word,
-	 * cookie the one given to engine_start_ex/engine_resume.  The
+	 * The run reached its final state (status success, failed or
+	 * cancelled); cookie the one given to engine_start_ex/engine_resume.  The
 	 * workflow may be released from here on.
 	 */
 	void	(*run_ended)(void *arg, const struct pf_workflow *,
-		    int64_t run_id, const char *status, void *cookie);
+		    int64_t run_id, enum pf_status status, void *cookie);
 	void	*arg;
 };
 

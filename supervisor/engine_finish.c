@@ -84,27 +84,27 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 	}
 	if (a->have_result && r->status == PROTO_ST_OK && a->error == NULL) {
 		/* It finished well, even if a stop was on its way. */
-		e->status = "success";
+		e->status = PF_STATUS_SUCCESS;
 	} else if (a->cancelled) {
-		e->status = "cancelled";
+		e->status = PF_STATUS_CANCELLED;
 		snprintf(reason, rlen, "cancelled");
 	} else if (a->timed_out) {
-		e->status = "timeout";
+		e->status = PF_STATUS_TIMEOUT;
 		snprintf(reason, rlen, "timed out after %u s",
 		    a->run->wf->tasks[a->task].timeout);
 	} else if (a->error != NULL) {
-		e->status = "failed";
+		e->status = PF_STATUS_FAILED;
 		snprintf(reason, rlen, "%s", a->error);
 	} else if (!a->have_result) {
-		e->status = "failed";
+		e->status = PF_STATUS_FAILED;
 		describe_exit(a, reason, rlen);
 	} else {
 		switch (r->status) {
 		case PROTO_ST_OK:
-			e->status = "success";
+			e->status = PF_STATUS_SUCCESS;
 			break;
 		case PROTO_ST_FAILED:
-			e->status = "failed";
+			e->status = PF_STATUS_FAILED;
 			/* No exit code (http, ssh): the worker's reason. */
 			if (r->exit_code < 0 && r->error != NULL)
 				snprintf(reason, rlen, "%s", r->error);
@@ -113,12 +113,12 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 				    r->exit_code);
 			break;
 		case PROTO_ST_SIGNALED:
-			e->status = "failed";
+			e->status = PF_STATUS_FAILED;
 			snprintf(reason, rlen, "killed by signal %d (%s)",
 			    r->signal, strsignal(r->signal));
 			break;
 		default:
-			e->status = "failed";
+			e->status = PF_STATUS_FAILED;
 			snprintf(reason, rlen, "%s%s%s",
 			    proto_status_name(r->status),
 			    r->error ? ": " : "", r->error ? r->error : "");
@@ -170,7 +170,7 @@ attempt_end_failed(struct attempt *a, const struct store_attempt_end *e,
 	snprintf(reason, sizeof(reason), "the state database could not "
 	    "record the attempt: %s", why);
 	store_attempt_end_init(&f);
-	f.status = "failed";
+	f.status = PF_STATUS_FAILED;
 	f.reason = reason;
 	f.ended_ms = e->ended_ms;
 	f.duration_ms = e->duration_ms;
@@ -220,13 +220,13 @@ engine_attempt_finish(struct attempt *a)
 			attempt_end_failed(a, &e, err.msg);
 		}
 		store_failed = 1;
-		e.status = "failed";
+		e.status = PF_STATUS_FAILED;
 		e.reason = "the state database could not record the attempt";
 	}
 
 	if (store_failed)
 		ev = E_FAIL;
-	else if (strcmp(e.status, "success") == 0)
+	else if (e.status == PF_STATUS_SUCCESS)
 		ev = E_OK;
 	else if (a->cancelled)
 		ev = E_CANCEL;

@@ -111,7 +111,7 @@ struct engine_run {
 struct pending_end {
 	int64_t			 run_id;
 	int64_t			 ended_ms;
-	char			 status[16];
+	enum pf_status		 status;
 	char			*error;
 	struct pending_end	*next;
 };

@@ -17,7 +17,7 @@ struct task_hist {
 	unsigned	 attempts;	/* highest attempt number recorded */
 	int		 success;
 	int		 skip_row;	/* a skipped row exists already */
-	const char	*last;		/* status of the highest attempt */
+	enum pf_status	 last;		/* status of the highest attempt */
 };
 
 /*
@@ -45,8 +45,8 @@ restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
 	}
 	if (h->attempts == 0 || h->attempts <= task->retry)
 		return;		/* runs (again) */
-	ev = h->last != NULL && strcmp(h->last, "timeout") == 0 ?
-	    E_RESTORE_TIMEOUT : E_RESTORE_FAIL;
+	ev = h->last == PF_STATUS_TIMEOUT ? E_RESTORE_TIMEOUT :
+	    E_RESTORE_FAIL;
 	if (engine_task_event(run, i, ev) == -1)
 		return;
 	run->failed = 1;
@@ -78,6 +78,7 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 	struct engine_run	*run;
 	struct task_hist	*hist;
 	size_t			 i, k;
+	enum pf_status		 st;
 	long			 ti;
 	int			 was_cancelled = 0;
 
@@ -94,20 +95,21 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 	for (k = 0; k < natts; k++) {
 		const struct store_attempt *a = &atts[k];
 
-		if (a->task_name == NULL || a->status == NULL ||
+		if (a->task_name == NULL ||
+		    pf_status_parse(a->status, &st) == -1 ||
 		    (ti = workflow_task_index(wf, a->task_name)) < 0)
 			continue;	/* a task the definition lost */
 		if (a->attempt == 0) {
 			hist[ti].skip_row = 1;
 			continue;
 		}
-		if (strcmp(a->status, "cancelled") == 0)
+		if (st == PF_STATUS_CANCELLED)
 			was_cancelled = 1;
-		if (strcmp(a->status, "success") == 0)
+		if (st == PF_STATUS_SUCCESS)
 			hist[ti].success = 1;
 		if (a->attempt >= hist[ti].attempts) {
 			hist[ti].attempts = a->attempt;
-			hist[ti].last = a->status;
+			hist[ti].last = st;
 		}
 	}
 	/*

@@ -111,7 +111,7 @@ engine_run_free(struct engine_run *run)
 
 /* Keeps a run end the store refused, to try again later. */
 static void
-pending_add(struct engine *eng, int64_t run_id, const char *status,
+pending_add(struct engine *eng, int64_t run_id, enum pf_status status,
     int64_t ended_ms, const char *error)
 {
 	struct pending_end	*p;
@@ -123,7 +123,7 @@ pending_add(struct engine *eng, int64_t run_id, const char *status,
 	}
 	p->run_id = run_id;
 	p->ended_ms = ended_ms;
-	snprintf(p->status, sizeof(p->status), "%s", status);
+	p->status = status;
 	p->error = error != NULL ? pf_strdup(error) : NULL;
 	p->next = eng->pending;
 	eng->pending = p;
@@ -150,7 +150,7 @@ engine_flush_pending(struct engine *eng)
 			continue;
 		}
 		log_info("run %" PRId64 ": its end (%s) is recorded now",
-		    p->run_id, p->status);
+		    p->run_id, pf_status_name(p->status));
 		*pp = p->next;
 		pf_free(p->error);
 		pf_free(p);
@@ -175,12 +175,13 @@ run_end(struct engine_run *run)
 	struct engine_run **pp;
 	const struct pf_workflow *wf;
 	struct pf_err	 err;
-	const char	*status, *error;
+	enum pf_status	 status;
+	const char	*error;
 	int64_t		 ended = clock_wall_ms(), run_id;
 	void		*cookie;
 
-	status = run->cancelled ? "cancelled" : run->failed ? "failed" :
-	    "success";
+	status = run->cancelled ? PF_STATUS_CANCELLED : run->failed ?
+	    PF_STATUS_FAILED : PF_STATUS_SUCCESS;
 	error = run->cancelled ? "cancelled" : run->failed ?
 	    "one or more tasks failed" : NULL;
 	if (store_run_end(eng->store, run->run_id, status, ended, error,

@@ -286,7 +286,7 @@ engine_attempt_cg_end(struct attempt *a, struct store_attempt_end *e,
 	    a->no, u.memory_peak, u.oom_kills, u.pids_denied, u.cpu_us,
 	    u.nr_throttled);
 	why[0] = '\0';
-	if (e->status != NULL && strcmp(e->status, "failed") == 0) {
+	if (e->status == PF_STATUS_FAILED) {
 		if (u.oom_kills > 0)
 			snprintf(why, sizeof(why), "oom: %" PRId64 " process(es) "
 			    "killed at the memory limit (peak %" PRId64

@@ -156,7 +156,7 @@ engine_task_settle(struct engine_run *run, size_t i, enum tevent ev,
 			rep.wf = run->wf;
 			rep.task = &run->wf->tasks[s];
 			rep.run_id = run->run_id;
-			rep.status = "skipped";
+			rep.status = PF_STATUS_SKIPPED;
 			rep.reason = why;
 			rep.start_latency_us = -1;
 			eng->hooks.task_ended(eng->hooks.arg, &rep);

@@ -49,7 +49,7 @@ interrupt_attempts(struct pf_store *st, int64_t run_id, int kill_procs,
 			    a[i].procs.worker_start, "pf-worker", run_id);
 		}
 		store_attempt_end_init(&e);
-		e.status = "failed";
+		e.status = PF_STATUS_FAILED;
 		e.reason = reason;
 		e.ended_ms = clock_wall_ms();
 		if (store_attempt_end(st, a[i].id, &e, err) == -1) {
@@ -110,7 +110,7 @@ recover_scan(struct pf_store *st, struct recover_run **out, size_t *nout,
 			    v[i].pid);
 			if (interrupt_attempts(st, v[i].id, 0, reason, rs,
 			    err) == -1 ||
-			    store_run_end(st, v[i].id, "failed",
+			    store_run_end(st, v[i].id, PF_STATUS_FAILED,
 			    clock_wall_ms(), reason, err) == -1)
 				goto fail;
 			log_warnx("recovery: run %" PRId64 " of '%s': %s; "

@@ -14,8 +14,9 @@
  *  - Functions return 0 on success and -1 with err filled on failure
  *    (err may be NULL).  A handle is used by one thread at a time and must
  *    not be shared across fork().
- *  - Statuses are lower-case words: running, success, failed, timeout,
- *    skipped, cancelled.  Any other status given to a write is refused.
+ *  - Statuses are enum pf_status (status.h), stored as their names:
+ *    running, success, failed, timeout, skipped, cancelled.  A write
+ *    given any other value is refused.
  */
 #ifndef PICOFLOW_STORE_H
 #define PICOFLOW_STORE_H
@@ -24,6 +25,7 @@
 #include <stdint.h>
 
 #include "picoflow/err.h"
+#include "picoflow/status.h"
 
 /*
  * PRAGMA user_version written by this code; older versions are migrated.
@@ -72,8 +74,6 @@ int	 store_set_sync(struct pf_store *, enum store_sync, struct pf_err *);
 void	 store_close(struct pf_store *);
 /* The schema version found in the file (after migration for RW). */
 int	 store_schema_version(struct pf_store *);
-/* 1 if status is one of the six words above, else 0. */
-int	 store_status_valid(const char *status);
 
 /* ---- writes ------------------------------------------------------------ */
 
@@ -101,7 +101,7 @@ int	 store_run_begin(struct pf_store *, int64_t workflow_id,
  * execution can end: ending one twice is an error, so a recorded outcome
  * is never overwritten.
  */
-int	 store_run_end(struct pf_store *, int64_t run_id, const char *status,
+int	 store_run_end(struct pf_store *, int64_t run_id, enum pf_status,
 	    int64_t ended_ms, const char *error, struct pf_err *);
 
 /*
@@ -111,7 +111,7 @@ int	 store_run_end(struct pf_store *, int64_t run_id, const char *status,
  * capped them); data may be NULL when len is 0.
  */
 struct store_attempt_end {
-	const char	*status;	/* success failed timeout cancelled skipped */
+	enum pf_status	 status;	/* success failed timeout cancelled skipped */
 	int		 exit_code;
 	int		 has_exit_code;
 	int		 signal;	/* terminating signal, 0 = none */
@@ -143,7 +143,7 @@ struct store_attempt_end {
 	int		 chunked;
 };
 
-/* Initializes every field of *e to "unknown" (see above), status NULL. */
+/* Initializes every field of *e to "unknown" (see above), status NONE. */
 void	 store_attempt_end_init(struct store_attempt_end *e);
 
 /* A new attempt row (status running); attempt is 1-based. */

@@ -104,7 +104,7 @@ write_attempt(struct pf_store *st, const struct acct *ac, int64_t *att)
 	cr_assert_eq(e.pids_denied, -1);
 	cr_assert_eq(e.nr_throttled, -1);
 	cr_assert_eq(e.throttled_us, -1);
-	e.status = "failed";
+	e.status = PF_STATUS_FAILED;
 	e.ended_ms = T0 + 5;
 	e.max_rss_kb = 4096;
 	e.user_cpu_us = 10;

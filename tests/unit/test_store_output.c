@@ -111,7 +111,7 @@ end(struct pf_store *st, int64_t att, int chunked, const char *out,
 	struct store_attempt_end e;
 
 	store_attempt_end_init(&e);
-	e.status = "success";
+	e.status = PF_STATUS_SUCCESS;
 	e.ended_ms = T0 + 1000;
 	e.chunked = chunked;
 	e.stdout_data = out;
@@ -252,7 +252,7 @@ Test(storeout, chunked_end_splits_a_large_rest)
 	for (i = 0; i < len; i++)
 		big[i] = (unsigned char)(i * 7);
 	store_attempt_end_init(&e);
-	e.status = "failed";
+	e.status = PF_STATUS_FAILED;
 	e.ended_ms = T0 + 5;
 	e.chunked = 1;
 	e.stdout_data = big;
@@ -301,11 +301,13 @@ Test(storeout, retention_counts_and_removes_chunks)
 	cr_assert_eq(store_output_append(st, &c, 1, &err), 0, "%s", err.msg);
 	cr_assert_eq(end(st, att1, 1, "ab", NULL, 1026, &err), 0, "%s",
 	    err.msg);
-	cr_assert_eq(store_run_end(st, run1, "success", T0 + 10, NULL, &err),
+	cr_assert_eq(store_run_end(st, run1, PF_STATUS_SUCCESS,
+	    T0 + 10, NULL, &err),
 	    0, "%s", err.msg);
 	att2 = begin(st, "w", T0 + 100, &run2);
 	cr_assert_eq(end(st, att2, 0, "cd", NULL, 2, &err), 0, "%s", err.msg);
-	cr_assert_eq(store_run_end(st, run2, "success", T0 + 110, NULL, &err),
+	cr_assert_eq(store_run_end(st, run2, PF_STATUS_SUCCESS,
+	    T0 + 110, NULL, &err),
 	    0, "%s", err.msg);
 	cr_assert_eq(store_output_bytes(st, &bytes, &err), 0, "%s", err.msg);
 	cr_assert_eq(bytes, 1028);

@@ -82,12 +82,13 @@ add_run(struct pf_store *st, int64_t wf, int64_t start, size_t bytes,
 	if (running)
 		return run;
 	store_attempt_end_init(&e);
-	e.status = "success";
+	e.status = PF_STATUS_SUCCESS;
 	e.ended_ms = start + 1;
 	e.stdout_data = out;
 	e.stdout_len = bytes;
 	cr_assert_eq(store_attempt_end(st, att, &e, &err), 0, "%s", err.msg);
-	cr_assert_eq(store_run_end(st, run, "success", start + 1, NULL, &err),
+	cr_assert_eq(store_run_end(st, run, PF_STATUS_SUCCESS,
+	    start + 1, NULL, &err),
 	    0, "%s", err.msg);
 	return run;
 }

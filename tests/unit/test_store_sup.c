@@ -133,7 +133,8 @@ Test(storesup, runs_in_flight_with_their_processes)
 	r1 = start(st, wf, 1000, 5000, STORE_OWNER_SUPERVISOR, NULL);
 	r2 = start(st, wf, 2000, -1, STORE_OWNER_RUN, NULL);
 	r3 = start(st, wf, 3000, 6000, STORE_OWNER_SUPERVISOR, NULL);
-	cr_assert_eq(store_run_end(st, r3, "success", 3500, NULL, &err), 0);
+	cr_assert_eq(store_run_end(st, r3, PF_STATUS_SUCCESS,
+	    3500, NULL, &err), 0);
 	cr_assert_eq(store_attempt_begin(st, r1, "t1", 1, 1100, &a1, &err), 0);
 	cr_assert_eq(store_attempt_begin(st, r1, "t2", 2, 1200, &a2, &err), 0);
 	cr_assert_eq(store_attempt_begin(st, r1, "t3", 1, 1300, &a3, &err), 0);
@@ -155,7 +156,7 @@ Test(storesup, runs_in_flight_with_their_processes)
 		struct store_attempt_end e;
 
 		store_attempt_end_init(&e);
-		e.status = "success";
+		e.status = PF_STATUS_SUCCESS;
 		e.ended_ms = 1400;
 		cr_assert_eq(store_attempt_end(st, a3, &e, &err), 0);
 	}
@@ -228,7 +229,7 @@ Test(storesup, prune_by_bytes)
 		cr_assert_eq(store_attempt_begin(st, r, "t", 1, 1000 * (i + 1),
 		    &a, &err), 0);
 		store_attempt_end_init(&e);
-		e.status = "success";
+		e.status = PF_STATUS_SUCCESS;
 		e.ended_ms = 1000 * (i + 1) + 1;
 		e.stdout_data = out;
 		e.stdout_len = 600;
@@ -238,7 +239,7 @@ Test(storesup, prune_by_bytes)
 		    10, 1, 11, 2 }, &err), 0);
 		cr_assert_eq(store_attempt_end(st, a, &e, &err), 0);
 		if (i != 0)
-			cr_assert_eq(store_run_end(st, r, "success",
+			cr_assert_eq(store_run_end(st, r, PF_STATUS_SUCCESS,
 			    e.ended_ms, NULL, &err), 0);
 	}
 	cr_assert_eq(store_output_bytes(st, &bytes, &err), 0);

@@ -166,13 +166,13 @@ on_ended(void *arg, const struct engine_task_report *r)
 	struct h	*h = arg;
 
 	h->ended++;
-	if (strcmp(r->status, "success") == 0)
+	if (r->status == PF_STATUS_SUCCESS)
 		h->ok++;
 }
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	struct h	*h = arg;
 
@@ -180,7 +180,7 @@ on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
 	(void)run_id;
 	(void)cookie;
 	h->runs_ended++;
-	if (strcmp(status, "success") == 0)
+	if (status == PF_STATUS_SUCCESS)
 		h->runs_ok++;
 }
 

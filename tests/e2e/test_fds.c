@@ -188,15 +188,15 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 {
 	struct eh	*h = arg;
 
-	if (strcmp(r->status, "success") == 0)
+	if (r->status == PF_STATUS_SUCCESS)
 		h->tasks_ok++;
-	else if (strcmp(r->status, "failed") == 0)
+	else if (r->status == PF_STATUS_FAILED)
 		h->tasks_failed++;
 }
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	struct eh	*h = arg;
 

@@ -461,7 +461,7 @@ static int	 eng_done;
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	(void)arg;
 	(void)wf;

@@ -339,7 +339,7 @@ run_load(struct run_opts *ro)
 	 * Without a policy the operator runs the tasks as themselves; with
 	 * one, as pf-supervisor would (never root unless it allows root).
 	 */
-	engine_opts_limits(&ro->eng, &dl);
+	dl = ro->eng.limits;
 	wfset_load_opts(&lopts, pol, ro->run_as, pol != NULL, &dl);
 	pf_diags_init(&d);
 	wf = workflow_load_file(ro->file, &lopts, &d);

@@ -14,7 +14,7 @@
 #include "picoflow/policy.h"
 #include "picoflow/workflow.h"
 #include "cli_int.h"
-#include "engine.h"
+#include "limit.h"
 #include "wfset_load.h"
 
 void
@@ -275,7 +275,6 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 	struct pf_policy	*pol = NULL;
 	struct pf_limits	 dl;
 	struct pf_buf		 out;
-	struct engine_opts	 eo;
 	int			 i, rc;
 
 	if ((rc = validate_parse(ctx, argc, argv, &vo)) != -1)
@@ -285,8 +284,7 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 		return rc;
 	rc = CLI_OK;
 	/* As picoflow run would run the tasks (see policy_default_user). */
-	engine_opts_default(&eo);
-	engine_opts_limits(&eo, &dl);
+	limit_default(&dl);
 	wfset_load_opts(&vo.load, pol, vo.run_as, pol != NULL, &dl);
 
 	buf_init(&out, 0);

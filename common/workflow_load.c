@@ -1580,12 +1580,8 @@ load_deps(struct ld *ld, const struct names *nt)
 			ld->y.oom = 1;
 		for (c = 0; c < d.ncycles; c++)
 			report_cycle(ld, &d, &d.cycles[c]);
-	} else {
-		wf->order = d.order;
-		wf->level = d.level;
-		d.order = NULL;
-		d.level = NULL;
-	}
+	} else if (workflow_set_dag(wf, &d) == -1)
+		ld->y.oom = 1;
 	dag_free(&d);
 }
 

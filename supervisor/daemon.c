@@ -390,7 +390,7 @@ daemon_open(struct daemon *d, struct engine_opts *eo, struct pf_err *err)
 	eo->no_namespaces = o->no_namespaces;
 	eo->jitter = 1;
 	eo->output_budget = (uint64_t)o->output_budget;
-	engine_opts_limits(eo, &d->defaults);
+	d->defaults = eo->limits;
 	return 0;
 }
 

@@ -87,7 +87,6 @@ struct engine_opts {
 	 */
 	unsigned	 wf_max_tasks;
 	unsigned	 grace_ms;	/* SIGTERM .. SIGKILL */
-	uint64_t	 output_cap;	/* default per attempt, bytes */
 	uint64_t	 output_mem;	/* output held in memory, all attempts;
 					   at least FRAME_PAYLOAD_MAX */
 	uint64_t	 output_budget;	/* output stored by the runs in flight,
@@ -107,10 +106,11 @@ struct engine_opts {
 	 * unless no_namespaces or the host cannot.
 	 */
 	int		 no_namespaces;
-	int64_t		 memory;	/* default limits; -1 = none */
-	int64_t		 swap;
-	int64_t		 cpu_milli;
-	int64_t		 pids;
+	/*
+	 * What a task that sets a limit neither itself nor in config.limits
+	 * gets (limit_default; -1 = none); output is the cap per attempt.
+	 */
+	struct pf_limits limits;
 	const char	*run_as;	/* tasks without run_as; NULL = ours.
 					   pf-supervisor as root: "nobody" */
 	/* No worker can start (engine.h, top): hold, then give up. */
@@ -129,11 +129,6 @@ struct engine_start_opts {
 void	 engine_opts_default(struct engine_opts *);
 /* A new wf_max_tasks (a reloaded policy); runs started keep theirs. */
 void	 engine_set_wf_max_tasks(struct engine *, unsigned);
-/*
- * The default limits of o as a workflow model's limits (what a task that
- * sets none gets; nofile is left to the worker's inherited limit).
- */
-void	 engine_opts_limits(const struct engine_opts *o, struct pf_limits *);
 
 /* The loop must be the default loop (libev watches children only there). */
 struct engine *engine_new(struct ev_loop *, struct pf_store *,

@@ -20,6 +20,7 @@
 #include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
+#include "limit.h"
 #include "procid.h"
 #include "spawn.h"
 
@@ -499,7 +500,9 @@ engine_dispatch(struct engine_run *run, size_t i)
 	a->no = ++t->attempts;
 	a->started_ms = clock_wall_ms();
 	a->started = ev_now(eng->loop);
-	a->cap = engine_attempt_cap(a);
+	limit_resolve(&task->limits, &run->wf->limits, &eng->opts.limits,
+	    &a->lim);
+	a->cap = a->lim.output >= 0 ? (uint64_t)a->lim.output : UINT64_MAX;
 	t->cur = a;
 	run->running++;
 	run->wfg->running++;

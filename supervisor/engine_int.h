@@ -93,8 +93,7 @@ struct engine_run {
 	unsigned		 wf_cap;	/* wfg->running below; 0 none */
 	const struct pf_workflow *wf;
 	int64_t			 run_id;
-	struct dag		 dag;
-	struct dag_run		 ready;
+	struct dag_run		 ready;		/* over wf->dag */
 	struct task_rt		*tasks;
 	size_t			*rq;		/* ready to dispatch, FIFO ring */
 	size_t			 rq_head, rq_len;
@@ -137,7 +136,8 @@ struct attempt {
 	struct pf_buf		 wbuf;		/* frames to send */
 	/* Output not stored yet (stdout, stderr); see output_flush. */
 	struct pf_buf		 out[2];
-	uint64_t		 cap;
+	struct pf_limits	 lim;		/* resolved once (limit.h) */
+	uint64_t		 cap;		/* lim.output; none: UINT64_MAX */
 	uint64_t		 captured;	/* kept: stored + in out[] */
 	uint64_t		 dropped;	/* over the cap: the worker's count
 					   of the same bytes may be larger */
@@ -232,7 +232,6 @@ void	 engine_attempt_stop(struct attempt *);
 void	 engine_on_spawn_timer(struct ev_loop *, ev_timer *, int);
 
 /* engine_spec.c */
-uint64_t engine_attempt_cap(const struct attempt *);
 int	 engine_queue_spec(struct attempt *, struct pf_err *);
 int	 engine_attempt_cg_create(struct attempt *, struct pf_err *);
 void	 engine_attempt_cg_end(struct attempt *, struct store_attempt_end *,

@@ -11,6 +11,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/clock.h"
+#include "picoflow/invariant.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 
@@ -102,7 +103,6 @@ engine_run_free(struct engine_run *run)
 		}
 	run->eng->out_disk -= run->out_bytes;
 	dag_ready_free(&run->ready);
-	dag_free(&run->dag);
 	pf_free(run->tasks);
 	pf_free(run->rq);
 	wfg_unref(run->eng, run->wfg);
@@ -247,8 +247,14 @@ engine_run_new(struct engine *eng, const struct pf_workflow *wf,
     struct pf_err *err)
 {
 	struct engine_run	*run;
-	size_t			 i, k;
+	size_t			 i;
 
+	/* Every model maker builds the graph (workflow_set_dag). */
+	if (PF_NEVER(wf->dag == NULL)) {
+		pf_err_set(err, "workflow '%s' has no dependency graph",
+		    wf->name);
+		return NULL;
+	}
 	if ((run = pf_calloc(1, sizeof(*run))) == NULL) {
 		pf_err_set(err, "out of memory");
 		return NULL;
@@ -261,23 +267,10 @@ engine_run_new(struct engine *eng, const struct pf_workflow *wf,
 		return NULL;
 	}
 	run->wf_cap = wf_cap(eng, wf);
-	if (dag_init(&run->dag, wf->ntasks) == -1) {
-		pf_err_set(err, "workflow too large");
-		wfg_unref(eng, run->wfg);
-		pf_free(run);
-		return NULL;
-	}
-	for (i = 0; i < wf->ntasks; i++)
-		for (k = 0; k < wf->tasks[i].ndepends_on; k++)
-			if (dag_add_edge(&run->dag, i, wf->tasks[i].dep_idx[k],
-			    err) == -1)
-				goto fail;
-	if (dag_finish(&run->dag, err) == -1 ||
-	    dag_ready_init(&run->ready, &run->dag) == -1)
-		goto fail;
 	run->tasks = pf_calloc(wf->ntasks, sizeof(*run->tasks));
 	run->rq = pf_calloc(wf->ntasks, sizeof(*run->rq));
-	if (run->tasks == NULL || run->rq == NULL) {
+	if (dag_ready_init(&run->ready, wf->dag) == -1 ||
+	    run->tasks == NULL || run->rq == NULL) {
 		pf_err_set(err, "out of memory");
 		goto fail;
 	}

@@ -1,9 +1,9 @@
 /*
  * What an attempt is given: the task's environment and the SPEC frame
- * queued for its worker (engine_queue_spec), its output cap, its limits
- * (the task's, else the engine's defaults), and its cgroups, created
- * with those limits, and at its end read for accounting, killed and
- * removed (busy ones from a timer).
+ * queued for its worker (engine_queue_spec) with the limits resolved at
+ * dispatch (a->lim), and its cgroups, created with the same limits, and
+ * at its end read for accounting, killed and removed (busy ones from a
+ * timer).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -89,25 +89,6 @@ fail:
 	return -1;
 }
 
-uint64_t
-engine_attempt_cap(const struct attempt *a)
-{
-	const struct pf_task	*t = &a->run->wf->tasks[a->task];
-
-	if (t->limits.output >= 0)
-		return (uint64_t)t->limits.output;
-	if (a->run->wf->limits.output >= 0)
-		return (uint64_t)a->run->wf->limits.output;
-	return a->run->eng->opts.output_cap;
-}
-
-/* A limit of the task (already merged over config.limits), else ours. */
-static int64_t
-limit_or(int64_t task, int64_t dflt)
-{
-	return task >= 0 ? task : dflt;
-}
-
 int
 engine_queue_spec(struct attempt *a, struct pf_err *err)
 {
@@ -126,12 +107,11 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	s.workflow = wf->name;
 	s.output_cap = a->cap;
 	s.kill_grace_ms = a->run->eng->opts.grace_ms;
-	s.limits.memory = limit_or(t->limits.memory, a->run->eng->opts.memory);
-	s.limits.swap = limit_or(t->limits.swap, a->run->eng->opts.swap);
-	s.limits.cpu_milli = limit_or(t->limits.cpu_milli,
-	    a->run->eng->opts.cpu_milli);
-	s.limits.pids = limit_or(t->limits.pids, a->run->eng->opts.pids);
-	s.limits.nofile = t->limits.nofile;
+	s.limits.memory = a->lim.memory;
+	s.limits.swap = a->lim.swap;
+	s.limits.cpu_milli = a->lim.cpu_milli;
+	s.limits.pids = a->lim.pids;
+	s.limits.nofile = a->lim.nofile;
 	s.run_as = t->run_as != NULL ? t->run_as :
 	    (char *)(uintptr_t)a->run->eng->opts.run_as;
 	s.run_as_privileged = t->run_as_privileged;
@@ -240,10 +220,10 @@ engine_attempt_cg_create(struct attempt *a, struct pf_err *err)
 	cg_sweep(eng->cgs);
 	snprintf(name, sizeof(name), "r%" PRId64 "-%s-%u", a->run->run_id,
 	    t->name, a->no);
-	l.memory = limit_or(t->limits.memory, eng->opts.memory);
-	l.swap = limit_or(t->limits.swap, eng->opts.swap);
-	l.cpu_milli = limit_or(t->limits.cpu_milli, eng->opts.cpu_milli);
-	l.pids = limit_or(t->limits.pids, eng->opts.pids);
+	l.memory = a->lim.memory;
+	l.swap = a->lim.swap;
+	l.cpu_milli = a->lim.cpu_milli;
+	l.pids = a->lim.pids;
 	/* pf-worker is one of them: the task gets the number it asked for. */
 	if (l.pids >= 0 && l.pids < INT64_MAX)
 		l.pids++;

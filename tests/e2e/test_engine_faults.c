@@ -203,7 +203,7 @@ h_init(struct h *h)
 	 * No address-space rlimit for the worker (what memory sets without
 	 * cgroups): AddressSanitizer's shadow would not fit in it.
 	 */
-	h->opts.memory = -1;
+	h->opts.limits.memory = -1;
 	h->opts.backoff_ms = 10;
 	h->opts.backoff_max_ms = 20;
 	h->opts.spawn_backoff_ms = 1;

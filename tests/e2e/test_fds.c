@@ -275,7 +275,7 @@ engine_runs(int cgroups, int nruns)
 	o.worker_path = worker;
 	o.no_cgroups = !cgroups;
 	/* No address-space rlimit: an ASan worker could not start in it. */
-	o.memory = -1;
+	o.limits.memory = -1;
 	o.spawn_backoff_ms = 1;
 	o.spawn_backoff_max_ms = 4;
 	memset(&hooks, 0, sizeof(hooks));

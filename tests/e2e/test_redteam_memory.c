@@ -511,7 +511,7 @@ run_with_quota(const char *yaml, long quota_kib, size_t *n, char **status)
 	engine_opts_default(&o);
 	o.worker_path = test_bin("pf-worker");
 	o.no_cgroups = 1;
-	o.memory = -1;	/* AddressSanitizer's shadow needs the room */
+	o.limits.memory = -1;	/* AddressSanitizer's shadow needs the room */
 	o.grace_ms = 500;
 	if (geteuid() == 0)
 		o.run_as = "root";

@@ -363,11 +363,7 @@ spawn_hold(struct engine_run *run, size_t i, const char *why)
 	struct engine	*eng = run->eng;
 	char		 quiet[64];
 
-	(void)engine_task_event(run, i, E_NO_WORKER);
-	/* engine_dispatch() took it from the head, so the head slot is free. */
-	run->rq_head = (run->rq_head + run->wf->ntasks - 1) % run->wf->ntasks;
-	run->rq[run->rq_head] = i;
-	run->rq_len++;
+	(void)engine_task_event(run, i, E_NO_WORKER, NULL);
 	if (eng->spawn_fails++ == 0) {
 		eng->spawn_since = clock_mono_s();
 		eng->spawn_delay_ms = eng->opts.spawn_backoff_ms;
@@ -507,7 +503,7 @@ engine_dispatch(struct engine_run *run, size_t i)
 	run->running++;
 	run->wfg->running++;
 	eng->running++;
-	(void)engine_task_event(run, i, E_DISPATCH);
+	(void)engine_task_event(run, i, E_DISPATCH, NULL);
 
 	if (store_attempt_begin(eng->store, run->run_id, task->name, a->no,
 	    a->started_ms, &a->id, &err) == -1) {

@@ -198,6 +198,7 @@ engine_attempt_finish(struct attempt *a)
 	struct task_rt		*t = &run->tasks[a->task];
 	struct store_attempt_end e;
 	struct engine_task_report rep;
+	struct tev_arg		 arg;
 	struct pf_err		 err;
 	char			 reason[PF_ERR_MAX + 64];
 	enum tevent		 ev;
@@ -263,12 +264,8 @@ engine_attempt_finish(struct attempt *a)
 	eng->running--;
 	engine_attempt_free(a);
 
-	if (ev == E_RETRY) {
-		if (engine_task_event(run, t->idx, E_RETRY) == 0) {
-			ev_timer_set(&t->backoff, delay / 1000.0, 0.);
-			ev_timer_start(eng->loop, &t->backoff);
-		}
-	} else
-		engine_task_settle(run, t->idx, ev, reason);
+	memset(&arg, 0, sizeof(arg));
+	arg.delay_ms = delay;
+	(void)engine_task_event(run, t->idx, ev, &arg);
 	engine_pump(eng);
 }

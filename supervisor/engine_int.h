@@ -69,6 +69,7 @@ struct attempt;
 
 struct task_rt {
 	enum tstate	 state;
+	int		 skip_recorded;	/* resume: its skipped row exists */
 	unsigned	 attempts;	/* attempts started so far */
 	struct attempt	*cur;
 	ev_timer	 backoff;
@@ -99,6 +100,7 @@ struct engine_run {
 	size_t			 rq_head, rq_len;
 	unsigned		 running;	/* attempts in flight */
 	size_t			 nfinal;	/* tasks in a final state */
+	int			 restoring;	/* engine_resume replays history */
 	int			 cancelled;
 	int			 failed;	/* a task failed for good */
 	uint64_t		 out_bytes;	/* output its attempts captured */
@@ -208,11 +210,21 @@ struct engine {
 
 /* engine.c */
 
-/* engine_task.c: every state change goes through engine_task_event. */
-int	 engine_task_event(struct engine_run *, size_t, enum tevent);
+/*
+ * engine_task.c: every state change goes through engine_task_event,
+ * which also runs the change's action (the table there).  arg (may be
+ * NULL) is what an action needs: the reason a task is skipped or
+ * cancelled, the delay before a retry.
+ */
+struct tev_arg {
+	const char	*why;		/* E_SKIP, E_CANCEL */
+	unsigned	 delay_ms;	/* E_RETRY */
+};
+int	 engine_task_event(struct engine_run *, size_t, enum tevent,
+	    const struct tev_arg *);
+/* The table's next state for a pair, -1 if impossible (for tests). */
+int	 engine_task_next(enum tstate, enum tevent, int *has_action);
 void	 engine_collect_ready(struct engine_run *);
-void	 engine_task_settle(struct engine_run *, size_t, enum tevent,
-	    const char *);
 void	 engine_on_backoff(struct ev_loop *, ev_timer *, int);
 
 /* engine_run.c */

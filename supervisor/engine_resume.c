@@ -16,58 +16,28 @@
 struct task_hist {
 	unsigned	 attempts;	/* highest attempt number recorded */
 	int		 success;
-	int		 skip_row;	/* a skipped row exists already */
 	enum pf_status	 last;		/* status of the highest attempt */
 };
 
 /*
- * A resumed task settles from its history; dependents as in
- * engine_task_settle.
+ * A resumed task settles from its history through the task table, whose
+ * actions release or skip its dependents as the run did (run->restoring:
+ * nothing is collected or reported while the history replays).
  */
 static void
-restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
-    const struct task_hist *hist)
+restore_task(struct engine_run *run, size_t i, const struct task_hist *h)
 {
-	struct engine		*eng = run->eng;
 	const struct pf_task	*task = &run->wf->tasks[i];
-	struct task_rt		*t = &run->tasks[i];
-	const size_t		*skipped;
-	struct pf_err		 err;
-	char			 why[WF_TASK_NAME_MAX + 128];
-	enum tevent		 ev;
-	long			 n, k;
 
-	t->attempts = h->attempts;
+	run->tasks[i].attempts = h->attempts;
 	if (h->success) {
-		if (engine_task_event(run, i, E_RESTORE_OK) == 0)
-			(void)dag_ready_done(&run->ready, i);
+		(void)engine_task_event(run, i, E_RESTORE_OK, NULL);
 		return;
 	}
 	if (h->attempts == 0 || h->attempts <= task->retry)
 		return;		/* runs (again) */
-	ev = h->last == PF_STATUS_TIMEOUT ? E_RESTORE_TIMEOUT :
-	    E_RESTORE_FAIL;
-	if (engine_task_event(run, i, ev) == -1)
-		return;
-	run->failed = 1;
-	if (task->continue_on_failure) {
-		(void)dag_ready_done(&run->ready, i);
-		return;
-	}
-	n = dag_ready_fail(&run->ready, i, &skipped);
-	snprintf(why, sizeof(why), "dependency '%s' %s", task->name,
-	    ev == E_RESTORE_TIMEOUT ? "timed out" : "failed");
-	for (k = 0; k < n; k++) {
-		size_t	 x = skipped[k];
-
-		if (engine_task_event(run, x, E_SKIP) == -1 || hist[x].skip_row)
-			continue;
-		if (store_task_skipped(eng->store, run->run_id,
-		    run->wf->tasks[x].name, why, clock_wall_ms(), &err) == -1)
-			log_warnx("run %" PRId64 ": cannot record skipped "
-			    "task '%s': %s", run->run_id,
-			    run->wf->tasks[x].name, err.msg);
-	}
+	(void)engine_task_event(run, i, h->last == PF_STATUS_TIMEOUT ?
+	    E_RESTORE_TIMEOUT : E_RESTORE_FAIL, NULL);
 }
 
 int
@@ -100,7 +70,7 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 		    (ti = workflow_task_index(wf, a->task_name)) < 0)
 			continue;	/* a task the definition lost */
 		if (a->attempt == 0) {
-			hist[ti].skip_row = 1;
+			run->tasks[ti].skip_recorded = 1;
 			continue;
 		}
 		if (st == PF_STATUS_CANCELLED)
@@ -116,6 +86,7 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 	 * Replay in topological order: a task can only be restored once its
 	 * dependencies are, exactly as the run reached it.
 	 */
+	run->restoring = 1;
 	for (k = 0; k < wf->ntasks; k++) {
 		i = wf->order[k];
 		if (dag_ready_state(&run->ready, i) != DAG_READY) {
@@ -124,8 +95,9 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 				run->tasks[i].attempts = hist[i].attempts;
 			continue;
 		}
-		restore_task(run, i, &hist[i], hist);
+		restore_task(run, i, &hist[i]);
 	}
+	run->restoring = 0;
 	pf_free(hist);
 	run->next = eng->runs;
 	eng->runs = run;

@@ -345,8 +345,7 @@ engine_start(struct engine *eng, const struct pf_workflow *wf,
 void
 engine_run_cancel(struct engine_run *run, const char *why)
 {
-	struct engine		*eng = run->eng;
-	struct pf_err		 err;
+	struct tev_arg		 arg;
 	size_t			 i;
 
 	if (run->cancelled)
@@ -355,6 +354,8 @@ engine_run_cancel(struct engine_run *run, const char *why)
 	log_info("run %" PRId64 " of '%s': cancelling (%s)", run->run_id,
 	    log_q(run->wf->name), why);
 	run->rq_len = 0;
+	memset(&arg, 0, sizeof(arg));
+	arg.why = why;
 	for (i = 0; i < run->wf->ntasks; i++) {
 		struct task_rt *t = &run->tasks[i];
 
@@ -366,13 +367,8 @@ engine_run_cancel(struct engine_run *run, const char *why)
 		case T_WAITING:
 		case T_READY:
 		case T_BACKOFF:
-			ev_timer_stop(eng->loop, &t->backoff);
-			(void)engine_task_event(run, i, E_CANCEL);
-			if (store_task_skipped(eng->store, run->run_id,
-			    run->wf->tasks[i].name, why, clock_wall_ms(),
-			    &err) == -1)
-				log_warnx("run %" PRId64 ": %s", run->run_id,
-				    err.msg);
+			/* Recorded by the table's action (engine_task.c). */
+			(void)engine_task_event(run, i, E_CANCEL, &arg);
 			break;
 		default:
 			break;

@@ -231,7 +231,7 @@ engine_attempt_finish(struct attempt *a)
 		ev = E_OK;
 	else if (a->cancelled)
 		ev = E_CANCEL;
-	else if (t->attempts <= task->retry && !run->cancelled)
+	else if (t->attempts <= task->retry && run->state != R_CANCELLING)
 		ev = E_RETRY;
 	else if (a->timed_out)
 		ev = E_TIMEOUT;

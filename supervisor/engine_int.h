@@ -4,8 +4,10 @@
  * structures, and the functions one engine file calls in another.
  *
  *	engine.c	options, engine_new/free, the public queries
- *	engine_task.c	the task state table; settling a task's dependents
- *	engine_run.c	runs: start, slots and fairness, pump, end, cancel
+ *	engine_task.c	the task state table and its actions (queueing,
+ *			releasing or skipping dependents, recording)
+ *	engine_run.c	runs: the run state table, start, slots and
+ *			fairness, pump, end, cancel
  *	engine_resume.c	a run continued after a restart
  *	engine_attempt.c starting an attempt (spawn hold), its worker's
  *			frames, stop, timeout and kill
@@ -65,6 +67,31 @@ enum tevent {
 	E_NEVENTS
 };
 
+/*
+ * A run's states; the table and its actions are in engine_run.c.
+ *
+ *	RUNNING --a task failed for good--> FAILING
+ *	RUNNING | FAILING --cancel--> CANCELLING
+ *	RUNNING | FAILING | CANCELLING --complete--> ENDED
+ *
+ * "complete": every task is final and no attempt is in flight.  The end
+ * is recorded as success, failed or cancelled by the state it came from.
+ */
+enum rstate {
+	R_RUNNING = 0,
+	R_FAILING,	/* a task failed for good; the rest go on */
+	R_CANCELLING,	/* nothing new starts; attempts are stopped */
+	R_ENDED,	/* recorded; the run is freed */
+	R_NSTATES
+};
+
+enum revent {
+	RE_TASK_FAILED = 0,
+	RE_CANCEL,
+	RE_COMPLETE,
+	RE_NEVENTS
+};
+
 struct attempt;
 
 struct task_rt {
@@ -100,9 +127,8 @@ struct engine_run {
 	size_t			 rq_head, rq_len;
 	unsigned		 running;	/* attempts in flight */
 	size_t			 nfinal;	/* tasks in a final state */
+	enum rstate		 state;
 	int			 restoring;	/* engine_resume replays history */
-	int			 cancelled;
-	int			 failed;	/* a task failed for good */
 	uint64_t		 out_bytes;	/* output its attempts captured */
 	void			*cookie;	/* the caller's, for run_ended */
 	struct engine_run	*next;
@@ -227,11 +253,13 @@ int	 engine_task_next(enum tstate, enum tevent, int *has_action);
 void	 engine_collect_ready(struct engine_run *);
 void	 engine_on_backoff(struct ev_loop *, ev_timer *, int);
 
-/* engine_run.c */
+/* engine_run.c: every run state change goes through engine_run_event. */
+int	 engine_run_event(struct engine_run *, enum revent, const char *why);
+/* The table's next state for a pair, -1 if impossible (for tests). */
+int	 engine_run_next(enum rstate, enum revent, int *has_action);
 struct engine_run *engine_run_new(struct engine *,
 	    const struct pf_workflow *, struct pf_err *);
 void	 engine_run_free(struct engine_run *);
-void	 engine_run_cancel(struct engine_run *, const char *);
 void	 engine_pump(struct engine *);
 void	 engine_on_pending_timer(struct ev_loop *, ev_timer *, int);
 

@@ -103,7 +103,7 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 	eng->runs = run;
 	engine_collect_ready(run);
 	if (was_cancelled)
-		engine_run_cancel(run,
+		(void)engine_run_event(run, RE_CANCEL,
 		    "cancelled before the supervisor restarted");
 	engine_pump(eng);
 	return 0;

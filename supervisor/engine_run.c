@@ -1,9 +1,11 @@
 /*
- * Runs: their in-memory state (engine_run_new, engine_run_free), the
- * start of a run, the slots a run may use (max_parallel, the global
- * max_tasks, its workflow's share across runs), engine_pump, which
- * starts what can start and ends runs that are complete, a run's end
- * (kept and retried when the store refuses it), and cancellation.
+ * Runs: their state table (engine_run_event: running, failing,
+ * cancelling, ended, each change with its action), their in-memory
+ * state (engine_run_new, engine_run_free), the start of a run, the slots
+ * a run may use (max_parallel, the global max_tasks, its workflow's
+ * share across runs), engine_pump, which starts what can start and ends
+ * runs that are complete, a run's end (kept and retried when the store
+ * refuses it), and cancellation.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -168,8 +170,9 @@ engine_on_pending_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)engine_flush_pending(w->data);
 }
 
+/* The run is complete: its end recorded (or kept to retry), it is freed. */
 static void
-run_end(struct engine_run *run)
+run_end(struct engine_run *run, enum rstate from, const char *why)
 {
 	struct engine	*eng = run->eng;
 	struct engine_run **pp;
@@ -180,9 +183,10 @@ run_end(struct engine_run *run)
 	int64_t		 ended = clock_wall_ms(), run_id;
 	void		*cookie;
 
-	status = run->cancelled ? PF_STATUS_CANCELLED : run->failed ?
-	    PF_STATUS_FAILED : PF_STATUS_SUCCESS;
-	error = run->cancelled ? "cancelled" : run->failed ?
+	(void)why;
+	status = from == R_CANCELLING ? PF_STATUS_CANCELLED :
+	    from == R_FAILING ? PF_STATUS_FAILED : PF_STATUS_SUCCESS;
+	error = from == R_CANCELLING ? "cancelled" : from == R_FAILING ?
 	    "one or more tasks failed" : NULL;
 	if (store_run_end(eng->store, run->run_id, status, ended, error,
 	    &err) == -1) {
@@ -204,6 +208,78 @@ run_end(struct engine_run *run)
 		eng->hooks.run_ended(eng->hooks.arg, wf, run_id, status, cookie);
 }
 
+typedef void	 run_action(struct engine_run *, enum rstate from,
+		    const char *why);
+
+static run_action run_cancel;
+
+struct rtrans {
+	unsigned char	 ok;	/* 0: an impossible pair */
+	unsigned char	 next;
+	run_action	*act;
+};
+
+/* (state, event) -> (next state, action); a cell left out: impossible. */
+#define TO(s, a)	{ 1, (s), (a) }
+static const struct rtrans run_table[R_NSTATES][RE_NEVENTS] = {
+	[R_RUNNING] = {
+		[RE_TASK_FAILED] =	TO(R_FAILING, NULL),
+		[RE_CANCEL] =		TO(R_CANCELLING, run_cancel),
+		[RE_COMPLETE] =		TO(R_ENDED, run_end),
+	},
+	[R_FAILING] = {
+		[RE_TASK_FAILED] =	TO(R_FAILING, NULL),
+		[RE_CANCEL] =		TO(R_CANCELLING, run_cancel),
+		[RE_COMPLETE] =		TO(R_ENDED, run_end),
+	},
+	[R_CANCELLING] = {
+		/* Cancelled wins: a failure after it changes nothing. */
+		[RE_TASK_FAILED] =	TO(R_CANCELLING, NULL),
+		[RE_COMPLETE] =		TO(R_ENDED, run_end),
+	},
+	/* R_ENDED: the run is gone. */
+};
+#undef TO
+
+static const char *const rstate_names[R_NSTATES] = {
+	"running", "failing", "cancelling", "ended",
+};
+
+int
+engine_run_next(enum rstate s, enum revent ev, int *has_action)
+{
+	const struct rtrans *c;
+
+	if ((unsigned)s >= R_NSTATES || (unsigned)ev >= RE_NEVENTS)
+		return -1;
+	c = &run_table[s][ev];
+	if (has_action != NULL)
+		*has_action = c->act != NULL;
+	return c->ok ? (int)c->next : -1;
+}
+
+/*
+ * The one place a run changes state, then the change's action (after
+ * RE_COMPLETE the run is freed).  -1 for an impossible pair: an engine
+ * bug, which aborts a checking build.
+ */
+int
+engine_run_event(struct engine_run *run, enum revent ev, const char *why)
+{
+	const struct rtrans	*c = &run_table[run->state][ev];
+	enum rstate		 from = run->state;
+
+	if (PF_NEVER(!c->ok)) {
+		log_warnx("engine: run %" PRId64 ": event %d in state %s "
+		    "ignored", run->run_id, (int)ev, rstate_names[from]);
+		return -1;
+	}
+	run->state = c->next;
+	if (c->act != NULL)
+		c->act(run, from, why);
+	return 0;
+}
+
 /*
  * Starts what can start and ends runs that are complete.  Re-entrant
  * calls (a dispatch that fails at once finishes its attempt, which pumps)
@@ -223,7 +299,8 @@ engine_pump(struct engine *eng)
 	do {
 		eng->pump_again = 0;
 		for (run = eng->runs; run != NULL; run = run->next) {
-			while (run->rq_len > 0 && !run->cancelled &&
+			while (run->rq_len > 0 &&
+			    run->state != R_CANCELLING &&
 			    !eng->draining && run_has_slot(run)) {
 				i = run->rq[run->rq_head];
 				run->rq_head = (run->rq_head + 1) %
@@ -236,7 +313,8 @@ engine_pump(struct engine *eng)
 			next = run->next;
 			if (run->nfinal == run->wf->ntasks &&
 			    run->running == 0)
-				run_end(run);
+				(void)engine_run_event(run, RE_COMPLETE,
+				    NULL);
 		}
 	} while (eng->pump_again);
 	eng->in_pump = 0;
@@ -342,15 +420,17 @@ engine_start(struct engine *eng, const struct pf_workflow *wf,
 	return engine_start_ex(eng, wf, NULL, run_id_out, NULL, err);
 }
 
-void
-engine_run_cancel(struct engine_run *run, const char *why)
+/*
+ * Cancelled: nothing new starts, running attempts are stopped (their
+ * ends settle their tasks), the others are cancelled now.
+ */
+static void
+run_cancel(struct engine_run *run, enum rstate from, const char *why)
 {
 	struct tev_arg		 arg;
 	size_t			 i;
 
-	if (run->cancelled)
-		return;
-	run->cancelled = 1;
+	(void)from;
 	log_info("run %" PRId64 " of '%s': cancelling (%s)", run->run_id,
 	    log_q(run->wf->name), why);
 	run->rq_len = 0;
@@ -382,7 +462,8 @@ engine_cancel_all(struct engine *eng, const char *why)
 	struct engine_run	*run;
 
 	for (run = eng->runs; run != NULL; run = run->next)
-		engine_run_cancel(run, why);
+		if (run->state != R_CANCELLING)
+			(void)engine_run_event(run, RE_CANCEL, why);
 	engine_pump(eng);
 }
 
@@ -394,9 +475,9 @@ engine_cancel_run(struct engine *eng, int64_t run_id, const char *why)
 	for (run = eng->runs; run != NULL; run = run->next)
 		if (run->run_id == run_id)
 			break;
-	if (run == NULL || run->cancelled)
+	if (run == NULL || run->state == R_CANCELLING)
 		return -1;
-	engine_run_cancel(run, why);
+	(void)engine_run_event(run, RE_CANCEL, why);
 	engine_pump(eng);
 	return 0;
 }

@@ -191,7 +191,7 @@ act_fail(struct engine_run *run, size_t i, enum tevent ev,
 	long			 n, k;
 
 	(void)arg;
-	run->failed = 1;
+	(void)engine_run_event(run, RE_TASK_FAILED, NULL);
 	if (task->continue_on_failure) {
 		act_release(run, i, ev, NULL);
 		return;
@@ -275,8 +275,8 @@ engine_collect_ready(struct engine_run *run)
 	size_t	 i;
 
 	while (dag_ready_next(&run->ready, &i) == 0) {
-		if (run->cancelled)
-			continue;	/* engine_run_cancel handles it */
+		if (run->state == R_CANCELLING)
+			continue;	/* run_cancel (engine_run.c) did */
 		(void)engine_task_event(run, i, E_DEPS_MET, NULL);
 	}
 }

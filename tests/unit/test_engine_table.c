@@ -109,3 +109,35 @@ Test(engine_table, an_impossible_pair_aborts, .signal = SIGABRT)
 	(void)engine_task_event(&run, 0, E_OK, NULL);
 }
 #endif
+
+/* The run's table (engine_run.c): the outcome follows the state. */
+Test(engine_table, run_states)
+{
+	unsigned	 s, e;
+	int		 act, n = 0;
+
+	for (s = 0; s < R_NSTATES; s++)
+		for (e = 0; e < RE_NEVENTS; e++) {
+			int	 next = engine_run_next(s, e, &act);
+
+			if (next == -1)
+				continue;
+			cr_assert(next >= 0 && next < R_NSTATES);
+			cr_assert_neq(s, R_ENDED, "an ended run moves");
+			n++;
+		}
+	cr_assert_eq(n, 8);
+	cr_assert_eq(engine_run_next(R_RUNNING, RE_TASK_FAILED, &act),
+	    R_FAILING);
+	cr_assert_eq(engine_run_next(R_FAILING, RE_CANCEL, &act),
+	    R_CANCELLING);
+	cr_assert(act, "the tasks are cancelled");
+	cr_assert_eq(engine_run_next(R_CANCELLING, RE_TASK_FAILED, &act),
+	    R_CANCELLING, "cancelled wins");
+	cr_assert_eq(engine_run_next(R_CANCELLING, RE_CANCEL, NULL), -1,
+	    "callers cancel a run once");
+	for (s = R_RUNNING; s < R_ENDED; s++) {
+		cr_assert_eq(engine_run_next(s, RE_COMPLETE, &act), R_ENDED);
+		cr_assert(act, "recorded");
+	}
+}

@@ -145,7 +145,7 @@ on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	a->timed_out = 1;
+	a->stop = A_STOP_TIMEOUT;
 	log_info("task '%s' attempt %u: timed out after %u s",
 	    a->run->wf->tasks[a->task].name, a->no,
 	    a->run->wf->tasks[a->task].timeout);

@@ -85,10 +85,10 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 	if (a->have_result && r->status == PROTO_ST_OK && a->error == NULL) {
 		/* It finished well, even if a stop was on its way. */
 		e->status = PF_STATUS_SUCCESS;
-	} else if (a->cancelled) {
+	} else if (a->stop == A_STOP_CANCEL) {
 		e->status = PF_STATUS_CANCELLED;
 		snprintf(reason, rlen, "cancelled");
-	} else if (a->timed_out) {
+	} else if (a->stop == A_STOP_TIMEOUT) {
 		e->status = PF_STATUS_TIMEOUT;
 		snprintf(reason, rlen, "timed out after %u s",
 		    a->run->wf->tasks[a->task].timeout);
@@ -229,11 +229,11 @@ engine_attempt_finish(struct attempt *a)
 		ev = E_FAIL;
 	else if (e.status == PF_STATUS_SUCCESS)
 		ev = E_OK;
-	else if (a->cancelled)
+	else if (a->stop == A_STOP_CANCEL)
 		ev = E_CANCEL;
 	else if (t->attempts <= task->retry && run->state != R_CANCELLING)
 		ev = E_RETRY;
-	else if (a->timed_out)
+	else if (a->stop == A_STOP_TIMEOUT)
 		ev = E_TIMEOUT;
 	else
 		ev = E_FAIL;

@@ -92,6 +92,17 @@ enum revent {
 	RE_NEVENTS
 };
 
+/*
+ * Why an attempt is being stopped, if it is: one state, not two flags.
+ * A cancel overrides a timeout (the run's cancel is what the record
+ * says); a timeout cannot follow a stop, whose timer is the kill's.
+ */
+enum astop {
+	A_STOP_NONE = 0,
+	A_STOP_TIMEOUT,	/* its task's timeout passed */
+	A_STOP_CANCEL,	/* its run is cancelled */
+};
+
 struct attempt;
 
 struct task_rt {
@@ -179,8 +190,7 @@ struct attempt {
 	int			 exited;
 	int			 wstatus;
 	int			 eof;
-	int			 timed_out;
-	int			 cancelled;
+	enum astop		 stop;		/* why it is being stopped */
 	int			 killed;	/* SIGKILL sent to the session */
 	char			*error;		/* protocol or engine error */
 	struct cg		*cg;		/* the attempt's cgroups */

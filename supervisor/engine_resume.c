@@ -3,13 +3,7 @@
  * the attempt rows the store kept, in topological order, exactly as the
  * run reached them, and the rest runs.
  */
-#include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "picoflow/alloc.h"
-#include "picoflow/clock.h"
-#include "picoflow/log.h"
 #include "engine_int.h"
 
 /* Resume: what the store says about one task of the run. */

@@ -441,7 +441,7 @@ run_cancel(struct engine_run *run, enum rstate from, const char *why)
 
 		switch (t->state) {
 		case T_RUNNING:
-			t->cur->cancelled = 1;
+			t->cur->stop = A_STOP_CANCEL;
 			engine_attempt_stop(t->cur);
 			break;
 		case T_WAITING:

@@ -206,7 +206,7 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	    "overlap\npolicy applies).  Exit status 0 when it started or was "
 	    "queued.\n";
 	struct ctl_request	 req;
-	const char		*name = NULL;
+	char			*name = NULL;
 	int			 ch, json = ctx->json;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -234,7 +234,7 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	}
 	ctl_request_init(&req);
 	req.cmd = CTL_CMD_TRIGGER;
-	req.workflow = (char *)(uintptr_t)name;
+	req.workflow = name;
 	return simple_request(ctx, &req, CALL_TIMEOUT_MS, json, "trigger");
 }
 

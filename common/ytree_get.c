@@ -20,6 +20,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/err.h"
+#include "picoflow/units.h"
 #include "ytree.h"
 #include "ytree_int.h"
 
@@ -76,54 +77,28 @@ yt_get_str(struct ytree *y, const struct ynode *v, const char *pfx,
 }
 
 /*
- * Decimal integers only: an optional sign and digits.  Returns 0, or -1
- * for "not an integer" (*isnum set when it looks like another number),
- * -2 for a value beyond 64 bits.
+ * Whether s, which units_int() refused, still reads as a number (2.5,
+ * 1e3, 0x10, .5): the message then says "not a whole decimal number".
  */
 static int
-parse_int(const char *s, long long *out, int *isnum)
+looks_numeric(const char *s)
 {
-	unsigned long long v = 0, lim;
-	int		 neg = 0;
 	const char	*p = s;
 
-	*isnum = 0;
 	if (*p == '+' || *p == '-')
-		neg = *p++ == '-';
-	if (*p < '0' || *p > '9') {
-		*isnum = strspn(p, "0123456789.") > 0 && *p != '\0';
-		return -1;
-	}
-	lim = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (lim - (unsigned)(*p - '0')) / 10) {
-			while (*p >= '0' && *p <= '9')
-				p++;
-			if (*p != '\0')
-				break;
-			return -2;
-		}
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (*p != '\0') {
-		/* 2.5, 1e3, 0x10: a number, just not a decimal integer. */
-		*isnum = strchr(".eExXoO_", *p) != NULL;
-		return -1;
-	}
-	if (neg)
-		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN :
-		    -(long long)v;
-	else
-		*out = (long long)v;
-	return 0;
+		p++;
+	if (*p < '0' || *p > '9')
+		return strspn(p, "0123456789.") > 0 && *p != '\0';
+	p += strspn(p, "0123456789");
+	return *p != '\0' && strchr(".eExXoO_", *p) != NULL;
 }
 
 int
 yt_get_int(struct ytree *y, const struct ynode *v, const char *pfx,
     const char *key, long long min, long long max, long long *out)
 {
-	long long	 x;
-	int		 isnum, rc;
+	int64_t		 x;
+	int		 rc;
 
 	v = yt_r(v);
 	if (v == NULL || yt_is_null(v))
@@ -139,14 +114,15 @@ yt_get_int(struct ytree *y, const struct ynode *v, const char *pfx,
 		    max, yt_shown(y, v));
 		return -1;
 	}
-	rc = parse_int(v->text, &x, &isnum);
-	if (rc == -1) {
+	rc = units_int(v->text, min, max, &x);
+	if (rc == UNITS_EMPTY || rc == UNITS_SYNTAX) {
 		yt_err(y, v, "%s%s: '%s' is not %s; expected an integer "
 		    "%lld..%lld", pfx, key, yt_shown(y, v),
-		    isnum ? "a whole decimal number" : "a number", min, max);
+		    looks_numeric(v->text) ? "a whole decimal number" :
+		    "a number", min, max);
 		return -1;
 	}
-	if (rc == -2 || x < min || x > max) {
+	if (rc == UNITS_RANGE) {
 		yt_err(y, v, "%s%s: %s is out of range %lld..%lld", pfx, key,
 		    yt_shown(y, v), min, max);
 		return -1;

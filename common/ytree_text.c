@@ -1,7 +1,7 @@
 /*
  * The YAML node tree's text rules: the closest known name to a misspelt
- * one, control characters, absolute paths, and sizes, durations and cpu
- * amounts written as text.
+ * one, control characters, absolute paths, and sizes, durations (both
+ * through units.h, the flags' parser too) and cpu amounts written as text.
  */
 #include <sys/stat.h>
 
@@ -19,6 +19,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/err.h"
+#include "picoflow/units.h"
 #include "ytree.h"
 #include "ytree_int.h"
 
@@ -137,72 +138,35 @@ yt_abs_path_problem(const char *s)
 	return NULL;
 }
 
-/* One unit letter of a scaled number and what it multiplies by. */
-struct yt_unit {
-	char		 c;
-	long long	 mul;
-};
-
-/*
- * Decimal digits with an optional one-letter unit from units (ended by a
- * 0 letter), at most max (<= YT_SIZE_LIMIT_MAX) once scaled.
- * 0, -1 not such a number, -2 beyond max.
- */
+/* units.h's answer as the getters' 0, -1 (not such a number), -2 (range). */
 static int
-parse_scaled(const char *s, const struct yt_unit *units, long long max,
-    long long *out)
+yt_units_rc(int rc)
 {
-	unsigned long long v = 0, mul = 1;
-	const char	*p = s;
-
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (unsigned long long)max)
-			return -2;
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (*p != '\0') {
-		for (; units->c != '\0' && units->c != *p; units++)
-			;
-		if (units->c == '\0')
-			return -1;
-		mul = (unsigned long long)units->mul;
-		p++;
-	}
-	if (*p != '\0')
-		return -1;
-	if (v > (unsigned long long)max / mul)
-		return -2;
-	*out = (long long)(v * mul);
-	return 0;
+	return rc == UNITS_OK ? 0 : rc == UNITS_RANGE ? -2 : -1;
 }
 
 /* Bytes with an optional K, M or G (1024-based) suffix. */
 int
 yt_parse_size(const char *s, long long *out)
 {
-	static const struct yt_unit units[] = {
-		{ 'k', 1LL << 10 }, { 'K', 1LL << 10 },
-		{ 'm', 1LL << 20 }, { 'M', 1LL << 20 },
-		{ 'g', 1LL << 30 }, { 'G', 1LL << 30 },
-		{ '\0', 0 },
-	};
+	int64_t	 v;
+	int	 rc;
 
-	return parse_scaled(s, units, YT_SIZE_LIMIT_MAX, out);
+	if ((rc = units_size(s, 0, YT_SIZE_LIMIT_MAX, &v)) == UNITS_OK)
+		*out = v;
+	return yt_units_rc(rc);
 }
 
 /* Seconds with an optional unit s, m, h, d or w. */
 int
 yt_parse_duration(const char *s, long long max, long long *out)
 {
-	static const struct yt_unit units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
-		{ 'w', 7 * 86400 },
-		{ '\0', 0 },
-	};
+	int64_t	 v;
+	int	 rc;
 
-	return parse_scaled(s, units, max, out);
+	if ((rc = units_duration(s, 0, max, &v)) == UNITS_OK)
+		*out = v;
+	return yt_units_rc(rc);
 }
 
 /* Cores as a decimal with up to three decimals -> thousandths. */

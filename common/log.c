@@ -126,7 +126,7 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 		    (long)getpid(), level_names[lvl]);
 		esc_add(&b, msg, len, 0);
 	}
-	/* The end goes in the room kept for it; a cut message stays a string. */
+	/* The end goes in the room kept for it: a cut line is still one. */
 	end = b.len;
 	if (b.failed) {
 		memcpy(line + end, LOG_CUT, sizeof(LOG_CUT) - 1);

@@ -1,7 +1,7 @@
 /*
  * The policy file: what workflows may ask for (see policy.h and
  * docs/security.md).  Read with the workflow loader's YAML tree
- * (ytree.c): size, depth and alias caps, UTF-8 only, every problem
+ * (ytree.h): size, depth and alias caps, UTF-8 only, every problem
  * reported with file:line:column and the closest key suggested.  The
  * checks a workflow must pass are the policy_check_* functions, called by
  * the workflow loader where it knows the offending value's position.

@@ -30,17 +30,17 @@
 extern const char *const policy_keys[POL_NKEYS];
 
 /* policy_parse.c */
-void pol_load_hosts(struct ytree *y, const struct ynode *v, const char *key,
+void	 pol_load_hosts(struct ytree *y, const struct ynode *v, const char *key,
     char ***out, size_t *n);
-void pol_load_networks(struct ytree *y, const struct ynode *v,
+void	 pol_load_networks(struct ytree *y, const struct ynode *v,
     struct pf_policy *p);
-void pol_load_limits(struct ytree *y, const struct ynode *v, const char *base,
-    struct pf_limits *lim, struct pf_pos *pos);
-int pol_user_ok(const char *s, int star);
-int pol_run_as_listed(const struct pf_policy *p, const char *run_as);
-int pol_own_groups(const char *run_as, char *why, size_t len);
-void pol_load_groups(struct ytree *y, const struct ynode *const *v,
+void	 pol_load_limits(struct ytree *y, const struct ynode *v,
+    const char *base, struct pf_limits *lim, struct pf_pos *pos);
+int	 pol_user_ok(const char *s, int star);
+int	 pol_run_as_listed(const struct pf_policy *p, const char *run_as);
+int	 pol_own_groups(const char *run_as, char *why, size_t len);
+void	 pol_load_groups(struct ytree *y, const struct ynode *const *v,
     struct pf_policy *p);
-void pol_pos_set(struct pf_policy *p, int k, const struct ynode *v);
+void	 pol_pos_set(struct pf_policy *p, int k, const struct ynode *v);
 
 #endif

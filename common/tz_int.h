@@ -81,15 +81,16 @@ struct tz_event {
 };
 
 /* tz.c */
-int tz_leap(int64_t y);
-int tz_mdays(int64_t y, int m);
-int tz_wday(int64_t days);
-int64_t tz_floordiv(int64_t a, int64_t b);
+int	 tz_leap(int64_t y);
+int	 tz_mdays(int64_t y, int m);
+int	 tz_wday(int64_t days);
+int64_t	 tz_floordiv(int64_t a, int64_t b);
 
 /* tz_rule.c */
-int tz_parse_rule(const char *str, size_t len, struct tz_rule *r);
-void tz_rule_at(const struct tz_rule *r, int64_t t, int32_t *off, int *isdst);
-int64_t tz_rule_next(const struct tz_rule *r, int64_t t);
-int64_t tz_rule_prev(const struct tz_rule *r, int64_t t);
+int	 tz_parse_rule(const char *str, size_t len, struct tz_rule *r);
+void	 tz_rule_at(const struct tz_rule *r, int64_t t, int32_t *off,
+    int *isdst);
+int64_t	 tz_rule_next(const struct tz_rule *r, int64_t t);
+int64_t	 tz_rule_prev(const struct tz_rule *r, int64_t t);
 
 #endif

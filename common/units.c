@@ -68,11 +68,15 @@ scan(const char *s, const struct unit *units, uint64_t *v, int *big)
 	return UNITS_OK;
 }
 
-/* An unsigned value checked against signed bounds (min >= 0 assumed). */
+/* Digits with a unit from units (NULL: none), within min..max (min >= 0). */
 static int
-bound(int rc, uint64_t v, int big, int64_t min, int64_t max, int64_t *out)
+scaled(const char *s, const struct unit *units, int64_t min, int64_t max,
+    int64_t *out)
 {
-	if (rc != UNITS_OK)
+	uint64_t	 v;
+	int		 big, rc;
+
+	if ((rc = scan(s, units, &v, &big)) != UNITS_OK)
 		return rc;
 	if (big || v > (uint64_t)INT64_MAX || (int64_t)v < min ||
 	    (int64_t)v > max)
@@ -84,11 +88,7 @@ bound(int rc, uint64_t v, int big, int64_t min, int64_t max, int64_t *out)
 int
 units_count(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-	uint64_t	 v;
-	int		 big, rc;
-
-	rc = scan(s, NULL, &v, &big);
-	return bound(rc, v, big, min, max, out);
+	return scaled(s, NULL, min, max, out);
 }
 
 int
@@ -120,19 +120,11 @@ units_int(const char *s, int64_t min, int64_t max, int64_t *out)
 int
 units_size(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-	uint64_t	 v;
-	int		 big, rc;
-
-	rc = scan(s, size_units, &v, &big);
-	return bound(rc, v, big, min, max, out);
+	return scaled(s, size_units, min, max, out);
 }
 
 int
 units_duration(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-	uint64_t	 v;
-	int		 big, rc;
-
-	rc = scan(s, duration_units, &v, &big);
-	return bound(rc, v, big, min, max, out);
+	return scaled(s, duration_units, min, max, out);
 }

@@ -78,36 +78,37 @@ struct names {
 };
 
 /* workflow_load_check.c */
-int wl_ssh_host_ok(const char *h, size_t *off, size_t *blen);
+int	 wl_ssh_host_ok(const char *h, size_t *off, size_t *blen);
 const char *wl_url_problem(const char *u);
-int wl_get_kvmap(struct ld *ld, const struct ynode *v, const char *pfx,
+int	 wl_get_kvmap(struct ld *ld, const struct ynode *v, const char *pfx,
     const char *key, enum kvkind kind, struct pf_kvlist *out);
 
 /* workflow_load_exec.c */
-void wl_load_shell(struct ld *ld, struct pf_task *t, const struct ynode *cfg,
+void	 wl_load_shell(struct ld *ld, struct pf_task *t,
+    const struct ynode *cfg, const char *pfx, const char *where,
+    const struct ynode *task_timeout);
+void	 wl_load_ssh(struct ld *ld, struct pf_task *t, const struct ynode *cfg,
     const char *pfx, const char *where, const struct ynode *task_timeout);
-void wl_load_ssh(struct ld *ld, struct pf_task *t, const struct ynode *cfg,
-    const char *pfx, const char *where, const struct ynode *task_timeout);
-void wl_load_http(struct ld *ld, struct pf_task *t, const struct ynode *cfg,
+void	 wl_load_http(struct ld *ld, struct pf_task *t, const struct ynode *cfg,
     const char *pfx, const char *where);
 
 /* workflow_load_config.c */
-void wl_load_limits(struct ld *ld, const struct ynode *v, const char *pfx,
+void	 wl_load_limits(struct ld *ld, const struct ynode *v, const char *pfx,
     const char *base, const char *where, struct pf_limits *lim);
-void wl_load_sandbox(struct ld *ld, const struct ynode *v, const char *pfx,
+void	 wl_load_sandbox(struct ld *ld, const struct ynode *v, const char *pfx,
     const char *where, struct pf_sandbox *sb);
-void wl_load_root(struct ld *ld);
+void	 wl_load_root(struct ld *ld);
 
 /* workflow_load_task.c */
 const struct ynode *wl_map_find(const struct ynode *map, const char *key);
-void wl_load_tasks(struct ld *ld, const struct ynode *v);
+void	 wl_load_tasks(struct ld *ld, const struct ynode *v);
 
 /* workflow_load_policy.c */
-void wl_policy_running(struct ld *ld, const struct ynode *at, enum policy_key k,
-    unsigned v);
-int wl_strv_copy(char *const *v, size_t n, char ***out, size_t *nout);
-void wl_policy_task(struct ld *ld, struct pf_task *t, const struct ynode *tn,
-    const struct ynode *const *v, const struct ynode *cfg, const char *pfx,
-    const char *cpfx);
+void	 wl_policy_running(struct ld *ld, const struct ynode *at,
+    enum policy_key k, unsigned v);
+int	 wl_strv_copy(char *const *v, size_t n, char ***out, size_t *nout);
+void	 wl_policy_task(struct ld *ld, struct pf_task *t,
+    const struct ynode *tn, const struct ynode *const *v,
+    const struct ynode *cfg, const char *pfx, const char *cpfx);
 
 #endif

@@ -35,6 +35,6 @@ struct yt_anchor {
 };
 
 /* ytree_build.c */
-int yt_tree_build(struct ytree *y, const unsigned char *buf, size_t len);
+int	 yt_tree_build(struct ytree *y, const unsigned char *buf, size_t len);
 
 #endif

@@ -83,24 +83,24 @@ struct cg {
 };
 
 /* cgroup_file.c */
-char *cg_path_join(const char *a, const char *b);
-int cg_write_at(const char *dir, const char *file, const char *s);
-ssize_t cg_read_at(const char *dir, const char *file, char *buf, size_t len);
-int cg_exists_at(const char *dir, const char *file);
-int64_t cg_read_int_at(const char *dir, const char *file);
-int64_t cg_read_kv_at(const char *dir, const char *file, const char *key);
-long cg_procs_each(const char *dir, void (*fn)(pid_t, void *), void *arg);
-void cg_kill_one(pid_t pid, void *arg);
-int cg_start_time(pid_t pid, unsigned long long *out);
-int cg_inst_alive(const char *name);
+char	*cg_path_join(const char *a, const char *b);
+int	 cg_write_at(const char *dir, const char *file, const char *s);
+ssize_t	 cg_read_at(const char *dir, const char *file, char *buf, size_t len);
+int	 cg_exists_at(const char *dir, const char *file);
+int64_t	 cg_read_int_at(const char *dir, const char *file);
+int64_t	 cg_read_kv_at(const char *dir, const char *file, const char *key);
+long	 cg_procs_each(const char *dir, void (*fn)(pid_t, void *), void *arg);
+void	 cg_kill_one(pid_t pid, void *arg);
+int	 cg_start_time(pid_t pid, unsigned long long *out);
+int	 cg_inst_alive(const char *name);
 
 /* cgroup_detect.c */
-int cg_detect(struct cg_sys *s, const struct cg_opts *o);
+int	 cg_detect(struct cg_sys *s, const struct cg_opts *o);
 
 /* cgroup_inst.c */
-void cg_sweep_dir(struct cg_sys *s, const char *root, int kind,
+void	 cg_sweep_dir(struct cg_sys *s, const char *root, int kind,
     int64_t *budget);
-void cg_setup(struct cg_sys *s);
+void	 cg_setup(struct cg_sys *s);
 
 /* cgroup_attempt.c */
 const char *cg_freeze(const struct cg *g, int on);

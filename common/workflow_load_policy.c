@@ -291,17 +291,13 @@ policy_limits(struct ld *ld, struct pf_task *t, const struct ynode *tlim,
 		    d.output = -1;
 	base = d;
 	policy_default_limits(p, &d);
-#define FILL(f)	do {							\
-	if (t->limits.f < 0 && d.f >= 0 && d.f != base.f)		\
-		t->limits.f = d.f;					\
-} while (0)
-	FILL(memory);
-	FILL(swap);
-	FILL(cpu_milli);
-	FILL(pids);
-	FILL(nofile);
-	FILL(output);
-#undef FILL
+	for (i = 0; i < PL_N; i++) {
+		v = policy_limit_field(&t->limits, (enum policy_limit)i);
+		c = policy_limit_get(&d, (enum policy_limit)i);
+		if (*v < 0 && c >= 0 &&
+		    c != policy_limit_get(&base, (enum policy_limit)i))
+			*v = c;
+	}
 }
 
 /* Checks a loaded task against the policy; fills what the policy sets. */

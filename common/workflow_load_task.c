@@ -207,7 +207,7 @@ closest_task(const struct pf_workflow *wf, const char *name)
 }
 
 static void
-report_cycle(struct ld *ld, const struct dag *d, const struct dag_cycle *c)
+report_cycle(struct ld *ld, const struct dag_cycle *c)
 {
 	struct ytree	*yt = &ld->y;
 	const struct pf_workflow *wf = ld->wf;
@@ -234,7 +234,6 @@ report_cycle(struct ld *ld, const struct dag *d, const struct dag_cycle *c)
 	    "cycle: %s", wf->tasks[c->edge_node].name,
 	    wf->tasks[c->path[c->len - 1]].name, buf_cstr(&b));
 	buf_free(&b);
-	(void)d;
 }
 
 /*
@@ -323,7 +322,7 @@ load_deps(struct ld *ld, const struct names *nt)
 		if (d.ncycles == 0)
 			ld->y.oom = 1;
 		for (c = 0; c < d.ncycles; c++)
-			report_cycle(ld, &d, &d.cycles[c]);
+			report_cycle(ld, &d.cycles[c]);
 	} else {
 		wf->order = d.order;
 		wf->level = d.level;

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "picoflow/cron.h"
+#include "picoflow/tz.h"
 
 /* Supported range of `after`: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z */
 #define CRON_T_MIN	(-62135596800LL)
@@ -25,29 +26,6 @@
  */
 #define CRON_CYCLE_YEARS 400
 #define CRON_MAX_STEPS	1000000		/* defensive cap on loop turns */
-
-static int
-cron_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-cron_mdays(int64_t y, int m)
-{
-	static const int days[12] =
-	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return m == 2 && cron_leap(y) ? 29 : days[m - 1];
-}
-
-static int64_t
-cron_floordiv(int64_t a, int64_t b)
-{
-	int64_t	 q = a / b;
-
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
 
 /* Lowest set bit at or above `from` (from may be 64: none). */
 static int
@@ -89,15 +67,13 @@ cron_year_last(const struct cron_expr *ce)
 static uint32_t
 cron_day_mask(const struct cron_expr *ce, int64_t y, int m)
 {
-	int		 len = cron_mdays(y, m), wd1, wd, d, n, last;
+	int		 len = tz_mdays(y, m), wd1, wd, d, n, last;
 	uint32_t	 valid, dm = 0, dw = 0;
-	int64_t		 w;
 
 	valid = (uint32_t)(((uint64_t)1 << (len + 1)) - 2);
 	if ((ce->flags & CRON_F_DOM_STAR) && (ce->flags & CRON_F_DOW_STAR))
 		return valid;
-	w = (tz_days_from_civil(y, m, 1) + 4) % 7;
-	wd1 = (int)(w < 0 ? w + 7 : w);
+	wd1 = tz_wday(tz_days_from_civil(y, m, 1));
 	if (!(ce->flags & CRON_F_DOM_STAR)) {
 		dm = ce->dom & valid;
 		if (ce->flags & CRON_F_DOM_L)
@@ -150,7 +126,7 @@ cron_find(const struct cron_expr *ce, int64_t lo, int64_t hi, int64_t ylim,
 	uint32_t	 mask = 0, dm;
 	long		 steps;
 
-	days = cron_floordiv(lo, 86400);
+	days = tz_floordiv(lo, 86400);
 	secs = lo - days * 86400;
 	tz_civil_from_days(days, &y, &mo, &d);
 	h = (int)(secs / 3600);
@@ -165,7 +141,7 @@ cron_find(const struct cron_expr *ce, int64_t lo, int64_t hi, int64_t ylim,
 				d++;
 				h = mi = s = 0;
 			}
-			if (d > cron_mdays(y, mo)) {
+			if (d > tz_mdays(y, mo)) {
 				d = 1;
 				if (++mo > 12) {
 					mo = 1;
@@ -293,7 +269,7 @@ cron_find_cached(const struct cron_expr *ce, struct cron_cache *c,
 static void
 cron_fmt_utc(int64_t t, char *buf, size_t len)
 {
-	int64_t	 days = cron_floordiv(t, 86400), secs = t - days * 86400, y;
+	int64_t	 days = tz_floordiv(t, 86400), secs = t - days * 86400, y;
 	int	 m, d;
 
 	tz_civil_from_days(days, &y, &m, &d);
@@ -330,7 +306,7 @@ cron_next(const struct cron_expr *ce, const struct pf_tz *tz, int64_t after,
 	}
 	/* cronie: a job is "fixed" unless its minute or hour starts with *. */
 	fixed = !(ce->flags & (CRON_F_MIN_STAR | CRON_F_HOUR_STAR));
-	tz_civil_from_days(cron_floordiv(after, 86400), &y, &m, &d);
+	tz_civil_from_days(tz_floordiv(after, 86400), &y, &m, &d);
 	ylim = y + CRON_CYCLE_YEARS + 1;
 	if ((ce->flags & CRON_F_YEAR) && cron_year_last(ce) < ylim)
 		ylim = cron_year_last(ce);

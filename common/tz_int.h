@@ -80,12 +80,6 @@ struct tz_event {
 	int		 isdst;
 };
 
-/* tz.c */
-int	 tz_leap(int64_t y);
-int	 tz_mdays(int64_t y, int m);
-int	 tz_wday(int64_t days);
-int64_t	 tz_floordiv(int64_t a, int64_t b);
-
 /* tz_rule.c */
 int	 tz_parse_rule(const char *str, size_t len, struct tz_rule *r);
 void	 tz_rule_at(const struct tz_rule *r, int64_t t, int32_t *off,

@@ -68,7 +68,7 @@ scan(const char *s, const struct unit *units, uint64_t *v, int *big)
 	return UNITS_OK;
 }
 
-/* Digits with a unit from units (NULL: none), within min..max (min >= 0). */
+/* Digits with a unit from units (NULL: none), within min..max. */
 static int
 scaled(const char *s, const struct unit *units, int64_t min, int64_t max,
     int64_t *out)
@@ -96,21 +96,17 @@ units_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
 	uint64_t	 v;
 	int64_t		 x;
-	int		 big, rc, neg = 0;
+	int		 big, rc;
 
-	if (*s == '+' || *s == '-') {
-		neg = *s++ == '-';
-		if (*s == '\0')
-			return UNITS_SYNTAX;
-	}
-	if ((rc = scan(s, NULL, &v, &big)) != UNITS_OK)
-		return rc;
-	if (big || v > (uint64_t)INT64_MAX + neg)
+	if (*s != '-')
+		return scaled(*s == '+' && s[1] != '\0' ? s + 1 : s, NULL, min,
+		    max, out);
+	/* One more below zero than above: INT64_MIN has no positive twin. */
+	if ((rc = scan(s + 1, NULL, &v, &big)) != UNITS_OK)
+		return rc == UNITS_EMPTY ? UNITS_SYNTAX : rc;
+	if (big || v > (uint64_t)INT64_MAX + 1)
 		return UNITS_RANGE;
-	if (neg)
-		x = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-	else
-		x = (int64_t)v;
+	x = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
 	if (x < min || x > max)
 		return UNITS_RANGE;
 	*out = x;

@@ -4,7 +4,6 @@
  * and daemon status.  Everything the supervisor sends back is printed
  * with control characters escaped.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -16,6 +15,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
 #include "picoflow/err.h"
+#include "picoflow/units.h"
 #include "picoflow/esc.h"
 #include "picoflow/paths.h"
 #include "cli_int.h"
@@ -206,7 +206,7 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	    "overlap\npolicy applies).  Exit status 0 when it started or was "
 	    "queued.\n";
 	struct ctl_request	 req;
-	const char		*name = NULL;
+	char			*name = NULL;
 	int			 ch, json = ctx->json;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -234,7 +234,7 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	}
 	ctl_request_init(&req);
 	req.cmd = CTL_CMD_TRIGGER;
-	req.workflow = (char *)(uintptr_t)name;
+	req.workflow = name;
 	return simple_request(ctx, &req, CALL_TIMEOUT_MS, json, "trigger");
 }
 
@@ -247,8 +247,7 @@ cli_cancel(struct cli_ctx *ctx, int argc, char *argv[])
 	    "running ones get\nSIGTERM, then SIGKILL after the grace "
 	    "period.\n";
 	struct ctl_request	 req;
-	char			*end;
-	long long		 id;
+	int64_t			 id;
 	int			 json = ctx->json, rc;
 
 	if ((rc = parse_json_only(argc, argv, &json, usage)) != 0)
@@ -257,9 +256,7 @@ cli_cancel(struct cli_ctx *ctx, int argc, char *argv[])
 		fprintf(stderr, "%s", usage);
 		return CLI_USAGE;
 	}
-	errno = 0;
-	id = strtoll(argv[optind], &end, 10);
-	if (*argv[optind] == '\0' || *end != '\0' || errno != 0 || id < 1) {
+	if (units_count(argv[optind], 1, INT64_MAX, &id) != UNITS_OK) {
 		fprintf(stderr, "picoflow cancel: '%s' is not a run id\n",
 		    argv[optind]);
 		return CLI_USAGE;

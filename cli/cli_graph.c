@@ -4,7 +4,6 @@
  * expression, in its time zone and in UTC).  Both read one workflow
  * file and touch no state.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -16,6 +15,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/cron.h"
 #include "picoflow/err.h"
+#include "picoflow/units.h"
 #include "picoflow/esc.h"
 #include "picoflow/tz.h"
 #include "picoflow/workflow.h"
@@ -137,7 +137,6 @@ parse_instant(const char *s, int64_t *out)
 {
 	struct tm	 tm;
 	char		*end;
-	long long	 v;
 
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -145,13 +144,7 @@ parse_instant(const char *s, int64_t *out)
 		*out = (int64_t)timegm(&tm);
 		return 0;
 	}
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno == 0 && *s != '\0' && *end == '\0' && v >= 0) {
-		*out = v;
-		return 0;
-	}
-	return -1;
+	return units_count(s, 0, INT64_MAX, out) == UNITS_OK ? 0 : -1;
 }
 
 static void

@@ -28,6 +28,7 @@
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
+#include "picoflow/units.h"
 #include "picoflow/paths.h"
 #include "picoflow/status.h"
 #include "picoflow/store.h"
@@ -45,22 +46,6 @@ usage_err(const struct cli_ropts *o, const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nusage: %s\n", o->usage);
 	return CLI_USAGE;
-}
-
-static int
-parse_num(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-	char		*end;
-	long long	 v;
-
-	if (s == NULL || *s == '\0' || *s == '+' || *s == '-' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /*
@@ -106,7 +91,7 @@ cli_ropts_parse(struct cli_ctx *ctx, struct cli_ropts *o, int argc,
 			if ((o->allow & OPT_LIMIT) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--limit");
-			if (parse_num(optarg, 1, LIMIT_MAX, &v) == -1)
+			if (units_count(optarg, 1, LIMIT_MAX, &v) != UNITS_OK)
 				return usage_err(o, "--limit wants a number "
 				    "from 1 to 1000000, not '%s'", optarg);
 			o->limit = (size_t)v;
@@ -125,7 +110,7 @@ cli_ropts_parse(struct cli_ctx *ctx, struct cli_ropts *o, int argc,
 			if ((o->allow & OPT_EXEC) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--execution-id");
-			if (parse_num(optarg, 1, INT64_MAX, &v) == -1)
+			if (units_count(optarg, 1, INT64_MAX, &v) != UNITS_OK)
 				return usage_err(o, "--execution-id wants a "
 				    "positive number, not '%s'", optarg);
 			o->exec_id = v;

@@ -273,11 +273,7 @@ run_parse(struct cli_ctx *ctx, int argc, char *argv[], struct run_opts *ro)
 			ro->eng.no_namespaces = 1;
 			break;
 		case 's':
-			if (strcmp(optarg, "full") == 0)
-				ro->sync = STORE_SYNC_FULL;
-			else if (strcmp(optarg, "normal") == 0)
-				ro->sync = STORE_SYNC_NORMAL;
-			else {
+			if (store_sync_parse(optarg, &ro->sync) == -1) {
 				fprintf(stderr, "picoflow: --sync: '%s' is not "
 				    "full or normal\n", optarg);
 				return CLI_USAGE;

@@ -57,8 +57,24 @@ buf_init(struct pf_buf *b, size_t max)
 }
 
 void
+buf_init_fixed(struct pf_buf *b, void *mem, size_t size)
+{
+	memset(b, 0, sizeof(*b));
+	b->data = mem;
+	b->cap = size;
+	b->max = size > 0 ? size - 1 : 0;	/* the spare byte for buf_cstr */
+	b->fixed = 1;
+	if (size == 0)
+		b->failed = 1;
+}
+
+void
 buf_free(struct pf_buf *b)
 {
+	if (b->fixed) {
+		b->len = 0;
+		return;
+	}
 	pf_free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
@@ -87,6 +103,8 @@ buf_reserve(struct pf_buf *b, size_t extra)
 		goto fail;
 	if (need <= b->cap)
 		return 0;
+	if (b->fixed)
+		goto fail;
 	ncap = b->cap ? b->cap : 64;
 	while (ncap < need) {
 		if (ncap > SIZE_MAX / 2) {

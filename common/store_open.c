@@ -274,6 +274,18 @@ store_close(struct pf_store *st)
 }
 
 int
+store_sync_parse(const char *s, enum store_sync *out)
+{
+	if (strcmp(s, "full") == 0)
+		*out = STORE_SYNC_FULL;
+	else if (strcmp(s, "normal") == 0)
+		*out = STORE_SYNC_NORMAL;
+	else
+		return -1;
+	return 0;
+}
+
+int
 store_set_sync(struct pf_store *st, enum store_sync mode, struct pf_err *err)
 {
 	if (store_check_writable(st, err) == -1)

@@ -1,7 +1,7 @@
 /*
  * The workflow model's small helpers: freeing (safe on a model the
  * loader abandoned half-way), names and lookups.  Loading is in
- * workflow_load.c, printing in workflow_print.c.
+ * workflow_load*.c, printing in workflow_print.c.
  */
 #include <string.h>
 

@@ -224,9 +224,12 @@ static char **
 shell_envp(const struct proto_spec *spec, const char *home, char *home_var,
     size_t home_len)
 {
-	char	**envp;
-	size_t	 i, n = 0;
-	int	 have_path = 0, have_home = 0, have_lang = 0;
+	/* execve's envp is char *const[]: writable copies, not literals. */
+	static char	 path_var[] = PROTO_DEFAULT_PATH;
+	static char	 lang_var[] = PROTO_DEFAULT_LANG;
+	char		**envp;
+	size_t		 i, n = 0;
+	int		 have_path = 0, have_home = 0, have_lang = 0;
 
 	if ((envp = pf_reallocarray(NULL, spec->nenv + 4, sizeof(*envp))) ==
 	    NULL)
@@ -241,14 +244,14 @@ shell_envp(const struct proto_spec *spec, const char *home, char *home_var,
 		envp[n++] = spec->env[i];
 	}
 	if (!have_path)
-		envp[n++] = (char *)(uintptr_t)PROTO_DEFAULT_PATH;
+		envp[n++] = path_var;
 	if (!have_home) {
 		(void)snprintf(home_var, home_len, "HOME=%s",
 		    home[0] == '/' ? home : "/");
 		envp[n++] = home_var;
 	}
 	if (!have_lang)
-		envp[n++] = (char *)(uintptr_t)PROTO_DEFAULT_LANG;
+		envp[n++] = lang_var;
 	envp[n] = NULL;
 	return envp;
 }

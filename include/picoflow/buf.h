@@ -16,9 +16,15 @@ struct pf_buf {
 	size_t	 cap;
 	size_t	 max;		/* 0 = no limit beyond SIZE_MAX */
 	int	 failed;	/* sticky: an add failed (ENOMEM or over max) */
+	int	 fixed;		/* data is the caller's: never grown or freed */
 };
 
 void	 buf_init(struct pf_buf *, size_t max);
+/*
+ * A writer over the caller's size bytes (a stack buffer): no allocation,
+ * an add that does not fit fails and leaves what was added before it.
+ */
+void	 buf_init_fixed(struct pf_buf *, void *mem, size_t size);
 void	 buf_free(struct pf_buf *);
 void	 buf_reset(struct pf_buf *);
 int	 buf_reserve(struct pf_buf *, size_t extra);

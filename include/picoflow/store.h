@@ -69,6 +69,8 @@ enum store_sync {
 	STORE_SYNC_NORMAL,
 };
 int	 store_set_sync(struct pf_store *, enum store_sync, struct pf_err *);
+/* "full" or "normal" (the --sync flags): 0, or -1 for another word. */
+int	 store_sync_parse(const char *, enum store_sync *);
 
 /* Finalizes cached statements and closes; NULL is a no-op. */
 void	 store_close(struct pf_store *);

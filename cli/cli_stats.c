@@ -54,37 +54,33 @@ cli_stats(struct cli_ctx *ctx, int argc, char *argv[])
 	store_close(st);
 	buf_init(&b, 0);
 	if (o.json) {
-		int	 f = 1, g = 1;
+		struct pf_json	 j;
 
-		buf_add_u8(&b, '{');
-		cli_json_kstr(&b, &f, "workflow", o.workflow);
-		cli_json_key(&b, &f, "total");
-		buf_printf(&b, "%" PRId64, s.total);
-		cli_json_key(&b, &f, "success");
-		buf_printf(&b, "%" PRId64, s.success);
-		cli_json_key(&b, &f, "failed");
-		buf_printf(&b, "%" PRId64, s.failed);
-		cli_json_key(&b, &f, "cancelled");
-		buf_printf(&b, "%" PRId64, s.cancelled);
-		cli_json_key(&b, &f, "running");
-		buf_printf(&b, "%" PRId64, s.running);
-		cli_json_key(&b, &f, "success_rate");
-		buf_printf(&b, "%.1f", pct(s.success, s.total));
-		cli_json_key(&b, &f, "failure_rate");
-		buf_printf(&b, "%.1f", pct(s.failed, s.total));
-		cli_json_ki64(&b, &f, "avg_duration_ms", s.avg_duration_ms);
-		cli_json_key(&b, &f, "last_24h");
-		buf_add_u8(&b, '{');
-		cli_json_key(&b, &g, "total");
-		buf_printf(&b, "%" PRId64, s.day_total);
-		cli_json_key(&b, &g, "success");
-		buf_printf(&b, "%" PRId64, s.day_success);
-		cli_json_key(&b, &g, "failed");
-		buf_printf(&b, "%" PRId64, s.day_failed);
-		buf_add_u8(&b, '}');
-		cli_json_ki64(&b, &f, "last_started_ms", s.last_started_ms);
-		cli_json_ktime(&b, &f, "last_started", s.last_started_ms);
-		buf_add_str(&b, "}\n");
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kstr(&j, "workflow", o.workflow);
+		json_ki64(&j, "total", s.total);
+		json_ki64(&j, "success", s.success);
+		json_ki64(&j, "failed", s.failed);
+		json_ki64(&j, "cancelled", s.cancelled);
+		json_ki64(&j, "running", s.running);
+		json_key(&j, "success_rate");
+		json_fixed(&j, pct(s.success, s.total), 1);
+		json_key(&j, "failure_rate");
+		json_fixed(&j, pct(s.failed, s.total), 1);
+		cli_json_ki64(&j, "avg_duration_ms", s.avg_duration_ms);
+		json_key(&j, "last_24h");
+		json_obj_begin(&j);
+		json_ki64(&j, "total", s.day_total);
+		json_ki64(&j, "success", s.day_success);
+		json_ki64(&j, "failed", s.day_failed);
+		json_obj_end(&j);
+		cli_json_ki64(&j, "last_started_ms", s.last_started_ms);
+		cli_json_ktime(&j, "last_started", s.last_started_ms);
+		json_obj_end(&j);
+		json_text(&j, "\n");
+		if (json_close(&j) == -1)
+			b.failed = 1;
 	} else {
 		cli_fmt_dur(s.avg_duration_ms, dur, sizeof(dur));
 		if (s.last_started_ms < 0)

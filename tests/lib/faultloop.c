@@ -50,6 +50,14 @@ faultloop_next(struct faultloop *fl)
 	return 1;
 }
 
+void
+faultloop_set_met(struct faultloop *fl, int met)
+{
+	pf_alloc_fail_after(-1);
+	fl->armed = 0;
+	fl->met = met;
+}
+
 const char *
 faultloop_mode_name(enum faultloop_mode mode)
 {

@@ -44,6 +44,12 @@ void	 faultloop_init(struct faultloop *, enum faultloop_mode);
 int	 faultloop_next(struct faultloop *);
 /* Disarms the hook; 1 when this round's failure happened. */
 int	 faultloop_met(struct faultloop *);
+/*
+ * For a round run in a child process (armed before the fork, so the
+ * child inherits the count): disarms ours and records whether the
+ * child met its failure.
+ */
+void	 faultloop_set_met(struct faultloop *, int met);
 /* "fail-once" or "fail-from-N", for messages. */
 const char *faultloop_mode_name(enum faultloop_mode);
 

@@ -534,7 +534,7 @@ load_root(struct ytree *y, struct pf_policy *p)
 				    "user:group, user:group,group,... or user:* "
 				    "(names or numeric ids)", i,
 				    yt_shown(y, it));
-			else if (policy_is_root(p->run_as[i]) &&
+			else if (runas_is_root(p->run_as[i]) &&
 			    !p->allow_root)
 				yt_err(y, it, "run_as[%zu]: '%s' is root, but "
 				    "allow_root is not true", i,
@@ -554,7 +554,7 @@ load_root(struct ytree *y, struct pf_policy *p)
 			yt_err(y, it, "default_run_as: '%s' is not a user, "
 			    "user:group or user:group,group,... (names or "
 			    "numeric ids)", yt_shown(y, it));
-		else if (policy_is_root(p->default_run_as) && !p->allow_root)
+		else if (runas_is_root(p->default_run_as) && !p->allow_root)
 			yt_err(y, it, "default_run_as: '%s' is root, but "
 			    "allow_root is not true", yt_shown(y, it));
 		else if (!p->allow_root && privgroup_check(&pg,
@@ -970,12 +970,6 @@ policy_check_url(const struct pf_policy *p, const char *url,
 }
 
 int
-policy_is_root(const char *run_as)
-{
-	return runas_is_root(run_as);
-}
-
-int
 policy_privgroups(const struct pf_policy *p, struct privgroup_set *pg,
     struct pf_err *err)
 {
@@ -1000,7 +994,7 @@ policy_check_run_as(const struct pf_policy *p, const struct privgroup_set *pg,
 		*privileged = 0;
 	if (rule != NULL)
 		*rule = POL_ALLOW_ROOT;
-	if (policy_is_root(run_as) && !p->allow_root) {
+	if (runas_is_root(run_as) && !p->allow_root) {
 		(void)snprintf(why, len, "'%s' is root (as user or group), "
 		    "which the policy does not allow", run_as);
 		return -1;

@@ -19,6 +19,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
 #include "picoflow/policy.h"
+#include "picoflow/runas.h"
 #include "picoflow/workflow.h"
 #include "../lib/proc.h"
 
@@ -531,15 +532,15 @@ Test(policy, run_as_rules)
 	struct pf_policy *p;
 	char		 why[512];
 
-	cr_expect(policy_is_root("root"));
-	cr_expect(policy_is_root("0"));
-	cr_expect(policy_is_root("000"));
-	cr_expect(policy_is_root("nobody:root"));
-	cr_expect(policy_is_root("nobody:0"));
-	cr_expect_not(policy_is_root("nobody"));
-	cr_expect_not(policy_is_root("65534:65534"));
-	cr_expect_not(policy_is_root("rootless"));
-	cr_expect_not(policy_is_root("backup:*"));
+	cr_expect(runas_is_root("root"));
+	cr_expect(runas_is_root("0"));
+	cr_expect(runas_is_root("000"));
+	cr_expect(runas_is_root("nobody:root"));
+	cr_expect(runas_is_root("nobody:0"));
+	cr_expect_not(runas_is_root("nobody"));
+	cr_expect_not(runas_is_root("65534:65534"));
+	cr_expect_not(runas_is_root("rootless"));
+	cr_expect_not(runas_is_root("backup:*"));
 
 	cr_assert_not_null(p = load("run_as: [nobody, \"backup:*\", "
 	    "\"daemon:daemon\"]\n", NULL));

@@ -191,8 +191,9 @@ daemon_loop(enum faultloop_mode mode)
 				waitpid(pid, &st, 0);
 				log = test_read(logpath, NULL);
 				cr_assert_fail("%s n=%ld: no exit 60 s after "
-				    "SIGTERM; log:\n%s", faultloop_mode_name(mode),
-				    fl.n, log ? log : "");
+				    "SIGTERM; log:\n%s",
+				    faultloop_mode_name(mode), fl.n,
+				    log ? log : "");
 			}
 		}
 		round_check(&fl, logpath, st, !exited && !ready);

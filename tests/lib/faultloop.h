@@ -30,8 +30,8 @@ enum faultloop_mode {
 struct faultloop {
 	enum faultloop_mode mode;
 	long		 n;		/* this round's failing allocation */
-	long		 max;		/* rounds stop past this n (exhausted) */
-	long		 sparse_from;	/* from this n on, steps of n/8; 0 none */
+	long		 max;		/* stop past this n (exhausted) */
+	long		 sparse_from;	/* from here, steps of n/8; 0: none */
 	unsigned	 rounds;
 	int		 armed;
 	int		 met;		/* the last round met its failure */

@@ -66,7 +66,8 @@ Test(json, invalid_utf8_becomes_replacement_per_byte)
 Test(json, hidden_code_points_as_u_escapes)
 {
 	ESC_EQ("a\xc2\x9b\xe2\x80\xae\xc3\xa9", "\"a\\u009b\\u202e\xc3\xa9\"");
-	ESC_EQ("\xc2\x80\xc2\x9f\xe2\x80\x8e\xe2\x80\x8f\xe2\x81\xa6\xe2\x81\xa9",
+	ESC_EQ("\xc2\x80\xc2\x9f\xe2\x80\x8e\xe2\x80\x8f"
+	    "\xe2\x81\xa6\xe2\x81\xa9",
 	    "\"\\u0080\\u009f\\u200e\\u200f\\u2066\\u2069\"");
 	/* U+00A0 and U+2028 are not hidden: as they are. */
 	ESC_EQ("\xc2\xa0\xe2\x80\xa8", "\"\xc2\xa0\xe2\x80\xa8\"");

@@ -20,6 +20,7 @@
 #include "picoflow/err.h"
 #include "picoflow/policy.h"
 #include "picoflow/runas.h"
+#include "../lib/faultloop.h"
 #include "picoflow/workflow.h"
 #include "../lib/proc.h"
 
@@ -395,27 +396,25 @@ Test(policy, allocation_failures_never_crash_or_leak)
 	struct pf_policy *p;
 	char		*text;
 	size_t		 len;
-	long		 n;
-	int		 failed;
+	struct faultloop fl;
 
 	cr_assert_not_null(text = test_read(EXAMPLE, &len));
-	for (n = 0; n < 100000; n++) {
-		pf_diags_init(&d);
-		pf_alloc_fail_after(n);
-		p = policy_load_buf("p.yaml", text, len, &d);
-		failed = pf_alloc_failed();
-		pf_alloc_fail_after(-1);
-		if (!failed) {
-			cr_expect_not_null(p);
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			pf_diags_init(&d);
+			p = policy_load_buf("p.yaml", text, len, &d);
+			if (!faultloop_met(&fl))
+				cr_expect_not_null(p);
+			else
+				cr_expect_null(p, "%s: allocation %ld failed, "
+				    "yet a policy", faultloop_mode_name(m),
+				    fl.n);
 			policy_free(p);
 			pf_diags_free(&d);
-			break;
 		}
-		cr_expect_null(p, "allocation %ld failed, yet a policy", n);
-		policy_free(p);
-		pf_diags_free(&d);
+		cr_expect(!fl.exhausted);
+		cr_expect_gt(fl.n, 20, "only %ld allocations", fl.n);
 	}
-	cr_expect_gt(n, 20, "only %ld allocations", n);
 	free(text);
 }
 

@@ -19,6 +19,7 @@
 #include "picoflow/store.h"
 #include "../lib/proc.h"
 #include "../lib/store_fixture.h"
+#include "../lib/faultloop.h"
 
 TestSuite(storeacct, .init = store_fx_setup, .fini = store_fx_teardown);
 
@@ -347,27 +348,29 @@ Test(storeacct, allocation_failures_reading)
 	struct pf_err		 err;
 	struct acct		 ac = { 1, 2, 3, 4, 5 };
 	int64_t			 att, run;
+	struct faultloop	 fl;
 	size_t			 n;
-	long			 k;
 	int			 ok;
 
 	run = write_attempt(st, &ac, &att);
-	for (k = 0, ok = 0; !ok && k < 100; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_attempts_list(st, run, NULL, 1, &a, &n, &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok) {
-			cr_assert_eq(n, 1);
-			check_acct(a, 1, 2, 3, 4, 5);
-			store_attempts_free(a, n);
-		} else {
-			cr_assert_null(a);
-			cr_assert_eq(n, 0);
-			cr_assert_str_eq(err.msg, "out of memory reading task "
-			    "attempts");
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_attempts_list(st, run, NULL, 1, &a, &n,
+			    &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok) {
+				cr_assert_eq(n, 1);
+				check_acct(a, 1, 2, 3, 4, 5);
+				store_attempts_free(a, n);
+			} else {
+				cr_assert_null(a);
+				cr_assert_eq(n, 0);
+				cr_assert_str_eq(err.msg, "out of memory "
+				    "reading task attempts");
+			}
 		}
+		cr_assert(!fl.exhausted);
+		cr_assert_gt(fl.n, 0, "an allocation did fail");
 	}
-	cr_assert(ok);
-	cr_assert_gt(k, 1, "an allocation did fail");
 	store_close(st);
 }

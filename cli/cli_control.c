@@ -125,8 +125,7 @@ simple_request(struct cli_ctx *ctx, const struct ctl_request *req,
 		json_kstr(&j, "message", rep.message);
 		cli_json_ki64(&j, "run_id", rep.run_id > 0 ? rep.run_id : -1);
 		json_obj_end(&j);
-		json_text(&j, "\n");
-		(void)json_close(&j);
+		cli_json_done(&j);
 	} else {
 		FILE	*fp = rep.ok ? stdout : stderr;
 
@@ -337,8 +336,7 @@ status_json(const struct ctl_reply *r)
 		json_str(&j, r->errors[i]);
 	json_arr_end(&j);
 	json_obj_end(&j);
-	json_text(&j, "\n");
-	(void)json_close(&j);
+	cli_json_done(&j);
 }
 
 static void
@@ -436,8 +434,7 @@ cli_daemon_status(struct cli_ctx *ctx, int json)
 			json_kbool(&j, "running", 0);
 			json_ki64(&j, "pid", holder > 0 ? holder : 0);
 			json_obj_end(&j);
-			json_text(&j, "\n");
-			(void)json_close(&j);
+			cli_json_done(&j);
 		}
 		if (holder > 0)
 			fprintf(stderr, "picoflow daemon status: pf-supervisor "

@@ -40,6 +40,8 @@ void	 cli_txt_str(struct pf_buf *, const char *);
 void	 cli_json_ki64(struct pf_json *, const char *key, int64_t v);
 /* Local time (cli_fmt_time), null when < 0. */
 void	 cli_json_ktime(struct pf_json *, const char *key, int64_t ms);
+/* Ends a document on a newline; its buffer is marked failed on error. */
+void	 cli_json_done(struct pf_json *);
 /* Local ISO-8601 with the UTC offset: 2024-03-04T03:00:00+01:00. */
 void	 cli_fmt_time(int64_t ms, char *out, size_t len);
 /* 250ms, 1.2s, 3m04s, 2h05m09s; "-" when unknown. */

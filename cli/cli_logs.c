@@ -166,9 +166,7 @@ logs_print(const struct cli_ropts *o, const struct store_run *run, int found,
 		}
 		json_arr_end(&j);
 		json_obj_end(&j);
-		json_text(&j, "\n");
-		if (json_close(&j) == -1)
-			b.failed = 1;
+		cli_json_done(&j);
 	} else if (!found) {
 		buf_add_str(&b, "no runs recorded yet for workflow '");
 		cli_txt_str(&b, o->workflow);

@@ -78,9 +78,7 @@ cli_stats(struct cli_ctx *ctx, int argc, char *argv[])
 		cli_json_ki64(&j, "last_started_ms", s.last_started_ms);
 		cli_json_ktime(&j, "last_started", s.last_started_ms);
 		json_obj_end(&j);
-		json_text(&j, "\n");
-		if (json_close(&j) == -1)
-			b.failed = 1;
+		cli_json_done(&j);
 	} else {
 		cli_fmt_dur(s.avg_duration_ms, dur, sizeof(dur));
 		if (s.last_started_ms < 0)

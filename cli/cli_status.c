@@ -115,9 +115,7 @@ cli_status(struct cli_ctx *ctx, int argc, char *argv[])
 	if (o.json) {
 		json_arr_end(&j);
 		json_obj_end(&j);
-		json_text(&j, "\n");
-		if (json_close(&j) == -1)
-			b.failed = 1;
+		cli_json_done(&j);
 	} else
 		cli_tbl_print(&t, "", &b);
 	if (cli_out_flush(&b, o.cmd) == -1)
@@ -188,9 +186,7 @@ cli_history(struct cli_ctx *ctx, int argc, char *argv[])
 		}
 		json_arr_end(&j);
 		json_obj_end(&j);
-		json_text(&j, "\n");
-		if (json_close(&j) == -1)
-			b.failed = 1;
+		cli_json_done(&j);
 	} else if (nruns == 0) {
 		buf_add_str(&b, "no runs recorded yet for workflow ");
 		cli_txt_quoted(&b, o.workflow);

@@ -93,6 +93,14 @@ cli_json_ktime(struct pf_json *j, const char *key, int64_t ms)
 	json_str(j, t);
 }
 
+void
+cli_json_done(struct pf_json *j)
+{
+	json_text(j, "\n");
+	if (json_close(j) == -1)
+		j->b->failed = 1;
+}
+
 /* 250ms, 1.2s, 3m04s, 2h05m09s; "-" when unknown. */
 void
 cli_fmt_dur(int64_t ms, char *out, size_t len)

@@ -72,9 +72,7 @@ cli_workflow(struct cli_ctx *ctx, int argc, char *argv[])
 		}
 		json_arr_end(&j);
 		json_obj_end(&j);
-		json_text(&j, "\n");
-		if (json_close(&j) == -1)
-			b.failed = 1;
+		cli_json_done(&j);
 	} else if (n == 0) {
 		buf_add_str(&b, "no workflows recorded yet\n");
 	} else {

@@ -14,56 +14,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
 #include "picoflow/log.h"
 #include "daemon.h"
+#include "../lib/daemon_harness.h"
 #include "../lib/faultloop.h"
 #include "../lib/proc.h"
-
-static char	*dir;
-static char	 wfdir[4200], state[4200], db[4200];
 
 static void
 setup(void)
 {
-	dir = test_tmpdir("dfaults");
-	cr_assert_not_null(dir);
-	snprintf(wfdir, sizeof(wfdir), "%s/wf", dir);
-	snprintf(state, sizeof(state), "%s/st", dir);
-	snprintf(db, sizeof(db), "%s/st/picoflow.db", dir);
-	cr_assert_eq(mkdir(wfdir, 0700), 0);
-	cr_assert_eq(mkdir(state, 0700), 0);
-	free(test_write(wfdir, "boot.yaml",
+	dt_setup();
+	dt_wf("boot.yaml",
 	    "name: boot\n"
 	    "schedule: '@start'\n"
 	    "tasks:\n"
 	    "  - {name: a, type: shell, config: {command: /bin/true}}\n"
 	    "  - {name: b, type: shell, depends_on: [a],\n"
-	    "     config: {command: /bin/echo, args: [hi]}}\n"));
+	    "     config: {command: /bin/echo, args: [hi]}}\n");
 }
 
-static void
-teardown(void)
-{
-	test_rmrf(dir);
-	free(dir);
-}
-
-TestSuite(daemon_faults, .init = setup, .fini = teardown, .timeout = 900);
-
-static double
-mono(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+TestSuite(daemon_faults, .init = setup, .fini = dt_teardown,
+    .timeout = 900);
 
 /* The child: the supervisor in this process image, the hook armed. */
 static void
@@ -79,9 +54,9 @@ child(const char *logpath)
 	setenv("PICOFLOW_LOADER", test_bin("pf-loader"), 1);
 	log_init("pf-supervisor", LOG_LVL_INFO, LOG_FMT_PRETTY);
 	daemon_opts_default(&o);
-	o.config = wfdir;
-	o.state_dir = state;
-	o.db_path = db;
+	o.config = dt_wfdir;
+	o.state_dir = dt_state;
+	o.db_path = dt_db;
 	o.no_cgroups = 1;
 	o.no_namespaces = 1;
 	o.grace_ms = 2000;
@@ -97,7 +72,7 @@ child(const char *logpath)
 static int
 wait_for(pid_t pid, int *st, double timeout_s)
 {
-	double	 t0 = mono();
+	double	 t0 = dt_mono();
 	pid_t	 r;
 
 	for (;;) {
@@ -105,7 +80,7 @@ wait_for(pid_t pid, int *st, double timeout_s)
 		if (r == pid)
 			return 1;
 		cr_assert_eq(r, 0, "waitpid: %s", strerror(errno));
-		if (mono() - t0 > timeout_s)
+		if (dt_mono() - t0 > timeout_s)
 			return 0;
 		usleep(2000);
 	}
@@ -159,7 +134,7 @@ daemon_loop(enum faultloop_mode mode)
 	if (mode == FAULT_FROM_N)
 		fl.sparse_from = 64;
 	while (faultloop_next(&fl)) {
-		snprintf(logpath, sizeof(logpath), "%s/log.%s.%ld", dir,
+		snprintf(logpath, sizeof(logpath), "%s/log.%s.%ld", dt_dir,
 		    mode == FAULT_ONCE ? "once" : "from", fl.n);
 		fflush(NULL);
 		pid = fork();
@@ -172,10 +147,10 @@ daemon_loop(enum faultloop_mode mode)
 		 * the "ready:" line itself may not be written (log.c needs
 		 * memory for it): a few seconds, then it is stopped anyway.
 		 */
-		t0 = mono();
+		t0 = dt_mono();
 		ready = 0;
 		while (!(exited = wait_for(pid, &st, 0.05)) &&
-		    mono() - t0 < (mode == FAULT_FROM_N ? 3 : 60)) {
+		    dt_mono() - t0 < (mode == FAULT_FROM_N ? 3 : 60)) {
 			log = test_read(logpath, NULL);
 			ready = log != NULL && strstr(log, "ready:") != NULL;
 			free(log);

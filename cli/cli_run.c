@@ -18,6 +18,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/clock.h"
 #include "picoflow/esc.h"
+#include "picoflow/json.h"
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
 #include "picoflow/policy.h"
@@ -38,7 +39,7 @@ struct run_view {
 	struct engine	*eng;
 	size_t		 counts[PF_STATUS__COUNT]; /* tasks, by final status */
 	struct pf_buf	 json;		/* per-task results for --json */
-	size_t		 njson;
+	struct pf_json	 tasks;		/* an array, written into json */
 	double		 t0;
 };
 
@@ -72,22 +73,17 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 	if (!r->will_retry) {
 		if (pf_status_valid(r->status))
 			v->counts[r->status]++;
-		buf_printf(&v->json, "%s{\"task\":", v->njson++ ? "," : "");
-		buf_add_json_str(&v->json, r->task->name,
-		    strlen(r->task->name));
-		buf_printf(&v->json, ",\"status\":\"%s\",\"attempts\":%u,"
-		    "\"duration_ms\":%" PRId64, pf_status_name(r->status),
-		    r->attempt,
-		    r->duration_ms);
+		json_obj_begin(&v->tasks);
+		json_kstr(&v->tasks, "task", r->task->name);
+		json_kstr(&v->tasks, "status", pf_status_name(r->status));
+		json_ku64(&v->tasks, "attempts", r->attempt);
+		json_ki64(&v->tasks, "duration_ms", r->duration_ms);
 		if (r->start_latency_us >= 0)
-			buf_printf(&v->json, ",\"start_latency_us\":%" PRId64,
+			json_ki64(&v->tasks, "start_latency_us",
 			    r->start_latency_us);
-		if (r->reason != NULL) {
-			buf_add_str(&v->json, ",\"reason\":");
-			buf_add_json_str(&v->json, r->reason,
-			    strlen(r->reason));
-		}
-		buf_add_str(&v->json, "}");
+		if (r->reason != NULL)
+			json_kstr(&v->tasks, "reason", r->reason);
+		json_obj_end(&v->tasks);
 	}
 	if (v->quiet)
 		return;
@@ -390,6 +386,8 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 	hooks.run_ended = on_run_ended;
 	hooks.arg = &v;
 	buf_init(&v.json, 0);
+	json_init(&v.tasks, &v.json);
+	json_arr_begin(&v.tasks);
 	v.t0 = clock_mono_s();
 	if ((v.eng = engine_new(loop, store, &ro->eng, &hooks, &err)) ==
 	    NULL) {
@@ -419,20 +417,23 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 	final = v.status != PF_STATUS_NONE ? v.status : PF_STATUS_FAILED;
 
 	if (v.quiet) {
-		struct pf_buf	 o;
+		struct pf_json	 o;
 
-		buf_init(&o, 0);
-		buf_printf(&o, "{\"run_id\":%" PRId64 ",\"workflow\":",
-		    v.run_id);
-		buf_add_json_str(&o, wf->name, strlen(wf->name));
-		buf_printf(&o, ",\"status\":\"%s\",\"tasks\":[",
-		    pf_status_name(final));
-		buf_add(&o, v.json.data, v.json.len);
-		buf_printf(&o, "],\"seconds\":%.3f,\"peak_rss_kb\":%ld}\n",
-		    elapsed(&v), peak_rss_kb());
-		if (!o.failed)
-			fwrite(o.data, 1, o.len, stdout);
-		buf_free(&o);
+		json_arr_end(&v.tasks);
+		json_init_file(&o, stdout);
+		json_obj_begin(&o);
+		json_ki64(&o, "run_id", v.run_id);
+		json_kstr(&o, "workflow", wf->name);
+		json_kstr(&o, "status", pf_status_name(final));
+		json_key(&o, "tasks");
+		if (json_error(&v.tasks) == 0)
+			json_raw(&o, v.json.data, v.json.len);
+		json_key(&o, "seconds");
+		json_fixed(&o, elapsed(&v), 3);
+		json_ki64(&o, "peak_rss_kb", peak_rss_kb());
+		json_obj_end(&o);
+		json_text(&o, "\n");
+		(void)json_close(&o);
 	} else
 		printf("Run %" PRId64 " of '%s': %s in %.3fs (%zu succeeded, "
 		    "%zu failed, %zu timed out, %zu skipped, %zu cancelled)\n",

@@ -12,6 +12,7 @@
 
 #include "picoflow/buf.h"
 #include "picoflow/esc.h"
+#include "picoflow/json.h"
 #include "picoflow/log.h"
 
 /* The process's own log settings: set once in main(). */
@@ -111,11 +112,16 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 
 	buf_init_fixed(&b, line, sizeof(line) - LOG_END_ROOM);
 	if (log_format == LOG_FMT_JSON) {
-		buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"proc\":",
-		    ts, level_names[lvl]);
-		buf_add_json_str(&b, log_procname, strlen(log_procname));
-		buf_add_str(&b, ",\"msg\":");
-		buf_add_json_str(&b, msg, len);
+		struct pf_json	 j;
+
+		/* The object is closed below, after a cut if there is one. */
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kstr(&j, "ts", ts);
+		json_kstr(&j, "level", level_names[lvl]);
+		json_kstr(&j, "proc", log_procname);
+		json_key(&j, "msg");
+		json_str_n(&j, msg, len);
 	} else {
 		/*
 		 * One line whatever the message holds: a value that came from

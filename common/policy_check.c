@@ -255,12 +255,6 @@ policy_check_url(const struct pf_policy *p, const char *url,
 }
 
 int
-policy_is_root(const char *run_as)
-{
-	return runas_is_root(run_as);
-}
-
-int
 policy_privgroups(const struct pf_policy *p, struct privgroup_set *pg,
     struct pf_err *err)
 {
@@ -285,7 +279,7 @@ policy_check_run_as(const struct pf_policy *p, const struct privgroup_set *pg,
 		*privileged = 0;
 	if (rule != NULL)
 		*rule = POL_ALLOW_ROOT;
-	if (policy_is_root(run_as) && !p->allow_root) {
+	if (runas_is_root(run_as) && !p->allow_root) {
 		(void)snprintf(why, len, "'%s' is root (as user or group), "
 		    "which the policy does not allow", run_as);
 		return -1;

@@ -102,7 +102,7 @@ load_root(struct ytree *y, struct pf_policy *p)
 				    "user:group, user:group,group,... or user:* "
 				    "(names or numeric ids)", i,
 				    yt_shown(y, it));
-			else if (policy_is_root(p->run_as[i]) &&
+			else if (runas_is_root(p->run_as[i]) &&
 			    !p->allow_root)
 				yt_err(y, it, "run_as[%zu]: '%s' is root, but "
 				    "allow_root is not true", i,
@@ -122,7 +122,7 @@ load_root(struct ytree *y, struct pf_policy *p)
 			yt_err(y, it, "default_run_as: '%s' is not a user, "
 			    "user:group or user:group,group,... (names or "
 			    "numeric ids)", yt_shown(y, it));
-		else if (policy_is_root(p->default_run_as) && !p->allow_root)
+		else if (runas_is_root(p->default_run_as) && !p->allow_root)
 			yt_err(y, it, "default_run_as: '%s' is root, but "
 			    "allow_root is not true", yt_shown(y, it));
 		else if (!p->allow_root && privgroup_check(&pg,

@@ -24,6 +24,7 @@
 #include "picoflow/dag.h"
 #include "picoflow/err.h"
 #include "picoflow/policy.h"
+#include "picoflow/runas.h"
 #include "picoflow/tz.h"
 #include "picoflow/workflow.h"
 #include "ytree.h"
@@ -159,12 +160,12 @@ bare_run_as(struct ld *ld, struct pf_task *t, const struct ynode *tn,
 	const struct privgroup_set *pg;
 	const char	*user = t->run_as != NULL ? t->run_as : ld->opts.run_as;
 	int		 consent = ld->opts.run_as != NULL &&
-			    policy_is_root(ld->opts.run_as);
+			    runas_is_root(ld->opts.run_as);
 	char		 why[512], name[64];
 	size_t		 n;
 
 	if (t->run_as != NULL && ld->opts.run_as != NULL &&
-	    policy_is_root(t->run_as) && !consent) {
+	    runas_is_root(t->run_as) && !consent) {
 		yt_err(yt, yt_r(rv), "%srun_as: '%s' is root; without a "
 		    "policy a task may run as root only when the default "
 		    "user is root too (--run-as root) or a policy says "
@@ -179,7 +180,7 @@ bare_run_as(struct ld *ld, struct pf_task *t, const struct ynode *tn,
 	if (n < sizeof(name)) {
 		memcpy(name, user, n);
 		name[n] = '\0';
-		if (policy_is_root(name))
+		if (runas_is_root(name))
 			consent = 1;
 	}
 	if (consent)
@@ -228,7 +229,7 @@ policy_run_as(struct ld *ld, struct pf_task *t, const struct ynode *tn,
 		else
 			pol_err(ld, yt_r(rv), "run_as", &p->pos[POL_RUN_AS],
 			    "%srun_as: %s", pfx, why);
-	} else if (policy_is_root(user) && !p->allow_root)
+	} else if (runas_is_root(user) && !p->allow_root)
 		pol_err(ld, tn, "allow_root", &p->pos[POL_ALLOW_ROOT], "%sruns "
 		    "as root by default (no run_as, and the default user is "
 		    "'%s'), which the policy does not allow", pfx, user);

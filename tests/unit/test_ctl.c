@@ -15,6 +15,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
 #include "picoflow/frame.h"
+#include "../lib/faultloop.h"
 
 /* Decodes every frame of b in turn (the reader takes one at a time). */
 static void
@@ -523,35 +524,31 @@ Test(ctl, allocation_failures)
 	struct ctl_reply	 in, out;
 	struct pf_buf		 b;
 	struct pf_err		 err;
-	long			 k;
+	struct faultloop	 fl;
 	int			 rc;
 
 	fill_status(&in, 5, 30);
 	buf_init(&b, 0);
 	cr_assert_eq(ctl_reply_encode(&in, &b, &err), 0);
-	for (k = 0; k < 500; k++) {
-		pf_alloc_fail_after(k);
-		rc = ctl_reply_decode(b.data + FRAME_HDR_LEN,
-		    b.len - FRAME_HDR_LEN, &out, &err);
-		pf_alloc_fail_after(-1);
-		ctl_reply_free(&out);
-		if (rc == 0)
-			break;
-	}
-	cr_assert_lt(k, 500, "decoding never succeeded");
-	cr_assert_gt(k, 5, "decoding allocates");
-	for (k = 0; k < 500; k++) {
-		struct pf_buf	 e;
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			rc = ctl_reply_decode(b.data + FRAME_HDR_LEN,
+			    b.len - FRAME_HDR_LEN, &out, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			ctl_reply_free(&out);
+		}
+		cr_assert(!fl.exhausted, "decoding never succeeded");
+		cr_assert_gt(fl.n, 5, "decoding allocates");
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			struct pf_buf	 e;
 
-		buf_init(&e, 0);
-		pf_alloc_fail_after(k);
-		rc = ctl_reply_encode(&in, &e, &err);
-		pf_alloc_fail_after(-1);
-		buf_free(&e);
-		if (rc == 0)
-			break;
+			buf_init(&e, 0);
+			rc = ctl_reply_encode(&in, &e, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			buf_free(&e);
+		}
+		cr_assert(!fl.exhausted);
 	}
-	cr_assert_lt(k, 500);
 	ctl_reply_free(&in);
 	buf_free(&b);
 }

@@ -11,6 +11,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/frame.h"
 #include "picoflow/proto.h"
+#include "../lib/faultloop.h"
 
 static char	*t_args[] = { "-c", "echo \"$X\"", "", "last arg" };
 static char	*t_env[] = { "X=1", "EMPTY=", "PATH=/bin" };
@@ -640,29 +641,31 @@ Test(proto, spec_decode_allocation_failures)
 	struct proto_spec	 s, d;
 	struct pf_buf		 b;
 	struct pf_err		 err;
-	long			 n;
+	struct faultloop	 fl;
 	int			 rc;
 
 	full_spec(&s);
 	buf_init(&b, 0);
 	cr_assert_eq(proto_spec_encode(&s, &b, &err), 0);
-	for (n = 0;; n++) {
-		pf_alloc_fail_after(n);
-		rc = proto_spec_decode(b.data + FRAME_HDR_LEN,
-		    b.len - FRAME_HDR_LEN, &d, &err);
-		pf_alloc_fail_after(-1);
-		if (rc == 0)
-			break;
-		cr_assert(strstr(err.msg, "out of memory") != NULL,
-		    "n=%ld: %s", n, err.msg);
-		cr_assert_null(d.run_id);
-		cr_assert_null(d.args);
-		cr_assert_null(d.http.headers.v);
-		proto_spec_free(&d);
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			rc = proto_spec_decode(b.data + FRAME_HDR_LEN,
+			    b.len - FRAME_HDR_LEN, &d, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			if (rc == 0) {
+				assert_spec_eq(&s, &d);
+				proto_spec_free(&d);
+				continue;
+			}
+			cr_assert(strstr(err.msg, "out of memory") != NULL,
+			    "n=%ld: %s", fl.n, err.msg);
+			cr_assert_null(d.run_id);
+			cr_assert_null(d.args);
+			cr_assert_null(d.http.headers.v);
+			proto_spec_free(&d);
+		}
+		cr_assert_gt(fl.n, 20, "every string is an allocation");
 	}
-	cr_assert_gt(n, 20, "every string is an allocation");
-	assert_spec_eq(&s, &d);
-	proto_spec_free(&d);
 	buf_free(&b);
 }
 
@@ -672,36 +675,34 @@ Test(proto, encode_allocation_failures)
 	struct proto_result	 r;
 	struct pf_buf		 b;
 	struct pf_err		 err;
-	long			 n;
+	struct faultloop	 fl;
 	int			 rc;
 
 	full_spec(&s);
 	buf_init(&b, 0);
-	for (n = 0;; n++) {
-		buf_free(&b);
-		buf_init(&b, 0);
-		pf_alloc_fail_after(n);
-		rc = proto_spec_encode(&s, &b, &err);
-		pf_alloc_fail_after(-1);
-		if (rc == 0)
-			break;
-		cr_assert(strstr(err.msg, "out of memory") != NULL,
-		    "n=%ld: %s", n, err.msg);
-	}
-	cr_assert_gt(n, 0);
 	proto_result_init(&r);
 	r.status = PROTO_ST_OK;
 	r.error = "x";
-	for (n = 0;; n++) {
-		buf_free(&b);
-		buf_init(&b, 0);
-		pf_alloc_fail_after(n);
-		rc = proto_result_encode(&r, &b, &err);
-		pf_alloc_fail_after(-1);
-		if (rc == 0)
-			break;
-		cr_assert(strstr(err.msg, "out of memory") != NULL,
-		    "n=%ld: %s", n, err.msg);
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			buf_free(&b);
+			buf_init(&b, 0);
+			rc = proto_spec_encode(&s, &b, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			if (rc != 0)
+				cr_assert(strstr(err.msg, "out of memory") !=
+				    NULL, "n=%ld: %s", fl.n, err.msg);
+		}
+		cr_assert_gt(fl.n, 0);
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			buf_free(&b);
+			buf_init(&b, 0);
+			rc = proto_result_encode(&r, &b, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			if (rc != 0)
+				cr_assert(strstr(err.msg, "out of memory") !=
+				    NULL, "n=%ld: %s", fl.n, err.msg);
+		}
 	}
 	buf_free(&b);
 }

@@ -23,6 +23,7 @@
 #include "picoflow/alloc.h"
 #include "picoflow/err.h"
 #include "picoflow/store.h"
+#include "../lib/faultloop.h"
 
 #define T0	INT64_C(1709517600000)	/* 2024-03-04T02:00:00Z */
 
@@ -1224,79 +1225,80 @@ Test(store, allocation_failures_are_clean)
 	struct store_attempt	*a;
 	struct store_workflow	*w;
 	struct pf_err		 err;
+	struct faultloop	 fl;
 	size_t			 n;
-	long			 k;
 	int			 ok, found;
 
 	write_sample(st, &ids);
 	store_close(st);
 
-	/* Open (RW and RO) under every failing allocation. */
-	for (k = 0, ok = 0; !ok && k < 100; k++) {
-		pf_alloc_fail_after(k);
-		pf_err_clear(&err);
-		ok = store_open(dbpath, k % 2 ? STORE_RO : STORE_RW, &s2,
-		    &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (!ok) {
-			cr_assert_null(s2);
-			cr_assert(err.msg[0] != '\0', "k=%ld: error set", k);
-		} else
-			store_close(s2);
-	}
-	cr_assert(ok, "open eventually succeeds");
-
-	st = open_rw();
-	for (k = 0, ok = 0; !ok && k < 200; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_attempts_list(st, ids.run, NULL, 1, &a, &n,
-		    &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok) {
-			cr_assert_eq(n, 3);
-			cr_assert_eq(a[0].stdout_len, 22);
-			store_attempts_free(a, n);
-		} else {
-			cr_assert_null(a);
-			cr_assert_eq(n, 0);
-			cr_assert_str_eq(err.msg, "out of memory reading task "
-			    "attempts");
+	for (FAULTLOOP_MODES(m)) {
+		/* Open (RW and RO) under every failing allocation. */
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			pf_err_clear(&err);
+			ok = store_open(dbpath, fl.n % 2 ? STORE_RO : STORE_RW,
+			    &s2, &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (!ok) {
+				cr_assert_null(s2);
+				cr_assert(err.msg[0] != '\0', "%s n=%ld: error "
+				    "set", faultloop_mode_name(m), fl.n);
+			} else
+				store_close(s2);
 		}
+		cr_assert(!fl.exhausted, "open eventually succeeds");
+
+		st = open_rw();
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_attempts_list(st, ids.run, NULL, 1, &a, &n,
+			    &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok) {
+				cr_assert_eq(n, 3);
+				cr_assert_eq(a[0].stdout_len, 22);
+				store_attempts_free(a, n);
+			} else {
+				cr_assert_null(a);
+				cr_assert_eq(n, 0);
+				cr_assert_str_eq(err.msg, "out of memory "
+				    "reading task attempts");
+			}
+		}
+		cr_assert(!fl.exhausted);
+		cr_assert(fl.n > 5, "the loop did hit allocations (n=%ld)",
+		    fl.n);
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_runs_list(st, NULL, NULL, 0, &r, &n,
+			    &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok)
+				store_runs_free(r, n);
+			else
+				cr_assert_null(r);
+		}
+		cr_assert(!fl.exhausted);
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_workflows_list(st, &w, &n, &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok)
+				store_workflows_free(w, n);
+			else
+				cr_assert_null(w);
+		}
+		cr_assert(!fl.exhausted);
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_run_get(st, ids.run, &one, &found,
+			    &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok) {
+				cr_assert_eq(found, 1);
+				store_run_clear(&one);
+			} else
+				cr_assert_eq(found, 0);
+		}
+		cr_assert(!fl.exhausted);
+		store_close(st);
 	}
-	cr_assert(ok);
-	cr_assert(k > 5, "the loop did hit allocations (k=%ld)", k);
-	for (k = 0, ok = 0; !ok && k < 200; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_runs_list(st, NULL, NULL, 0, &r, &n, &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok)
-			store_runs_free(r, n);
-		else
-			cr_assert_null(r);
-	}
-	cr_assert(ok);
-	for (k = 0, ok = 0; !ok && k < 200; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_workflows_list(st, &w, &n, &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok)
-			store_workflows_free(w, n);
-		else
-			cr_assert_null(w);
-	}
-	cr_assert(ok);
-	for (k = 0, ok = 0; !ok && k < 200; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_run_get(st, ids.run, &one, &found, &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok) {
-			cr_assert_eq(found, 1);
-			store_run_clear(&one);
-		} else
-			cr_assert_eq(found, 0);
-	}
-	cr_assert(ok);
-	store_close(st);
 	check_integrity(dbpath);
 }
 

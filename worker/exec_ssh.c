@@ -706,7 +706,7 @@ ssh_key_type(const char *key, char *out, size_t outlen)
 static int
 ssh_start(struct ssh *s)
 {
-	const struct pf_ssh	*c = &s->spec->ssh;
+	const struct proto_ssh	*c = &s->spec->ssh;
 	LIBSSH2_KNOWNHOSTS	*kh;
 	int64_t			 deadline;
 	char			 kt[64];

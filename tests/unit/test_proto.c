@@ -18,7 +18,7 @@ static char	*t_ro[] = { "/", "/usr" };
 static char	*t_priv[] = { "backupops", "4242" };
 static char	*t_unpriv[] = { "ssl-cert" };
 static char	*t_rw[] = { "/var/tmp" };
-static struct pf_kv t_hdr[] = {
+static struct tlv_kv t_hdr[] = {
 	{ "Accept", "application/json" }, { "X-Trace", "" },
 };
 static int	 t_ok[] = { 200, 204, 599 };
@@ -68,8 +68,8 @@ full_spec(struct proto_spec *s)
 	s->ssh.verify_host_key = false;
 	s->http.url = "https://127.0.0.1:8443/hook";
 	s->http.method = "PATCH";
-	s->http.headers.v = t_hdr;
-	s->http.headers.n = 2;
+	s->http.headers = t_hdr;
+	s->http.nheaders = 2;
 	s->http.body = "{\"a\": [1, 2]}";
 	s->http.body_is_json = true;
 	s->http.timeout = 86400;
@@ -131,12 +131,12 @@ assert_spec_eq(const struct proto_spec *a, const struct proto_spec *b)
 	cr_assert_eq(a->ssh.verify_host_key, b->ssh.verify_host_key);
 	cr_assert_str_eq(a->http.url, b->http.url);
 	cr_assert_str_eq(a->http.method, b->http.method);
-	cr_assert_eq(a->http.headers.n, b->http.headers.n);
-	for (i = 0; i < a->http.headers.n; i++) {
-		cr_assert_str_eq(a->http.headers.v[i].key,
-		    b->http.headers.v[i].key);
-		cr_assert_str_eq(a->http.headers.v[i].value,
-		    b->http.headers.v[i].value);
+	cr_assert_eq(a->http.nheaders, b->http.nheaders);
+	for (i = 0; i < a->http.nheaders; i++) {
+		cr_assert_str_eq(a->http.headers[i].key,
+		    b->http.headers[i].key);
+		cr_assert_str_eq(a->http.headers[i].value,
+		    b->http.headers[i].value);
 	}
 	cr_assert_str_eq(a->http.body, b->http.body);
 	cr_assert_eq(a->http.body_is_json, b->http.body_is_json);
@@ -657,7 +657,7 @@ Test(proto, spec_decode_allocation_failures)
 		    "n=%ld: %s", n, err.msg);
 		cr_assert_null(d.run_id);
 		cr_assert_null(d.args);
-		cr_assert_null(d.http.headers.v);
+		cr_assert_null(d.http.headers);
 		proto_spec_free(&d);
 	}
 	cr_assert_gt(n, 20, "every string is an allocation");

@@ -45,7 +45,7 @@ static char	*g_ro[] = { "/usr" };
 static char	*g_rw[] = { "/var/tmp" };
 static char	*g_priv[] = { "backupops" };
 static char	*g_unpriv[] = { "ssl-cert", "4242" };
-static struct pf_kv g_hdr[] = {
+static struct tlv_kv g_hdr[] = {
 	{ "Accept", "application/json" }, { "X-Empty", "" },
 };
 static int	 g_ok[] = { 200, 599 };
@@ -113,8 +113,8 @@ spec_http(struct proto_spec *s)
 	s->network = 1;
 	s->http.url = "https://h/x";
 	s->http.method = "POST";
-	s->http.headers.v = g_hdr;
-	s->http.headers.n = 2;
+	s->http.headers = g_hdr;
+	s->http.nheaders = 2;
 	s->http.body = "{\"a\":1}";
 	s->http.body_is_json = true;
 	s->http.timeout = 30;

@@ -11,10 +11,13 @@
  * range-checked, singletons may appear once, required fields must be
  * there, strings carry no NUL and are capped, repeated fields are
  * counted.  Unknown tags are skipped so either side may add fields.
+ * The messages are tables of the codec the worker frames use too
+ * (picoflow/tlv.h, common/ctl.c).
  */
 #ifndef PICOFLOW_CTL_H
 #define PICOFLOW_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -129,17 +132,18 @@ struct ctl_run_status {
 };
 
 struct ctl_reply {
-	int		 ok;
+	bool		 ok;
 	char		*message;	/* NULL = none */
 	int64_t		 run_id;	/* -1 = none */
 	/* status */
-	int		 has_status;	/* any status field was present */
+	int		 has_status;	/* send the status fields; decoded:
+					   pid .. max_tasks were present */
 	uint32_t	 pid;
 	char		*version;
 	int64_t		 started_ms;
 	int64_t		 now_ms;
 	char		*config;
-	int		 stopping;
+	bool		 stopping;
 	uint32_t	 tasks_running;
 	uint32_t	 max_tasks;
 	char		*isolation_mode;
@@ -186,11 +190,5 @@ struct sockaddr_un;
  */
 int	 ctl_sock_addr(const char *path, struct sockaddr_un *,
 	    struct pf_err *);
-
-/*
- * Fuzz entry point: arbitrary bytes through the stream reader, REPLY
- * reassembly and both decoders.  Never crashes or leaks; returns 0.
- */
-int	 ctl_fuzz_one(const uint8_t *data, size_t len);
 
 #endif

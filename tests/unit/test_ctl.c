@@ -15,6 +15,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
 #include "picoflow/frame.h"
+#include "../lib/fuzz_targets.h"
 
 /* Decodes every frame of b in turn (the reader takes one at a time). */
 static void
@@ -154,8 +155,8 @@ Test(ctl, request_encode_refuses_what_the_decoder_would)
 	longname[sizeof(longname) - 1] = '\0';
 	in.workflow = longname;
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), -1);
-	cr_assert_str_eq(err.msg, "REQUEST: workflow name longer than 256 "
-	    "bytes");
+	cr_assert_str_eq(err.msg, "REQUEST: field workflow (tag 2): 257 bytes, "
+	    "over the limit of 256");
 	longname[CTL_NAME_MAX] = '\0';
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), 0, "256 is allowed");
 	in.cmd = CTL_CMD_CANCEL;
@@ -192,8 +193,8 @@ Test(ctl, request_decode_rejects_hostile_input)
 	raw_request(&b, p, n);
 	f = as_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REQUEST: field tag 1 appears more than "
-	    "once");
+	cr_assert_str_eq(err.msg, "REQUEST: field cmd (tag 1): appears more "
+	    "than once");
 	/* cmd of the wrong size. */
 	n = field(p, CTL_REQ_CMD, &u16, 2);
 	raw_request(&b, p, n);
@@ -213,7 +214,8 @@ Test(ctl, request_decode_rejects_hostile_input)
 	raw_request(&b, p, n);
 	f = as_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REQUEST: field tag 3: value out of range");
+	cr_assert_str_eq(err.msg, "REQUEST: field run_id (tag 3): value out of "
+	    "range");
 	/* A NUL inside the name; a name one byte too long. */
 	u8 = CTL_CMD_TRIGGER;
 	n = field(p, CTL_REQ_CMD, &u8, 1);
@@ -430,7 +432,8 @@ Test(ctl, simple_reply_and_limits)
 	pf_free(in.message);
 	in.message = pf_strdup(big);
 	cr_assert_eq(ctl_reply_encode(&in, &b, &err), -1);
-	cr_assert_str_eq(err.msg, "message is longer than 4096 bytes");
+	cr_assert_str_eq(err.msg, "REPLY: field message (tag 2): 4097 bytes, "
+	    "over the limit of 4096");
 	free(big);
 	ctl_reply_free(&in);
 	buf_free(&b);
@@ -451,14 +454,15 @@ Test(ctl, reply_decode_rejects_hostile_input)
 	/* ok = 2. */
 	n = field(p, CTL_REP_OK, &two, 1);
 	cr_assert_eq(ctl_reply_decode(p, n, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REPLY: field tag 1: 2 is not 0 or 1");
+	cr_assert_str_eq(err.msg, "REPLY: field ok (tag 1): a bool must be 0 or "
+	    "1, got 2");
 	/* pid twice. */
 	n = field(p, CTL_REP_OK, &one, 1);
 	n += field(p + n, CTL_REP_PID, &u32, 4);
 	n += field(p + n, CTL_REP_PID, &u32, 4);
 	cr_assert_eq(ctl_reply_decode(p, n, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REPLY: field tag 10 appears more than "
-	    "once");
+	cr_assert_str_eq(err.msg, "REPLY: field pid (tag 10): appears more "
+	    "than once");
 	/* A workflow entry without a name. */
 	m = field(sub, CTL_WF_RUNNING, &u32, 4);
 	n = field(p, CTL_REP_OK, &one, 1);
@@ -496,8 +500,8 @@ Test(ctl, reply_decode_rejects_hostile_input)
 	for (i = 0; i <= CTL_ERRORS_MAX; i++)
 		n += field(p + n, CTL_REP_ERROR, "e", 1);
 	cr_assert_eq(ctl_reply_decode(p, n, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REPLY: more than 32 errors, or out of "
-	    "memory");
+	cr_assert_str_eq(err.msg, "REPLY: field error (tag 22): more than 32 "
+	    "entries");
 	/* Exactly the maximum is fine. */
 	n = field(p, CTL_REP_OK, &one, 1);
 	for (i = 0; i < CTL_ERRORS_MAX; i++)

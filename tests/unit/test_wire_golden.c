@@ -491,3 +491,29 @@ Test(golden, hostile_decodes)
 	ctl_reply_free(&rep);
 	buf_free(&b);
 }
+
+/*
+ * The wire structs' sizes, recorded with the golden bytes (LP64).  A
+ * field added to or removed from a wire struct fails here first: give
+ * it a row in its message table, record golden bytes that carry it,
+ * describe it in docs/protocol.md, then update the size.  The model's
+ * structs (picoflow/workflow.h) are not among them: a model change
+ * reaches the wire only through engine_spec.c's conversion.
+ */
+Test(golden, wire_struct_sizes)
+{
+#if defined(__LP64__)
+	cr_expect_eq(sizeof(struct proto_ssh), 40);
+	cr_expect_eq(sizeof(struct proto_http), 80);
+	cr_expect_eq(sizeof(struct proto_spec), 360);
+	cr_expect_eq(sizeof(struct proto_started), 16);
+	cr_expect_eq(sizeof(struct proto_output), 24);
+	cr_expect_eq(sizeof(struct proto_result), 104);
+	cr_expect_eq(sizeof(struct ctl_request), 24);
+	cr_expect_eq(sizeof(struct ctl_reply), 152);
+	cr_expect_eq(sizeof(struct ctl_wf_status), 88);
+	cr_expect_eq(sizeof(struct ctl_run_status), 48);
+#else
+	cr_skip_test("sizes are recorded for LP64");
+#endif
+}

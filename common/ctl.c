@@ -160,17 +160,7 @@ ctl_request_encode(const struct ctl_request *r, struct pf_buf *out,
 {
 	if (request_check(r, err) == -1)
 		return -1;
-	if (frame_begin(out, CTL_MSG_REQUEST) == -1) {
-		pf_err_set(err, "REQUEST: cannot encode (out of memory)");
-		return -1;
-	}
-	if (tlv_encode(&request_msg, r, out, err) == -1)
-		return -1;
-	if (frame_end(out) == -1) {
-		pf_err_set(err, "REQUEST: cannot encode (out of memory)");
-		return -1;
-	}
-	return 0;
+	return tlv_encode_frame(&request_msg, CTL_MSG_REQUEST, r, out, err);
 }
 
 int

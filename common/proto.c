@@ -162,19 +162,6 @@ decode_frame(const struct tlv_msg *m, uint8_t type, const struct frame *f,
 }
 
 static int
-encode_frame(const struct tlv_msg *m, uint8_t type, const void *obj,
-    struct pf_buf *out, struct pf_err *err)
-{
-	if (frame_begin(out, type) == -1)
-		return tlv_err(err, m, NULL, "out of memory");
-	if (tlv_encode(m, obj, out, err) == -1)
-		return -1;
-	if (frame_end(out) == -1)
-		return tlv_err(err, m, NULL, "does not fit in one frame");
-	return 0;
-}
-
-static int
 str_is_empty(const char *s)
 {
 	return s == NULL || *s == '\0';
@@ -318,7 +305,7 @@ int
 proto_started_encode(const struct proto_started *st, struct pf_buf *out,
     struct pf_err *err)
 {
-	return encode_frame(&started_msg, PROTO_MSG_STARTED, st, out, err);
+	return tlv_encode_frame(&started_msg, PROTO_MSG_STARTED, st, out, err);
 }
 
 int
@@ -349,7 +336,7 @@ proto_output_encode(uint8_t stream, const void *data, size_t len,
 	o.stream = stream;
 	o.data = data;
 	o.len = len;
-	return encode_frame(&output_msg, PROTO_MSG_OUTPUT, &o, out, err);
+	return tlv_encode_frame(&output_msg, PROTO_MSG_OUTPUT, &o, out, err);
 }
 
 int
@@ -397,7 +384,7 @@ int
 proto_result_encode(const struct proto_result *r, struct pf_buf *out,
     struct pf_err *err)
 {
-	return encode_frame(&result_msg, PROTO_MSG_RESULT, r, out, err);
+	return tlv_encode_frame(&result_msg, PROTO_MSG_RESULT, r, out, err);
 }
 
 int

@@ -555,6 +555,19 @@ put_field(const struct tlv_msg *m, const struct tlv_field *d,
 }
 
 int
+tlv_encode_frame(const struct tlv_msg *m, uint8_t type, const void *obj,
+    struct pf_buf *out, struct pf_err *err)
+{
+	if (frame_begin(out, type) == -1)
+		return tlv_err(err, m, NULL, "out of memory");
+	if (tlv_encode(m, obj, out, err) == -1)
+		return -1;
+	if (frame_end(out) == -1)
+		return tlv_err(err, m, NULL, "does not fit in one frame");
+	return 0;
+}
+
+int
 tlv_encode(const struct tlv_msg *m, const void *obj, struct pf_buf *b,
     struct pf_err *err)
 {

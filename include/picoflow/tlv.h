@@ -105,6 +105,9 @@ struct tlv_msg {
  */
 int	 tlv_encode(const struct tlv_msg *m, const void *obj, struct pf_buf *b,
 	    struct pf_err *err);
+/* Resets out and leaves obj in one frame of the given type. */
+int	 tlv_encode_frame(const struct tlv_msg *m, uint8_t type,
+	    const void *obj, struct pf_buf *out, struct pf_err *err);
 /*
  * Decodes a payload into obj, which the caller initialized (defaults),
  * then runs m->check.  On failure everything allocated is freed again.

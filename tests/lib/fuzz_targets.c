@@ -190,6 +190,45 @@ fuzz_wfcodec_one(const uint8_t *data, size_t len)
 	return 0;
 }
 
+/*
+ * Arbitrary bytes through the streaming reader, fed in chunks whose size
+ * the first byte picks (so partial headers and payloads get exercised),
+ * every frame handed to on_frame with a reassembly buffer of asm_max.
+ */
+static void
+fuzz_stream(const uint8_t *data, size_t len, size_t chunk_mod,
+    size_t asm_max, void (*on_frame)(struct frame_asm *,
+    const struct frame *))
+{
+	struct frame_reader	 r;
+	struct frame_asm	 a;
+	struct frame		 f;
+	size_t			 off = 0, chunk, k;
+	int			 rc;
+
+	chunk = len == 0 || (data[0] & 0x80) ? len + 1 :
+	    1 + (size_t)data[0] % chunk_mod;
+	frame_reader_init(&r, FRAME_PAYLOAD_MAX);
+	frame_asm_init(&a, asm_max);
+	for (;;) {
+		while ((rc = frame_reader_next(&r, &f, NULL)) == 1)
+			on_frame(&a, &f);
+		if (rc == -1 || r.eof)
+			break;
+		if (off == len) {
+			frame_reader_feed_eof(&r);
+			continue;
+		}
+		k = frame_reader_feed(&r, data + off,
+		    len - off < chunk ? len - off : chunk);
+		if (k == 0)
+			break;
+		off += k;
+	}
+	frame_reader_free(&r);
+	frame_asm_free(&a);
+}
+
 /* Every decoder a frame of this type could reach. */
 static void
 fuzz_frame(struct frame_asm *a, const struct frame *f)
@@ -240,38 +279,13 @@ fuzz_frame(struct frame_asm *a, const struct frame *f)
 int
 frame_fuzz_one(const uint8_t *data, size_t len)
 {
-	struct frame_reader	 r;
-	struct frame_asm	 a;
 	struct frame		 f;
 	struct proto_spec	 spec;
 	struct proto_result	 res;
 	struct proto_started	 st;
 	struct proto_output	 o;
-	size_t			 off = 0, chunk, k;
-	int			 rc;
 
-	/* Vary the chunking so partial headers and payloads get exercised. */
-	chunk = len == 0 || (data[0] & 0x80) ? len + 1 :
-	    1 + (size_t)data[0] % 37;
-	frame_reader_init(&r, FRAME_PAYLOAD_MAX);
-	frame_asm_init(&a, PROTO_SPEC_MAX);
-	for (;;) {
-		while ((rc = frame_reader_next(&r, &f, NULL)) == 1)
-			fuzz_frame(&a, &f);
-		if (rc == -1 || r.eof)
-			break;
-		if (off == len) {
-			frame_reader_feed_eof(&r);
-			continue;
-		}
-		k = frame_reader_feed(&r, data + off,
-		    len - off < chunk ? len - off : chunk);
-		if (k == 0)
-			break;
-		off += k;
-	}
-	frame_reader_free(&r);
-	frame_asm_free(&a);
+	fuzz_stream(data, len, 37, PROTO_SPEC_MAX, fuzz_frame);
 
 	/* The same bytes taken as one payload, for every message. */
 	(void)proto_spec_decode(data, len, &spec, NULL);
@@ -289,58 +303,41 @@ frame_fuzz_one(const uint8_t *data, size_t len)
 	return 0;
 }
 
-int
-ctl_fuzz_one(const uint8_t *data, size_t len)
+/* A control frame: what decodes must encode again. */
+static void
+fuzz_ctl_frame(struct frame_asm *a, const struct frame *f)
 {
-	struct frame_reader	 rd;
-	struct frame_asm	 a;
-	struct frame		 f;
 	struct ctl_request	 req;
 	struct ctl_reply	 rep;
 	struct pf_buf		 re;
-	size_t			 off = 0, chunk, k;
-	int			 rc;
 
-	chunk = len == 0 || (data[0] & 0x80) ? len + 1 :
-	    1 + (size_t)data[0] % 29;
-	frame_reader_init(&rd, FRAME_PAYLOAD_MAX);
-	frame_asm_init(&a, CTL_REPLY_MAX);
-	for (;;) {
-		while ((rc = frame_reader_next(&rd, &f, NULL)) == 1) {
-			if (f.type == CTL_MSG_REQUEST) {
-				if (ctl_request_decode(&f, &req, NULL) == 0) {
-					/* What decodes must encode again. */
-					buf_init(&re, 0);
-					(void)ctl_request_encode(&req, &re,
-					    NULL);
-					buf_free(&re);
-				}
-				ctl_request_free(&req);
-			} else if (frame_asm_add(&a, &f, NULL) == 1) {
-				if (ctl_reply_decode(a.body.data, a.body.len,
-				    &rep, NULL) == 0) {
-					buf_init(&re, 0);
-					(void)ctl_reply_encode(&rep, &re, NULL);
-					buf_free(&re);
-				}
-				ctl_reply_free(&rep);
-				frame_asm_reset(&a);
-			}
+	if (f->type == CTL_MSG_REQUEST) {
+		if (ctl_request_decode(f, &req, NULL) == 0) {
+			buf_init(&re, 0);
+			(void)ctl_request_encode(&req, &re, NULL);
+			buf_free(&re);
 		}
-		if (rc == -1 || rd.eof)
-			break;
-		if (off == len) {
-			frame_reader_feed_eof(&rd);
-			continue;
+		ctl_request_free(&req);
+	} else if (frame_asm_add(a, f, NULL) == 1) {
+		if (ctl_reply_decode(a->body.data, a->body.len, &rep,
+		    NULL) == 0) {
+			buf_init(&re, 0);
+			(void)ctl_reply_encode(&rep, &re, NULL);
+			buf_free(&re);
 		}
-		k = frame_reader_feed(&rd, data + off,
-		    len - off < chunk ? len - off : chunk);
-		if (k == 0)
-			break;
-		off += k;
+		ctl_reply_free(&rep);
+		frame_asm_reset(a);
 	}
-	frame_reader_free(&rd);
-	frame_asm_free(&a);
+}
+
+int
+ctl_fuzz_one(const uint8_t *data, size_t len)
+{
+	struct frame		 f;
+	struct ctl_request	 req;
+	struct ctl_reply	 rep;
+
+	fuzz_stream(data, len, 29, CTL_REPLY_MAX, fuzz_ctl_frame);
 
 	/* The same bytes as one payload of each message. */
 	f.flags = 0;

@@ -16,6 +16,7 @@
 #include "picoflow/ctl.h"
 #include "picoflow/frame.h"
 #include "../lib/fuzz_targets.h"
+#include "../lib/wire_test.h"
 
 /* Decodes every frame of b in turn (the reader takes one at a time). */
 static void
@@ -58,19 +59,6 @@ decode_reply_buf(const struct pf_buf *b, struct ctl_reply *rep,
 	frame_asm_free(&fa);
 }
 
-static struct frame
-as_frame(const struct pf_buf *b)
-{
-	struct frame	 f;
-
-	cr_assert_geq(b->len, FRAME_HDR_LEN);
-	f.type = b->data[5];
-	f.flags = (uint16_t)(b->data[6] | b->data[7] << 8);
-	f.payload = b->data + FRAME_HDR_LEN;
-	f.len = b->len - FRAME_HDR_LEN;
-	return f;
-}
-
 /* A REQUEST frame from raw fields, for hostile variants. */
 static void
 raw_request(struct pf_buf *b, const uint8_t *payload, size_t len)
@@ -82,10 +70,7 @@ raw_request(struct pf_buf *b, const uint8_t *payload, size_t len)
 static size_t
 field(uint8_t *p, uint16_t tag, const void *v, uint32_t len)
 {
-	le16_put(p, tag);
-	le32_put(p + 2, len);
-	memcpy(p + 6, v, len);
-	return 6 + len;
+	return wt_field(p, 0, tag, v, len);
 }
 
 Test(ctl, request_round_trips)
@@ -99,7 +84,7 @@ Test(ctl, request_round_trips)
 	ctl_request_init(&in);
 	in.cmd = CTL_CMD_STATUS;
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), 0, "%s", err.msg);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(f.type, CTL_MSG_REQUEST);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), 0, "%s", err.msg);
 	cr_assert_eq(out.cmd, CTL_CMD_STATUS);
@@ -110,7 +95,7 @@ Test(ctl, request_round_trips)
 	in.cmd = CTL_CMD_TRIGGER;
 	in.workflow = (char *)"nightly-backup";
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), 0, "%s", err.msg);
 	cr_assert_eq(out.cmd, CTL_CMD_TRIGGER);
 	cr_assert_str_eq(out.workflow, "nightly-backup");
@@ -120,7 +105,7 @@ Test(ctl, request_round_trips)
 	in.workflow = NULL;
 	in.run_id = INT64_MAX;
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), 0, "%s", err.msg);
 	cr_assert_eq(out.run_id, INT64_MAX);
 	ctl_request_free(&out);
@@ -183,7 +168,7 @@ Test(ctl, request_decode_rejects_hostile_input)
 	buf_init(&b, 0);
 	/* No fields at all. */
 	raw_request(&b, NULL, 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert_str_eq(err.msg, "REQUEST: missing required field cmd "
 	    "(tag 1)");
@@ -191,14 +176,14 @@ Test(ctl, request_decode_rejects_hostile_input)
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_CMD, &u8, 1);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert_str_eq(err.msg, "REQUEST: field cmd (tag 1): appears more "
 	    "than once");
 	/* cmd of the wrong size. */
 	n = field(p, CTL_REQ_CMD, &u16, 2);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert(strstr(err.msg, "2 bytes") != NULL, "%s", err.msg);
 	/* run id 0 and one beyond INT64_MAX. */
@@ -206,13 +191,13 @@ Test(ctl, request_decode_rejects_hostile_input)
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_RUN_ID, &zero, 8);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert_str_eq(err.msg, "REQUEST: run id 0 is invalid");
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_RUN_ID, &huge, 8);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert_str_eq(err.msg, "REQUEST: field run_id (tag 3): value out of "
 	    "range");
@@ -221,27 +206,27 @@ Test(ctl, request_decode_rejects_hostile_input)
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_WORKFLOW, nul, 3);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert(strstr(err.msg, "NUL") != NULL, "%s", err.msg);
 	memset(name, 'n', sizeof(name));
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_WORKFLOW, name, sizeof(name));
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	/* A field header running past the payload. */
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	le16_put(p + n, CTL_REQ_WORKFLOW);
 	le32_put(p + n + 2, 100);
 	raw_request(&b, p, n + 6);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	/* Bigger than a request may be. */
 	memset(big, 0, sizeof(big));
 	n = field(big, CTL_REQ_CMD, &u8, 1);
 	raw_request(&b, big, sizeof(big));
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert(strstr(err.msg, "more than 4096") != NULL, "%s", err.msg);
 	/* Unknown tags are skipped. */
@@ -249,7 +234,7 @@ Test(ctl, request_decode_rejects_hostile_input)
 	n = field(p, 77, "future", 6);
 	n += field(p + n, CTL_REQ_CMD, &u8, 1);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), 0, "%s", err.msg);
 	cr_assert_eq(out.cmd, CTL_CMD_STATUS);
 	ctl_request_free(&out);

@@ -11,6 +11,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/frame.h"
 #include "picoflow/proto.h"
+#include "../lib/wire_test.h"
 
 static char	*t_args[] = { "-c", "echo \"$X\"", "", "last arg" };
 static char	*t_env[] = { "X=1", "EMPTY=", "PATH=/bin" };
@@ -706,21 +707,6 @@ Test(proto, encode_allocation_failures)
 	buf_free(&b);
 }
 
-/* The one frame in b, as the reader would hand it out. */
-static struct frame
-as_frame(const struct pf_buf *b)
-{
-	struct frame	 f;
-
-	cr_assert_geq(b->len, FRAME_HDR_LEN);
-	cr_assert_eq(le32_get(b->data), b->len - FRAME_HDR_LEN);
-	f.type = b->data[5];
-	f.flags = le16_get(b->data + 6);
-	f.payload = b->data + FRAME_HDR_LEN;
-	f.len = b->len - FRAME_HDR_LEN;
-	return f;
-}
-
 Test(proto, result_round_trip)
 {
 	struct proto_result	 r, d;
@@ -745,7 +731,7 @@ Test(proto, result_round_trip)
 	r.worker_rss_kib = 1800;
 	buf_init(&b, 0);
 	cr_assert_eq(proto_result_encode(&r, &b, &err), 0, "%s", err.msg);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(f.type, PROTO_MSG_RESULT);
 	cr_assert_eq(proto_result_decode(&f, &d, &err), 0, "%s", err.msg);
 	cr_assert_eq(d.status, PROTO_ST_KILLED);
@@ -769,7 +755,7 @@ Test(proto, result_round_trip)
 	frame_begin(&b, PROTO_MSG_RESULT);
 	frame_add_u8(&b, PROTO_RESULT_STATUS, PROTO_ST_OK);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_result_decode(&f, &d, &err), 0, "%s", err.msg);
 	cr_assert_eq(d.exit_code, -1);
 	cr_assert_null(d.error);
@@ -786,7 +772,7 @@ expect_result_error(struct pf_buf *b, const char *msg)
 	struct frame		 f;
 
 	frame_end(b);
-	f = as_frame(b);
+	f = wt_frame(b);
 	cr_assert_eq(proto_result_decode(&f, &d, &err), -1, "accepted: %s",
 	    msg);
 	cr_assert_str_eq(err.msg, msg);
@@ -863,7 +849,7 @@ Test(proto, result_malformed_variants)
 	/* The wrong frame type, a continued RESULT. */
 	r.signal = 0;
 	cr_assert_eq(proto_result_encode(&r, &b, &err), 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	f.type = PROTO_MSG_OUTPUT;
 	cr_assert_eq(proto_result_decode(&f, &d, &err), -1);
 	cr_assert_str_eq(err.msg, "RESULT: expected a frame of type 4, got "
@@ -887,7 +873,7 @@ Test(proto, started_round_trip_and_errors)
 	st.time_ms = 1700000000123ULL;
 	buf_init(&b, 0);
 	cr_assert_eq(proto_started_encode(&st, &b, &err), 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(f.type, PROTO_MSG_STARTED);
 	cr_assert_eq(proto_started_decode(&f, &d, &err), 0, "%s", err.msg);
 	cr_assert_eq(d.pid, 4194304);
@@ -896,7 +882,7 @@ Test(proto, started_round_trip_and_errors)
 	frame_begin(&b, PROTO_MSG_STARTED);
 	frame_add_u32(&b, PROTO_STARTED_PID, 1);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_started_decode(&f, &d, &err), -1);
 	cr_assert_str_eq(err.msg, "STARTED: missing required field time_ms "
 	    "(tag 2)");
@@ -904,7 +890,7 @@ Test(proto, started_round_trip_and_errors)
 	frame_add_u64(&b, PROTO_STARTED_PID, 1);
 	frame_add_u64(&b, PROTO_STARTED_TIME_MS, 1);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_started_decode(&f, &d, &err), -1);
 	cr_assert_str_eq(err.msg, "STARTED: field pid (tag 1): 8 bytes, "
 	    "expected exactly 4");
@@ -926,7 +912,7 @@ Test(proto, output_round_trip_and_limits)
 	/* Exactly the chunk limit, binary data with NUL bytes. */
 	cr_assert_eq(proto_output_encode(PROTO_STDERR, chunk,
 	    PROTO_OUTPUT_CHUNK_MAX, &b, &err), 0, "%s", err.msg);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_output_decode(&f, &o, &err), 0, "%s", err.msg);
 	cr_assert_eq(o.stream, PROTO_STDERR);
 	cr_assert_eq(o.len, PROTO_OUTPUT_CHUNK_MAX);
@@ -951,7 +937,7 @@ Test(proto, output_round_trip_and_limits)
 	frame_add_bytes(&b, PROTO_OUTPUT_DATA, chunk,
 	    PROTO_OUTPUT_CHUNK_MAX + 1);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_output_decode(&f, &o, &err), -1);
 	cr_assert_str_eq(err.msg, "OUTPUT: field data (tag 2): 61441 bytes, "
 	    "over the limit of 61440");
@@ -959,7 +945,7 @@ Test(proto, output_round_trip_and_limits)
 	frame_add_u8(&b, PROTO_OUTPUT_STREAM, 1);
 	frame_add_bytes(&b, PROTO_OUTPUT_DATA, NULL, 0);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_output_decode(&f, &o, &err), -1);
 	cr_assert_str_eq(err.msg, "OUTPUT: field data (tag 2): must not be "
 	    "empty");
@@ -967,7 +953,7 @@ Test(proto, output_round_trip_and_limits)
 	frame_add_u8(&b, PROTO_OUTPUT_STREAM, 0);
 	frame_add_bytes(&b, PROTO_OUTPUT_DATA, "x", 1);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_output_decode(&f, &o, &err), -1);
 	cr_assert_str_eq(err.msg, "OUTPUT: stream must be 1 (stdout) or 2 "
 	    "(stderr), got 0");

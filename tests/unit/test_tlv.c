@@ -13,6 +13,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/frame.h"
 #include "picoflow/tlv.h"
+#include "../lib/wire_test.h"
 
 struct item {
 	char		*name;
@@ -214,78 +215,69 @@ decode_bytes(const uint8_t *p, size_t n, struct pf_err *err)
 	return rc;
 }
 
-static size_t
-put(uint8_t *p, size_t at, uint16_t tag, const void *v, uint32_t n)
-{
-	le16_put(p + at, tag);
-	le32_put(p + at + 2, n);
-	memcpy(p + at + 6, v, n);
-	return at + 6 + n;
-}
-
 Test(tlv, hostile_payloads)
 {
 	uint8_t		 p[512], big[8];
 	struct pf_err	 err;
 	size_t		 n;
 
-	n = put(p, 0, 9, "\1", 1);
+	n = wt_field(p, 0, 9, "\1", 1);
 	cr_assert_eq(decode_bytes(p, n, &err), 0, "%s", err.msg);
 	cr_assert_eq(decode_bytes(p, 0, &err), -1);
 	cr_assert_str_eq(err.msg, "MSG: missing required field u8 (tag 9)");
 	cr_assert_eq(decode_bytes(p, n - 1, &err), -1, "truncated");
-	n = put(p, n, 9, "\1", 1);
+	n = wt_field(p, n, 9, "\1", 1);
 	cr_assert_eq(decode_bytes(p, n, &err), -1);
 	cr_assert_str_eq(err.msg, "MSG: field u8 (tag 9): appears more than "
 	    "once");
-	n = put(p, 0, 9, "\1", 1);
-	n = put(p, n, 2, "\1\2\3", 3);
+	n = wt_field(p, 0, 9, "\1", 1);
+	n = wt_field(p, n, 2, "\1\2\3", 3);
 	cr_assert_eq(decode_bytes(p, n, &err), -1);
 	cr_assert_str_eq(err.msg, "MSG: field u32 (tag 2): 3 bytes, expected "
 	    "exactly 4");
-	n = put(p, 0, 9, "\1", 1);
-	n = put(p, n, 1, "\2", 1);
+	n = wt_field(p, 0, 9, "\1", 1);
+	n = wt_field(p, n, 1, "\2", 1);
 	cr_assert_eq(decode_bytes(p, n, &err), -1);
 	cr_assert_str_eq(err.msg, "MSG: field flag (tag 1): a bool must be 0 "
 	    "or 1, got 2");
-	n = put(p, 0, 9, "\1", 1);
+	n = wt_field(p, 0, 9, "\1", 1);
 	memset(big, 0xff, sizeof(big));
-	n = put(p, n, 6, big, 8);
+	n = wt_field(p, n, 6, big, 8);
 	cr_assert_eq(decode_bytes(p, n, &err), -1);
 	cr_assert_str_eq(err.msg, "MSG: field time (tag 6): value out of "
 	    "range");
-	n = put(p, 0, 9, "\1", 1);
-	n = put(p, n, 8, "a\0b", 3);
+	n = wt_field(p, 0, 9, "\1", 1);
+	n = wt_field(p, n, 8, "a\0b", 3);
 	cr_assert_eq(decode_bytes(p, n, &err), -1, "NUL in a string");
-	n = put(p, 0, 9, "\1", 1);
-	n = put(p, n, 8, "0123456789abcdefX", 17);
+	n = wt_field(p, 0, 9, "\1", 1);
+	n = wt_field(p, n, 8, "0123456789abcdefX", 17);
 	cr_assert_eq(decode_bytes(p, n, &err), -1, "over the size cap");
-	n = put(p, 0, 9, "\1", 1);
-	n = put(p, n, 11, "a", 1);
-	n = put(p, n, 11, "b", 1);
-	n = put(p, n, 11, "c", 1);
+	n = wt_field(p, 0, 9, "\1", 1);
+	n = wt_field(p, n, 11, "a", 1);
+	n = wt_field(p, n, 11, "b", 1);
+	n = wt_field(p, n, 11, "c", 1);
 	cr_assert_eq(decode_bytes(p, n, &err), 0, "%s", err.msg);
-	n = put(p, n, 11, "d", 1);
+	n = wt_field(p, n, 11, "d", 1);
 	cr_assert_eq(decode_bytes(p, n, &err), -1);
 	cr_assert_str_eq(err.msg, "MSG: field strv (tag 11): more than 3 "
 	    "entries");
 	/* Unknown tags are skipped, wherever they are. */
-	n = put(p, 0, 999, "new", 3);
-	n = put(p, n, 9, "\1", 1);
+	n = wt_field(p, 0, 999, "new", 3);
+	n = wt_field(p, n, 9, "\1", 1);
 	cr_assert_eq(decode_bytes(p, n, &err), 0, "%s", err.msg);
 	/* A nested entry is checked like a message: required name. */
-	n = put(p, 0, 9, "\1", 1);
-	n = put(p, n, 14, "", 0);
+	n = wt_field(p, 0, 9, "\1", 1);
+	n = wt_field(p, n, 14, "", 0);
 	cr_assert_eq(decode_bytes(p, n, &err), -1);
 	cr_assert_str_eq(err.msg, "ITEM: missing required field name (tag 1)");
 	/* The message's check runs after decoding. */
-	n = put(p, 0, 9, "\1", 1);
-	n = put(p, n, 3, "\x9a\x02\0\0", 4);
+	n = wt_field(p, 0, 9, "\1", 1);
+	n = wt_field(p, n, 3, "\x9a\x02\0\0", 4);
 	cr_assert_eq(decode_bytes(p, n, &err), -1);
 	cr_assert_str_eq(err.msg, "MSG: i32 is cursed");
 	/* A bad kv key length. */
-	n = put(p, 0, 9, "\1", 1);
-	n = put(p, n, 13, "\x09\0\0\0ab", 6);
+	n = wt_field(p, 0, 9, "\1", 1);
+	n = wt_field(p, n, 13, "\x09\0\0\0ab", 6);
 	cr_assert_eq(decode_bytes(p, n, &err), -1);
 	cr_assert(strstr(err.msg, "bad key length") != NULL, "%s", err.msg);
 }

@@ -21,6 +21,7 @@
 #include "picoflow/ctl.h"
 #include "picoflow/frame.h"
 #include "picoflow/proto.h"
+#include "../lib/wire_test.h"
 
 /* Set PF_GOLDEN_PRINT=1 to print the current bytes (to record them). */
 static void
@@ -372,30 +373,6 @@ Test(golden, ctl_reply)
 	buf_free(&b);
 }
 
-/* The body (payload) of a one-frame message in b. */
-static struct frame
-golden_frame(const struct pf_buf *b)
-{
-	struct frame	 f;
-
-	cr_assert_geq(b->len, FRAME_HDR_LEN);
-	f.type = b->data[5];
-	f.flags = (uint16_t)(b->data[6] | b->data[7] << 8);
-	f.payload = b->data + FRAME_HDR_LEN;
-	f.len = b->len - FRAME_HDR_LEN;
-	return f;
-}
-
-/* A field appended to a payload copy: [tag u16][len u32][value]. */
-static size_t
-add_field(uint8_t *p, size_t at, uint16_t tag, const void *v, uint32_t n)
-{
-	le16_put(p + at, tag);
-	le32_put(p + at + 2, n);
-	memcpy(p + at + 6, v, n);
-	return at + 6 + n;
-}
-
 /*
  * Hostile variants of golden messages: a payload cut short anywhere
  * inside a field, the first field repeated, an unknown tag (skipped),
@@ -417,7 +394,7 @@ Test(golden, hostile_decodes)
 	/* SPEC: the body (one frame here) minus its last byte. */
 	spec_shell(&s);
 	cr_assert_eq(proto_spec_encode(&s, &b, &err), 0, "%s", err.msg);
-	f = golden_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_spec_decode(f.payload, f.len - 1, &s, &err), -1);
 	proto_spec_free(&s);
 	first = 6 + le32_get(f.payload + 2);
@@ -425,14 +402,14 @@ Test(golden, hostile_decodes)
 	memcpy(p + f.len, f.payload, first);
 	cr_assert_eq(proto_spec_decode(p, f.len + first, &s, &err), -1);
 	cr_assert(strstr(err.msg, "more than once") != NULL, "%s", err.msg);
-	n = add_field(p, f.len, 999, "new", 3);
+	n = wt_field(p, f.len, 999, "new", 3);
 	cr_assert_eq(proto_spec_decode(p, n, &s, &err), 0, "%s", err.msg);
 	proto_spec_free(&s);
 
 	/* RESULT: every cut inside the payload fails or decodes less. */
 	result_full(&r);
 	cr_assert_eq(proto_result_encode(&r, &b, &err), 0, "%s", err.msg);
-	f = golden_frame(&b);
+	f = wt_frame(&b);
 	for (cut = 0; cut < f.len; cut++) {
 		struct frame	 g = f;
 
@@ -449,22 +426,22 @@ Test(golden, hostile_decodes)
 	q.cmd = CTL_CMD_TRIGGER;
 	q.workflow = "nightly";
 	cr_assert_eq(ctl_request_encode(&q, &b, &err), 0, "%s", err.msg);
-	f = golden_frame(&b);
+	f = wt_frame(&b);
 	f.len--;
 	cr_assert_eq(ctl_request_decode(&f, &q, &err), -1);
 	f.len++;
 	memcpy(p, f.payload, f.len);
-	n = add_field(p, f.len, CTL_REQ_WORKFLOW, "x", 1);
+	n = wt_field(p, f.len, CTL_REQ_WORKFLOW, "x", 1);
 	f.payload = p;
 	f.len = n;
 	cr_assert_eq(ctl_request_decode(&f, &q, &err), -1);
 	cr_assert(strstr(err.msg, "more than once") != NULL, "%s", err.msg);
-	f.len = add_field(p, n - 7, 4242, "x", 1);
+	f.len = wt_field(p, n - 7, 4242, "x", 1);
 	cr_assert_eq(ctl_request_decode(&f, &q, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(q.workflow, "nightly");
 	ctl_request_free(&q);
 	memset(big, 'a', sizeof(big));
-	f.len = add_field(p, 7, CTL_REQ_WORKFLOW, big, sizeof(big));
+	f.len = wt_field(p, 7, CTL_REQ_WORKFLOW, big, sizeof(big));
 	cr_assert_eq(ctl_request_decode(&f, &q, &err), -1);
 	ctl_request_free(&q);
 
@@ -472,7 +449,7 @@ Test(golden, hostile_decodes)
 	reply_status(&rep);
 	cr_assert_eq(ctl_reply_encode(&rep, &b, &err), 0, "%s", err.msg);
 	ctl_reply_free(&rep);
-	f = golden_frame(&b);
+	f = wt_frame(&b);
 	for (cut = 0; cut < f.len; cut++) {
 		(void)ctl_reply_decode(f.payload, cut, &rep, NULL);
 		ctl_reply_free(&rep);
@@ -481,10 +458,10 @@ Test(golden, hostile_decodes)
 	ctl_reply_free(&rep);
 	cr_assert_lt(f.len + 16, sizeof(p));
 	memcpy(p, f.payload, f.len);
-	n = add_field(p, f.len, CTL_REP_OK, "\1", 1);
+	n = wt_field(p, f.len, CTL_REP_OK, "\1", 1);
 	cr_assert_eq(ctl_reply_decode(p, n, &rep, &err), -1);
 	cr_assert(strstr(err.msg, "more than once") != NULL, "%s", err.msg);
-	n = add_field(p, f.len, 300, "later", 5);
+	n = wt_field(p, f.len, 300, "later", 5);
 	cr_assert_eq(ctl_reply_decode(p, n, &rep, &err), 0, "%s", err.msg);
 	cr_assert_eq(rep.nwfs, 2);
 	cr_assert_eq(rep.nerrors, 2);

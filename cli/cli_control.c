@@ -234,7 +234,7 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	}
 	ctl_request_init(&req);
 	req.cmd = CTL_CMD_TRIGGER;
-	req.workflow = (char *)(uintptr_t)name;
+	req.workflow = name;
 	return simple_request(ctx, &req, CALL_TIMEOUT_MS, json, "trigger");
 }
 

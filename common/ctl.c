@@ -277,7 +277,7 @@ grow1(void *v, size_t n, size_t sz, size_t max)
 }
 
 static int
-dup_opt(char **dst, const char *src)
+dup_opt(const char **dst, const char *src)
 {
 	*dst = NULL;
 	if (src == NULL)

@@ -18,7 +18,6 @@
 #include "picoflow/tlv.h"
 
 /* Pointer members by name, so CAT() makes the member const, not its target. */
-typedef char		*pstr;
 typedef char		**pstrv;
 typedef int		*pintv;
 typedef struct tlv_kv	*pkvv;
@@ -28,6 +27,27 @@ typedef void		*pany;
 #define AT(obj, off, type)	((type *)(void *)((char *)(obj) + (off)))
 #define CAT(obj, off, type)	((const type *)(const void *)	\
 				    ((const char *)(obj) + (off)))
+
+/*
+ * A TLV_STR member may be declared char * (the struct owns it) or
+ * const char * (an encoder's borrowed view): both have the same
+ * representation (C11 6.2.5), and these copy the pointer's bytes, so
+ * neither access needs a cast that drops const.
+ */
+static char *
+str_get(const void *obj, size_t off)
+{
+	char	*s;
+
+	memcpy(&s, (const char *)obj + off, sizeof(s));
+	return s;
+}
+
+static void
+str_set(void *obj, size_t off, char *s)
+{
+	memcpy((char *)obj + off, &s, sizeof(s));
+}
 
 int
 tlv_err(struct pf_err *err, const struct tlv_msg *m,
@@ -150,8 +170,8 @@ tlv_free(const struct tlv_msg *m, void *obj)
 		d = &m->f[i];
 		switch (d->kind) {
 		case TLV_STR:
-			pf_free(*AT(obj, d->off, pstr));
-			*AT(obj, d->off, pstr) = NULL;
+			pf_free(str_get(obj, d->off));
+			str_set(obj, d->off, NULL);
 			break;
 		case TLV_STRV:
 			sv = *AT(obj, d->off, pstrv);
@@ -317,10 +337,10 @@ tlv_store(const struct tlv_msg *m, const struct tlv_field *d,
 		*AT(obj, d->off, int64_t) = (int64_t)u;
 		break;
 	case TLV_STR:
-		s = AT(obj, d->off, pstr);
-		if (get_str(m, d, fld, s, err) == -1)
+		if (get_str(m, d, fld, &e, err) == -1)
 			return -1;
-		if ((d->flags & TLV_REQ) && **s == '\0')
+		str_set(obj, d->off, e);
+		if ((d->flags & TLV_REQ) && *e == '\0')
 			return tlv_err(err, m, d, "must not be empty");
 		break;
 	case TLV_BYTES:
@@ -534,7 +554,7 @@ put_field(const struct tlv_msg *m, const struct tlv_field *d,
 			frame_add_u64(b, d->tag, (uint64_t)t);
 		break;
 	case TLV_STR:
-		s = *CAT(obj, d->off, pstr);
+		s = str_get(obj, d->off);
 		if (s == NULL && !(d->flags & TLV_REQ))
 			break;
 		if ((d->flags & TLV_REQ) && str_is_empty(s))

@@ -46,8 +46,7 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 		w.file = s->path;
 		w.schedule = s->def->wf->schedule;
 		w.timezone = s->def->wf->timezone ? s->def->wf->timezone :
-		    (char *)(uintptr_t)(d->opts.default_tz ?
-		    d->opts.default_tz : "UTC");
+		    d->opts.default_tz ? d->opts.default_tz : "UTC";
 		w.next_fire_ms = s->armed_for >= 0 && !d->stopping ?
 		    s->armed_for * 1000 : -1;
 		w.last_fire_ms = s->last_fire >= 0 ? s->last_fire * 1000 : -1;

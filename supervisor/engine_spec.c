@@ -177,8 +177,7 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	    a->run->eng->opts.cpu_milli);
 	s.limits.pids = limit_or(t->limits.pids, a->run->eng->opts.pids);
 	s.limits.nofile = t->limits.nofile;
-	s.run_as = t->run_as != NULL ? t->run_as :
-	    (char *)(uintptr_t)a->run->eng->opts.run_as;
+	s.run_as = t->run_as != NULL ? t->run_as : a->run->eng->opts.run_as;
 	s.run_as_privileged = t->run_as_privileged;
 	s.privileged_groups = wf->privileged_groups;
 	s.nprivileged_groups = wf->nprivileged_groups;

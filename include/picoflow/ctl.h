@@ -100,32 +100,36 @@ enum {
 	CTL_RUN_TASKS_RUNNING = 6,	/* u32 */
 };
 
+/*
+ * The strings a sender fills from data it does not own are const: the
+ * encoder only reads them; what a decoder fills, *_free() releases.
+ */
 struct ctl_request {
 	uint8_t		 cmd;
-	char		*workflow;	/* NULL = absent */
+	const char	*workflow;	/* NULL = absent */
 	int64_t		 run_id;	/* -1 = absent */
 };
 
 /* Times are unix ms; -1 = absent. */
 struct ctl_wf_status {
-	char		*name;
-	char		*file;
-	char		*schedule;
-	char		*timezone;
+	const char	*name;
+	const char	*file;
+	const char	*schedule;
+	const char	*timezone;
 	int64_t		 next_fire_ms;
 	int64_t		 last_fire_ms;
 	uint32_t	 running;
 	uint32_t	 queued;
 	uint64_t	 fires;
 	uint64_t	 skips;
-	char		*error;
+	const char	*error;
 	uint8_t		 overlap;
 };
 
 struct ctl_run_status {
 	int64_t		 run_id;
-	char		*workflow;
-	char		*trigger;
+	const char	*workflow;
+	const char	*trigger;
 	int64_t		 started_ms;
 	int64_t		 scheduled_ms;
 	uint32_t	 tasks_running;

@@ -223,7 +223,7 @@ struct proto_spec {
 	uint32_t	 kill_grace_ms;
 	uint32_t	 drain_ms;	/* reading on after the task exits */
 	struct proto_limits limits;
-	char		*run_as;
+	const char	*run_as;	/* const: the supervisor's default */
 	bool		 run_as_privileged; /* allowed at load (privgroup.h) */
 	char		**privileged_groups;	/* the policy's additions */
 	size_t		 nprivileged_groups;

@@ -31,7 +31,8 @@ enum tlv_kind {
 	TLV_U64,	/* uint64_t, 8 bytes */
 	TLV_I64,	/* int64_t, 8 bytes two's complement */
 	TLV_TIME,	/* int64_t, 8 bytes 0..INT64_MAX; negative = not sent */
-	TLV_STR,	/* char *, no NUL; NULL = not sent */
+	TLV_STR,	/* char * or const char *, no NUL; NULL = not
+			   sent */
 	TLV_BYTES,	/* const uint8_t * + size_t, borrowed from the input */
 	TLV_STRV,	/* char ** + size_t, repeated */
 	TLV_I32V,	/* int * + size_t, repeated */

@@ -145,6 +145,8 @@ static const struct tlv_msg result_msg = { "RESULT", result_fields,
 	sizeof(struct proto_result), NULL, result_check, 0 };
 
 _Static_assert(TLV_NELEM(spec_fields) <= TLV_FIELDS_MAX, "too many fields");
+_Static_assert(TLV_REPEAT_MAX == PROTO_REPEAT_MAX, "docs/protocol.md, Limits");
+_Static_assert(TLV_KEY_MAX == PROTO_NAME_MAX, "a header's name is a name");
 _Static_assert(TLV_NELEM(result_fields) <= TLV_FIELDS_MAX, "too many fields");
 
 /* Checks and decodes a message that must fit in one frame. */

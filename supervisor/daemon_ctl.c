@@ -25,7 +25,6 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 	struct ctl_run_status	 r;
 	struct slot		*s;
 	struct drun		*dr;
-	char			 deftz[TZ_NAME_MAX + 1];
 	unsigned		 i;
 	long			 k;
 
@@ -42,19 +41,13 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 	rep->isolation_mode = pf_strdup(engine_isolation_mode(d->eng));
 	rep->isolation = pf_strdup(engine_isolation(d->eng));
 	rep->namespaces = pf_strdup(engine_namespaces(d->eng));
-	/*
-	 * The reply copies what w points to; the default's name goes
-	 * through a buffer of ours because w's fields are not const.
-	 */
-	(void)snprintf(deftz, sizeof(deftz), "%s",
-	    d->opts.default_tz != NULL ? d->opts.default_tz : "UTC");
 	for (s = d->slots; s != NULL; s = s->next) {
 		memset(&w, 0, sizeof(w));
 		w.name = s->name;
 		w.file = s->path;
 		w.schedule = s->def->wf->schedule;
 		w.timezone = s->def->wf->timezone ? s->def->wf->timezone :
-		    deftz;
+		    d->opts.default_tz ? d->opts.default_tz : "UTC";
 		w.next_fire_ms = s->armed_for >= 0 && !d->stopping ?
 		    s->armed_for * 1000 : -1;
 		w.last_fire_ms = s->last_fire >= 0 ? s->last_fire * 1000 : -1;

@@ -89,6 +89,50 @@ fail:
 	return -1;
 }
 
+/*
+ * The model's ssh and http settings (workflow.h) as the wire's
+ * (proto.h), field by field: the one place a model change meets the
+ * wire format.  Strings are borrowed; *hdrs is the caller's to free.
+ */
+static void
+spec_ssh(const struct pf_ssh *m, struct proto_ssh *w)
+{
+	w->host = m->host;
+	w->user = m->user;
+	w->command = m->command;
+	w->key_path = m->key_path;
+	w->port = m->port;
+	w->verify_host_key = m->verify_host_key;
+}
+
+static int
+spec_http(const struct pf_http *m, struct proto_http *w,
+    struct tlv_kv **hdrs)
+{
+	size_t	 i;
+
+	*hdrs = NULL;
+	if (m->headers.n > 0 &&
+	    (*hdrs = pf_calloc(m->headers.n, sizeof(**hdrs))) == NULL)
+		return -1;
+	for (i = 0; i < m->headers.n; i++) {
+		(*hdrs)[i].key = m->headers.v[i].key;
+		(*hdrs)[i].value = m->headers.v[i].value;
+	}
+	w->url = m->url;
+	w->method = m->method;
+	w->headers = *hdrs;
+	w->nheaders = m->headers.n;
+	w->body = m->body;
+	w->body_is_json = m->body_is_json;
+	w->timeout = m->timeout;
+	w->allow_private_ips = m->allow_private_ips;
+	w->ca_file = m->ca_file;
+	w->success_status = m->success_status;
+	w->nsuccess_status = m->nsuccess_status;
+	return 0;
+}
+
 int
 engine_queue_spec(struct attempt *a, struct pf_err *err)
 {
@@ -96,6 +140,7 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	const struct pf_task	*t = &wf->tasks[a->task];
 	struct proto_spec	 s;
 	struct pf_buf		 msg;
+	struct tlv_kv		*hdrs = NULL;
 	char			 runid[32];
 	int			 rc = -1;
 
@@ -112,8 +157,7 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	s.limits.cpu_milli = a->lim.cpu_milli;
 	s.limits.pids = a->lim.pids;
 	s.limits.nofile = a->lim.nofile;
-	s.run_as = t->run_as != NULL ? t->run_as :
-	    (char *)(uintptr_t)a->run->eng->opts.run_as;
+	s.run_as = t->run_as != NULL ? t->run_as : a->run->eng->opts.run_as;
 	s.run_as_privileged = t->run_as_privileged;
 	s.privileged_groups = wf->privileged_groups;
 	s.nprivileged_groups = wf->nprivileged_groups;
@@ -136,14 +180,18 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 		break;
 	case TASK_SSH:
 		s.executor = PROTO_EXEC_SSH;
-		s.ssh = t->u.ssh;
+		spec_ssh(&t->u.ssh, &s.ssh);
 		break;
 	case TASK_HTTP:
 		s.executor = PROTO_EXEC_HTTP;
-		s.http = t->u.http;
+		if (spec_http(&t->u.http, &s.http, &hdrs) == -1) {
+			pf_err_set(err, "out of memory building the spec");
+			return -1;
+		}
 		break;
 	}
 	if (build_env(a, &s.env, &s.nenv) == -1) {
+		pf_free(hdrs);
 		pf_err_set(err, "out of memory building the environment");
 		return -1;
 	}
@@ -156,6 +204,7 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	}
 	buf_free(&msg);
 	pf_strv_free(s.env, s.nenv);
+	pf_free(hdrs);
 	return rc;
 }
 

@@ -1,30 +1,26 @@
 /*
  * Helpers shared by the picoflow commands.
  */
-#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 
+#include "picoflow/units.h"
 #include "cli.h"
 
-/* Parses a decimal size_t option within [min, max]. */
+/* Parses a decimal size_t option within [min, max] (units.h). */
 int
 cli_parse_count(const char *opt, const char *s, size_t min, size_t max,
     size_t *out)
 {
-	char			*end;
-	unsigned long long	 v;
+	int64_t	 v;
 
-	errno = 0;
-	if (*s == '-' || *s == '\0')
-		goto bad;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		goto bad;
+	if (max > INT64_MAX)
+		max = INT64_MAX;
+	if (units_count(s, (int64_t)min, (int64_t)max, &v) != UNITS_OK) {
+		fprintf(stderr, "picoflow: %s: '%s' is not a number in "
+		    "%zu..%zu\n", opt, s, min, max);
+		return -1;
+	}
 	*out = (size_t)v;
 	return 0;
-bad:
-	fprintf(stderr, "picoflow: %s: '%s' is not a number in %zu..%zu\n",
-	    opt, s, min, max);
-	return -1;
 }

@@ -4,7 +4,6 @@
  * and daemon status.  Everything the supervisor sends back is printed
  * with control characters escaped.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -16,6 +15,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
 #include "picoflow/err.h"
+#include "picoflow/units.h"
 #include "picoflow/esc.h"
 #include "picoflow/paths.h"
 #include "cli_int.h"
@@ -37,25 +37,6 @@ put_txt(FILE *fp, const char *s)
 	if (esc_add(&b, s, strlen(s), ESC_KEEP_NL) == 0)
 		(void)fwrite(b.data, 1, b.len, fp);
 	buf_free(&b);
-}
-
-static void
-json_kstr(struct pf_buf *b, const char *key, const char *v, int comma)
-{
-	buf_printf(b, "%s\"%s\":", comma ? "," : "", key);
-	if (v == NULL)
-		buf_add_str(b, "null");
-	else
-		buf_add_json_str(b, v, strlen(v));
-}
-
-static void
-json_ktime(struct pf_buf *b, const char *key, int64_t ms)
-{
-	if (ms < 0)
-		buf_printf(b, ",\"%s\":null", key);
-	else
-		buf_printf(b, ",\"%s\":%" PRId64, key, ms);
 }
 
 static const char *
@@ -132,23 +113,19 @@ simple_request(struct cli_ctx *ctx, const struct ctl_request *req,
     int timeout_ms, int json, const char *cmd)
 {
 	struct ctl_reply rep;
-	struct pf_buf	 b;
+	struct pf_json	 j;
 	int		 rc;
 
 	if (call(ctx, cmd, req, &rep, timeout_ms) == -1)
 		return CLI_FAIL;
 	if (json) {
-		buf_init(&b, 0);
-		buf_printf(&b, "{\"ok\":%s", rep.ok ? "true" : "false");
-		json_kstr(&b, "message", rep.message, 1);
-		if (rep.run_id > 0)
-			buf_printf(&b, ",\"run_id\":%" PRId64, rep.run_id);
-		else
-			buf_add_str(&b, ",\"run_id\":null");
-		buf_add_str(&b, "}\n");
-		if (!b.failed)
-			fwrite(b.data, 1, b.len, stdout);
-		buf_free(&b);
+		json_init_file(&j, stdout);
+		json_obj_begin(&j);
+		json_kbool(&j, "ok", rep.ok);
+		json_kstr(&j, "message", rep.message);
+		cli_json_ki64(&j, "run_id", rep.run_id > 0 ? rep.run_id : -1);
+		json_obj_end(&j);
+		cli_json_done(&j);
 	} else {
 		FILE	*fp = rep.ok ? stdout : stderr;
 
@@ -206,7 +183,7 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	    "overlap\npolicy applies).  Exit status 0 when it started or was "
 	    "queued.\n";
 	struct ctl_request	 req;
-	const char		*name = NULL;
+	char			*name = NULL;
 	int			 ch, json = ctx->json;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -234,7 +211,7 @@ cli_trigger(struct cli_ctx *ctx, int argc, char *argv[])
 	}
 	ctl_request_init(&req);
 	req.cmd = CTL_CMD_TRIGGER;
-	req.workflow = (char *)(uintptr_t)name;
+	req.workflow = name;
 	return simple_request(ctx, &req, CALL_TIMEOUT_MS, json, "trigger");
 }
 
@@ -247,8 +224,7 @@ cli_cancel(struct cli_ctx *ctx, int argc, char *argv[])
 	    "running ones get\nSIGTERM, then SIGKILL after the grace "
 	    "period.\n";
 	struct ctl_request	 req;
-	char			*end;
-	long long		 id;
+	int64_t			 id;
 	int			 json = ctx->json, rc;
 
 	if ((rc = parse_json_only(argc, argv, &json, usage)) != 0)
@@ -257,9 +233,7 @@ cli_cancel(struct cli_ctx *ctx, int argc, char *argv[])
 		fprintf(stderr, "%s", usage);
 		return CLI_USAGE;
 	}
-	errno = 0;
-	id = strtoll(argv[optind], &end, 10);
-	if (*argv[optind] == '\0' || *end != '\0' || errno != 0 || id < 1) {
+	if (units_count(argv[optind], 1, INT64_MAX, &id) != UNITS_OK) {
 		fprintf(stderr, "picoflow cancel: '%s' is not a run id\n",
 		    argv[optind]);
 		return CLI_USAGE;
@@ -299,60 +273,67 @@ static const char *const overlap_names[] = { "skip", "queue", "allow" };
 static void
 status_json(const struct ctl_reply *r)
 {
-	struct pf_buf	 b;
+	struct pf_json	 j;
 	size_t		 i;
 
-	buf_init(&b, 0);
-	buf_printf(&b, "{\"running\":true,\"pid\":%u", r->pid);
-	json_kstr(&b, "version", r->version, 1);
-	json_ktime(&b, "started_ms", r->started_ms);
-	json_ktime(&b, "now_ms", r->now_ms);
-	json_kstr(&b, "config", r->config, 1);
-	json_kstr(&b, "isolation_mode", r->isolation_mode, 1);
-	json_kstr(&b, "isolation", r->isolation, 1);
-	json_kstr(&b, "namespaces", r->namespaces, 1);
-	buf_printf(&b, ",\"stopping\":%s,\"tasks_running\":%u,"
-	    "\"max_tasks\":%u,\"workflows\":[", r->stopping ? "true" : "false",
-	    r->tasks_running, r->max_tasks);
+	json_init_file(&j, stdout);
+	json_obj_begin(&j);
+	json_kbool(&j, "running", 1);
+	json_ku64(&j, "pid", r->pid);
+	json_kstr(&j, "version", r->version);
+	cli_json_ki64(&j, "started_ms", r->started_ms);
+	cli_json_ki64(&j, "now_ms", r->now_ms);
+	json_kstr(&j, "config", r->config);
+	json_kstr(&j, "isolation_mode", r->isolation_mode);
+	json_kstr(&j, "isolation", r->isolation);
+	json_kstr(&j, "namespaces", r->namespaces);
+	json_kbool(&j, "stopping", r->stopping);
+	json_ku64(&j, "tasks_running", r->tasks_running);
+	json_ku64(&j, "max_tasks", r->max_tasks);
+	json_key(&j, "workflows");
+	json_arr_begin(&j);
 	for (i = 0; i < r->nwfs; i++) {
 		const struct ctl_wf_status *w = &r->wfs[i];
 
-		buf_add_str(&b, i ? ",{" : "{");
-		json_kstr(&b, "name", w->name, 0);
-		json_kstr(&b, "file", w->file, 1);
-		json_kstr(&b, "schedule", w->schedule, 1);
-		json_kstr(&b, "timezone", w->timezone, 1);
-		json_ktime(&b, "next_fire_ms", w->next_fire_ms);
-		json_ktime(&b, "last_fire_ms", w->last_fire_ms);
-		buf_printf(&b, ",\"running\":%u,\"queued\":%u,\"fires\":%"
-		    PRIu64 ",\"skips\":%" PRIu64 ",\"overlap\":\"%s\"",
-		    w->running, w->queued, w->fires, w->skips,
+		json_obj_begin(&j);
+		json_kstr(&j, "name", w->name);
+		json_kstr(&j, "file", w->file);
+		json_kstr(&j, "schedule", w->schedule);
+		json_kstr(&j, "timezone", w->timezone);
+		cli_json_ki64(&j, "next_fire_ms", w->next_fire_ms);
+		cli_json_ki64(&j, "last_fire_ms", w->last_fire_ms);
+		json_ku64(&j, "running", w->running);
+		json_ku64(&j, "queued", w->queued);
+		json_ku64(&j, "fires", w->fires);
+		json_ku64(&j, "skips", w->skips);
+		json_kstr(&j, "overlap",
 		    overlap_names[w->overlap <= 2 ? w->overlap : 0]);
-		json_kstr(&b, "error", w->error, 1);
-		buf_add_str(&b, "}");
+		json_kstr(&j, "error", w->error);
+		json_obj_end(&j);
 	}
-	buf_add_str(&b, "],\"runs\":[");
+	json_arr_end(&j);
+	json_key(&j, "runs");
+	json_arr_begin(&j);
 	for (i = 0; i < r->nruns; i++) {
 		const struct ctl_run_status *s = &r->runs[i];
 
-		buf_printf(&b, "%s{\"run_id\":%" PRId64, i ? "," : "",
-		    s->run_id);
-		json_kstr(&b, "workflow", s->workflow, 1);
-		json_kstr(&b, "trigger", s->trigger, 1);
-		json_ktime(&b, "started_ms", s->started_ms);
-		json_ktime(&b, "scheduled_ms", s->scheduled_ms);
-		buf_printf(&b, ",\"tasks_running\":%u}", s->tasks_running);
+		json_obj_begin(&j);
+		json_ki64(&j, "run_id", s->run_id);
+		json_kstr(&j, "workflow", s->workflow);
+		json_kstr(&j, "trigger", s->trigger);
+		cli_json_ki64(&j, "started_ms", s->started_ms);
+		cli_json_ki64(&j, "scheduled_ms", s->scheduled_ms);
+		json_ku64(&j, "tasks_running", s->tasks_running);
+		json_obj_end(&j);
 	}
-	buf_add_str(&b, "],\"errors\":[");
-	for (i = 0; i < r->nerrors; i++) {
-		if (i)
-			buf_add_str(&b, ",");
-		buf_add_json_str(&b, r->errors[i], strlen(r->errors[i]));
-	}
-	buf_add_str(&b, "]}\n");
-	if (!b.failed)
-		fwrite(b.data, 1, b.len, stdout);
-	buf_free(&b);
+	json_arr_end(&j);
+	json_key(&j, "errors");
+	json_arr_begin(&j);
+	for (i = 0; i < r->nerrors; i++)
+		json_str(&j, r->errors[i]);
+	json_arr_end(&j);
+	json_obj_end(&j);
+	cli_json_done(&j);
 }
 
 static void
@@ -442,9 +423,16 @@ cli_daemon_status(struct cli_ctx *ctx, int json)
 	if (control_call(p.control_sock, &req, &rep, CALL_TIMEOUT_MS,
 	    &err) == -1) {
 		holder = cli_pidfile_holder(p.pidfile);
-		if (json)
-			printf("{\"running\":false,\"pid\":%ld}\n",
-			    holder > 0 ? holder : 0);
+		if (json) {
+			struct pf_json	 j;
+
+			json_init_file(&j, stdout);
+			json_obj_begin(&j);
+			json_kbool(&j, "running", 0);
+			json_ki64(&j, "pid", holder > 0 ? holder : 0);
+			json_obj_end(&j);
+			cli_json_done(&j);
+		}
 		if (holder > 0)
 			fprintf(stderr, "picoflow daemon status: pf-supervisor "
 			    "(pid %ld) holds %s but does not answer: %s\n",

@@ -147,7 +147,8 @@ daemon_start(struct cli_ctx *ctx, const char *config, const char *pidfile)
 {
 	struct pf_paths	 p;
 	char		 sup[PATH_MAX];
-	char		*argv[16];
+	const char	*argv[16];
+	char *const	*av;
 	pid_t		 pid;
 	long		 holder;
 	int		 n = 0, rc, st;
@@ -171,21 +172,26 @@ daemon_start(struct cli_ctx *ctx, const char *config, const char *pidfile)
 		return CLI_FAIL;
 	}
 	argv[n++] = sup;
-	argv[n++] = (char *)"-d";
-	argv[n++] = (char *)"-c";
-	argv[n++] = (char *)(uintptr_t)config;
-	argv[n++] = (char *)"--state-dir";
+	argv[n++] = "-d";
+	argv[n++] = "-c";
+	argv[n++] = config;
+	argv[n++] = "--state-dir";
 	argv[n++] = p.state_dir;
-	argv[n++] = (char *)"--db-path";
+	argv[n++] = "--db-path";
 	argv[n++] = p.db_path;
 	if (pidfile != NULL) {
-		argv[n++] = (char *)"--pid-file";
-		argv[n++] = (char *)(uintptr_t)pidfile;
+		argv[n++] = "--pid-file";
+		argv[n++] = pidfile;
 	}
 	argv[n] = NULL;
+	/*
+	 * posix_spawn takes char *const argv[] for historical reasons and
+	 * never writes through it: the one cast that drops our const.
+	 */
+	av = (char *const *)(uintptr_t)argv;
 	rc = strchr(sup, '/') != NULL ?
-	    posix_spawn(&pid, sup, NULL, NULL, argv, environ) :
-	    posix_spawnp(&pid, sup, NULL, NULL, argv, environ);
+	    posix_spawn(&pid, sup, NULL, NULL, av, environ) :
+	    posix_spawnp(&pid, sup, NULL, NULL, av, environ);
 	if (rc != 0) {
 		fprintf(stderr, "picoflow daemon start: cannot run %s: %s\n",
 		    sup, strerror(rc));

@@ -4,7 +4,6 @@
  * expression, in its time zone and in UTC).  Both read one workflow
  * file and touch no state.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -16,6 +15,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/cron.h"
 #include "picoflow/err.h"
+#include "picoflow/units.h"
 #include "picoflow/esc.h"
 #include "picoflow/tz.h"
 #include "picoflow/workflow.h"
@@ -137,7 +137,6 @@ parse_instant(const char *s, int64_t *out)
 {
 	struct tm	 tm;
 	char		*end;
-	long long	 v;
 
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -145,13 +144,7 @@ parse_instant(const char *s, int64_t *out)
 		*out = (int64_t)timegm(&tm);
 		return 0;
 	}
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno == 0 && *s != '\0' && *end == '\0' && v >= 0) {
-		*out = v;
-		return 0;
-	}
-	return -1;
+	return units_count(s, 0, INT64_MAX, out) == UNITS_OK ? 0 : -1;
 }
 
 static void
@@ -186,6 +179,7 @@ cli_next(struct cli_ctx *ctx, int argc, char *argv[])
 	char			 local[64], utc[64];
 	size_t			 n = 5, i, off;
 	int64_t			 t, next;
+	struct pf_json		 j;
 	int			 ch, json = ctx->json, rc = CLI_FAIL;
 
 	t = (int64_t)time(NULL);
@@ -255,13 +249,17 @@ cli_next(struct cli_ctx *ctx, int argc, char *argv[])
 		rc = CLI_OK;
 		goto out;
 	}
+	json_init_file(&j, stdout);
 	if (json)
-		printf("[");
+		json_arr_begin(&j);
 	for (i = 0; i < n; i++) {
 		if (cron_next(&ce, tz, t, &next, &err) == -1) {
 			if (i == 0) {
-				if (json)
-					printf("]\n");
+				if (json) {
+					json_arr_end(&j);
+					json_text(&j, "\n");
+				}
+				(void)json_close(&j);
 				fprintf(stderr, "picoflow: schedule '%s' never "
 				    "fires: %s\n", expr, err.msg);
 				goto out;
@@ -270,16 +268,21 @@ cli_next(struct cli_ctx *ctx, int argc, char *argv[])
 		}
 		fmt_local(tz, next, local, sizeof(local));
 		fmt_local(NULL, next, utc, sizeof(utc));
-		if (json)
-			printf("%s{\"unix\":%" PRId64 ",\"local\":\"%s\","
-			    "\"utc\":\"%s\"}", i ? "," : "", next, local, utc);
-		else
+		if (json) {
+			json_obj_begin(&j);
+			json_ki64(&j, "unix", next);
+			json_kstr(&j, "local", local);
+			json_kstr(&j, "utc", utc);
+			json_obj_end(&j);
+		} else
 			printf("%s  (UTC %s)\n", local, utc);
 		t = next;
 	}
-	if (json)
-		printf("]\n");
-	rc = CLI_OK;
+	if (json) {
+		json_arr_end(&j);
+		json_text(&j, "\n");
+	}
+	rc = json_close(&j) == -1 ? CLI_FAIL : CLI_OK;
 out:
 	tz_free(tz);
 	workflow_free(wf);

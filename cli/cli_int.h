@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "picoflow/buf.h"
+#include "picoflow/json.h"
 #include "picoflow/err.h"
 #include "picoflow/paths.h"
 #include "picoflow/store.h"
@@ -35,16 +36,12 @@ void	 cli_txt_add(struct pf_buf *, const void *, size_t);
 /* A value shown between quotes: the quotes in it are escaped too. */
 void	 cli_txt_quoted(struct pf_buf *, const char *);
 void	 cli_txt_str(struct pf_buf *, const char *);
-/* A JSON string from arbitrary bytes; invalid UTF-8 becomes U+FFFD. */
-void	 cli_json_bytes(struct pf_buf *, const void *, size_t);
-void	 cli_json_key(struct pf_buf *, int *first, const char *key);
-void	 cli_json_kstr(struct pf_buf *, int *first, const char *key,
-	    const char *v);
-/* Negative = unknown = null. */
-void	 cli_json_ki64(struct pf_buf *, int *first, const char *key,
-	    int64_t v);
-void	 cli_json_ktime(struct pf_buf *, int *first, const char *key,
-	    int64_t ms);
+/* JSON members (json.h); an integer < 0 is unknown: null. */
+void	 cli_json_ki64(struct pf_json *, const char *key, int64_t v);
+/* Local time (cli_fmt_time), null when < 0. */
+void	 cli_json_ktime(struct pf_json *, const char *key, int64_t ms);
+/* Ends a document on a newline; its buffer is marked failed on error. */
+void	 cli_json_done(struct pf_json *);
 /* Local ISO-8601 with the UTC offset: 2024-03-04T03:00:00+01:00. */
 void	 cli_fmt_time(int64_t ms, char *out, size_t len);
 /* 250ms, 1.2s, 3m04s, 2h05m09s; "-" when unknown. */
@@ -100,8 +97,10 @@ int	 cli_open_db(struct cli_ctx *, const char *cmd, struct pf_store **st);
 int	 cli_fail(const char *cmd, const struct pf_err *);
 /* A finished run's duration in ms; -1 when unknown. */
 int64_t	 cli_run_duration(const struct store_run *);
-void	 cli_json_run(struct pf_buf *, int *first, const struct store_run *);
-void	 cli_json_attempt(struct pf_buf *, const struct store_attempt *,
+/* A run's members, in the object the writer is in. */
+void	 cli_json_run(struct pf_json *, const struct store_run *);
+/* An attempt as an object; output: with its stdout and stderr. */
+void	 cli_json_attempt(struct pf_json *, const struct store_attempt *,
 	    int output);
 /*
  * What an attempt used, known values only.  all = 0 keeps what deserves a

@@ -142,31 +142,31 @@ logs_print(const struct cli_ropts *o, const struct store_run *run, int found,
 	buf_init(&b, 0);
 	rc = CLI_OK;
 	if (o->json) {
-		int	 f = 1;
+		struct pf_json	 j;
 
-		buf_add_u8(&b, '{');
-		cli_json_kstr(&b, &f, "workflow", o->workflow);
-		cli_json_kstr(&b, &f, "task_filter", o->task);
-		cli_json_key(&b, &f, "execution");
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kstr(&j, "workflow", o->workflow);
+		json_kstr(&j, "task_filter", o->task);
+		json_key(&j, "execution");
 		if (found) {
-			int	 g = 1;
-
-			buf_add_u8(&b, '{');
-			cli_json_run(&b, &g, run);
-			buf_add_u8(&b, '}');
+			json_obj_begin(&j);
+			cli_json_run(&j, run);
+			json_obj_end(&j);
 		} else
-			buf_add_str(&b, "null");
-		cli_json_key(&b, &f, "attempts");
-		buf_add_u8(&b, '[');
+			json_null(&j);
+		json_key(&j, "attempts");
+		json_arr_begin(&j);
 		/* One attempt at a time: output can be megabytes. */
 		for (i = 0; i < natt && rc == CLI_OK; i++) {
-			if (i > 0)
-				buf_add_u8(&b, ',');
-			cli_json_attempt(&b, &att[i], 1);
-			if (cli_out_flush(&b, o->cmd) == -1)
+			cli_json_attempt(&j, &att[i], 1);
+			if (json_error(&j) == -1 ||
+			    cli_out_flush(&b, o->cmd) == -1)
 				rc = CLI_FAIL;
 		}
-		buf_add_str(&b, "]}\n");
+		json_arr_end(&j);
+		json_obj_end(&j);
+		cli_json_done(&j);
 	} else if (!found) {
 		buf_add_str(&b, "no runs recorded yet for workflow '");
 		cli_txt_str(&b, o->workflow);

@@ -28,7 +28,9 @@
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
+#include "picoflow/units.h"
 #include "picoflow/paths.h"
+#include "picoflow/status.h"
 #include "picoflow/store.h"
 #include "cli_int.h"
 
@@ -44,22 +46,6 @@ usage_err(const struct cli_ropts *o, const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nusage: %s\n", o->usage);
 	return CLI_USAGE;
-}
-
-static int
-parse_num(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-	char		*end;
-	long long	 v;
-
-	if (s == NULL || *s == '\0' || *s == '+' || *s == '-' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /*
@@ -80,8 +66,9 @@ cli_ropts_parse(struct cli_ctx *ctx, struct cli_ropts *o, int argc,
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int64_t	 v;
-	int	 ch, i;
+	enum pf_status	 st;
+	int64_t		 v;
+	int		 ch, i;
 
 	o->json = ctx->json;
 	o->exec_id = -1;
@@ -104,7 +91,7 @@ cli_ropts_parse(struct cli_ctx *ctx, struct cli_ropts *o, int argc,
 			if ((o->allow & OPT_LIMIT) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--limit");
-			if (parse_num(optarg, 1, LIMIT_MAX, &v) == -1)
+			if (units_count(optarg, 1, LIMIT_MAX, &v) != UNITS_OK)
 				return usage_err(o, "--limit wants a number "
 				    "from 1 to 1000000, not '%s'", optarg);
 			o->limit = (size_t)v;
@@ -113,7 +100,7 @@ cli_ropts_parse(struct cli_ctx *ctx, struct cli_ropts *o, int argc,
 			if ((o->allow & OPT_STATUS) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--status");
-			if (!store_status_valid(optarg))
+			if (pf_status_parse(optarg, &st) == -1)
 				return usage_err(o, "unknown status '%s' "
 				    "(running, success, failed, timeout, "
 				    "skipped, cancelled)", optarg);
@@ -123,7 +110,7 @@ cli_ropts_parse(struct cli_ctx *ctx, struct cli_ropts *o, int argc,
 			if ((o->allow & OPT_EXEC) == 0)
 				return usage_err(o, "unknown option '%s'",
 				    "--execution-id");
-			if (parse_num(optarg, 1, INT64_MAX, &v) == -1)
+			if (units_count(optarg, 1, INT64_MAX, &v) != UNITS_OK)
 				return usage_err(o, "--execution-id wants a "
 				    "positive number, not '%s'", optarg);
 			o->exec_id = v;
@@ -223,71 +210,66 @@ cli_run_duration(const struct store_run *r)
 }
 
 void
-cli_json_run(struct pf_buf *b, int *first, const struct store_run *r)
+cli_json_run(struct pf_json *j, const struct store_run *r)
 {
-	cli_json_key(b, first, "id");
-	buf_printf(b, "%" PRId64, r->id);
-	cli_json_kstr(b, first, "workflow", r->workflow);
-	cli_json_kstr(b, first, "status", r->status);
-	cli_json_kstr(b, first, "trigger", r->trigger);
-	cli_json_ki64(b, first, "started_ms", r->started_ms);
-	cli_json_ktime(b, first, "started", r->started_ms);
-	cli_json_ki64(b, first, "ended_ms", r->ended_ms);
-	cli_json_ktime(b, first, "ended", r->ended_ms);
-	cli_json_ki64(b, first, "duration_ms", cli_run_duration(r));
-	cli_json_kstr(b, first, "error", r->error);
+	json_ki64(j, "id", r->id);
+	json_kstr(j, "workflow", r->workflow);
+	json_kstr(j, "status", r->status);
+	json_kstr(j, "trigger", r->trigger);
+	cli_json_ki64(j, "started_ms", r->started_ms);
+	cli_json_ktime(j, "started", r->started_ms);
+	cli_json_ki64(j, "ended_ms", r->ended_ms);
+	cli_json_ktime(j, "ended", r->ended_ms);
+	cli_json_ki64(j, "duration_ms", cli_run_duration(r));
+	json_kstr(j, "error", r->error);
 }
 
 /* A key only when the value is known: accounting the host could not take. */
 static void
-json_ki64_known(struct pf_buf *b, int *first, const char *key, int64_t v)
+json_ki64_known(struct pf_json *j, const char *key, int64_t v)
 {
 	if (v >= 0)
-		cli_json_ki64(b, first, key, v);
+		json_ki64(j, key, v);
 }
 
 void
-cli_json_attempt(struct pf_buf *b, const struct store_attempt *a, int output)
+cli_json_attempt(struct pf_json *j, const struct store_attempt *a,
+    int output)
 {
-	int	 f = 1;
-
-	buf_add_u8(b, '{');
-	cli_json_kstr(b, &f, "task", a->task_name);
-	cli_json_key(b, &f, "attempt");
-	buf_printf(b, "%u", a->attempt);
-	cli_json_kstr(b, &f, "status", a->status);
-	cli_json_ki64(b, &f, "started_ms", a->started_ms);
-	cli_json_ktime(b, &f, "started", a->started_ms);
-	cli_json_ki64(b, &f, "ended_ms", a->ended_ms);
-	cli_json_ki64(b, &f, "duration_ms", a->duration_ms);
-	cli_json_key(b, &f, "exit_code");
+	json_obj_begin(j);
+	json_kstr(j, "task", a->task_name);
+	json_ku64(j, "attempt", a->attempt);
+	json_kstr(j, "status", a->status);
+	cli_json_ki64(j, "started_ms", a->started_ms);
+	cli_json_ktime(j, "started", a->started_ms);
+	cli_json_ki64(j, "ended_ms", a->ended_ms);
+	cli_json_ki64(j, "duration_ms", a->duration_ms);
 	if (a->has_exit_code)
-		buf_printf(b, "%d", a->exit_code);
+		json_ki64(j, "exit_code", a->exit_code);
 	else
-		buf_add_str(b, "null");
-	cli_json_ki64(b, &f, "signal", a->signal > 0 ? a->signal : -1);
-	cli_json_ki64(b, &f, "http_status", a->http_status > 0 ?
+		json_knull(j, "exit_code");
+	cli_json_ki64(j, "signal", a->signal > 0 ? a->signal : -1);
+	cli_json_ki64(j, "http_status", a->http_status > 0 ?
 	    a->http_status : -1);
-	cli_json_ki64(b, &f, "max_rss_kb", a->max_rss_kb);
-	cli_json_ki64(b, &f, "user_cpu_us", a->user_cpu_us);
-	cli_json_ki64(b, &f, "sys_cpu_us", a->sys_cpu_us);
-	cli_json_ki64(b, &f, "bytes_captured", a->bytes_captured);
-	cli_json_ki64(b, &f, "bytes_dropped", a->bytes_dropped);
-	json_ki64_known(b, &f, "oom_kills", a->oom_kills);
-	json_ki64_known(b, &f, "pids_peak", a->pids_peak);
-	json_ki64_known(b, &f, "pids_denied", a->pids_denied);
-	json_ki64_known(b, &f, "nr_throttled", a->nr_throttled);
-	json_ki64_known(b, &f, "throttled_us", a->throttled_us);
-	cli_json_key(b, &f, "truncated");
-	buf_add_str(b, a->truncated ? "true" : "false");
-	cli_json_kstr(b, &f, "reason", a->reason);
+	cli_json_ki64(j, "max_rss_kb", a->max_rss_kb);
+	cli_json_ki64(j, "user_cpu_us", a->user_cpu_us);
+	cli_json_ki64(j, "sys_cpu_us", a->sys_cpu_us);
+	cli_json_ki64(j, "bytes_captured", a->bytes_captured);
+	cli_json_ki64(j, "bytes_dropped", a->bytes_dropped);
+	json_ki64_known(j, "oom_kills", a->oom_kills);
+	json_ki64_known(j, "pids_peak", a->pids_peak);
+	json_ki64_known(j, "pids_denied", a->pids_denied);
+	json_ki64_known(j, "nr_throttled", a->nr_throttled);
+	json_ki64_known(j, "throttled_us", a->throttled_us);
+	json_kbool(j, "truncated", a->truncated);
+	json_kstr(j, "reason", a->reason);
 	if (output) {
-		cli_json_key(b, &f, "stdout");
-		cli_json_bytes(b, a->stdout_data, a->stdout_len);
-		cli_json_key(b, &f, "stderr");
-		cli_json_bytes(b, a->stderr_data, a->stderr_len);
+		json_key(j, "stdout");
+		json_str_n(j, a->stdout_data, a->stdout_len);
+		json_key(j, "stderr");
+		json_str_n(j, a->stderr_data, a->stderr_len);
 	}
-	buf_add_u8(b, '}');
+	json_obj_end(j);
 }
 
 /* Appends ", " (or nothing first) and one formatted part. */

@@ -18,9 +18,11 @@
 #include "picoflow/buf.h"
 #include "picoflow/clock.h"
 #include "picoflow/esc.h"
+#include "picoflow/json.h"
 #include "picoflow/log.h"
 #include "picoflow/paths.h"
 #include "picoflow/policy.h"
+#include "picoflow/status.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
 #include "cli.h"
@@ -31,12 +33,13 @@
 struct run_view {
 	int		 quiet;		/* --json: no progress lines */
 	int		 interrupted;
-	const char	*status;	/* the run's final status */
+	enum pf_status	 status;	/* the run's final status; NONE:
+					   it did not end */
 	int64_t		 run_id;
 	struct engine	*eng;
-	size_t		 counts[6];	/* success failed timeout skipped cancelled other */
+	size_t		 counts[PF_STATUS__COUNT]; /* tasks, by final status */
 	struct pf_buf	 json;		/* per-task results for --json */
-	size_t		 njson;
+	struct pf_json	 tasks;		/* an array, written into json */
 	double		 t0;
 };
 
@@ -62,42 +65,25 @@ on_task_started(void *arg, const struct pf_workflow *wf,
 }
 
 static void
-count_status(struct run_view *v, const char *status)
-{
-	static const char *const names[] = {
-		"success", "failed", "timeout", "skipped", "cancelled",
-	};
-	size_t	 i;
-
-	for (i = 0; i < 5; i++)
-		if (strcmp(status, names[i]) == 0)
-			break;
-	v->counts[i]++;
-}
-
-static void
 on_task_ended(void *arg, const struct engine_task_report *r)
 {
 	struct run_view	*v = arg;
 	char		 reason[PF_ERR_MAX * 2];
 
 	if (!r->will_retry) {
-		count_status(v, r->status);
-		buf_printf(&v->json, "%s{\"task\":", v->njson++ ? "," : "");
-		buf_add_json_str(&v->json, r->task->name,
-		    strlen(r->task->name));
-		buf_printf(&v->json, ",\"status\":\"%s\",\"attempts\":%u,"
-		    "\"duration_ms\":%" PRId64, r->status, r->attempt,
-		    r->duration_ms);
+		if (pf_status_valid(r->status))
+			v->counts[r->status]++;
+		json_obj_begin(&v->tasks);
+		json_kstr(&v->tasks, "task", r->task->name);
+		json_kstr(&v->tasks, "status", pf_status_name(r->status));
+		json_ku64(&v->tasks, "attempts", r->attempt);
+		json_ki64(&v->tasks, "duration_ms", r->duration_ms);
 		if (r->start_latency_us >= 0)
-			buf_printf(&v->json, ",\"start_latency_us\":%" PRId64,
+			json_ki64(&v->tasks, "start_latency_us",
 			    r->start_latency_us);
-		if (r->reason != NULL) {
-			buf_add_str(&v->json, ",\"reason\":");
-			buf_add_json_str(&v->json, r->reason,
-			    strlen(r->reason));
-		}
-		buf_add_str(&v->json, "}");
+		if (r->reason != NULL)
+			json_kstr(&v->tasks, "reason", r->reason);
+		json_obj_end(&v->tasks);
 	}
 	if (v->quiet)
 		return;
@@ -105,11 +91,13 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 	if (r->reason != NULL)
 		esc_str(reason, sizeof(reason), r->reason, 0);
 	if (r->attempt == 0)
-		printf("%8.3fs  %-9s %s: %s\n", elapsed(v), r->status,
+		printf("%8.3fs  %-9s %s: %s\n", elapsed(v),
+		    pf_status_name(r->status),
 		    r->task->name, r->reason ? reason : "");
 	else
 		printf("%8.3fs  %-9s %s (attempt %u, %" PRId64 ".%03" PRId64
-		    "s)%s%s\n", elapsed(v), r->status, r->task->name,
+		    "s)%s%s\n", elapsed(v), pf_status_name(r->status),
+		    r->task->name,
 		    r->attempt, r->duration_ms / 1000, r->duration_ms % 1000,
 		    r->reason ? ": " : "", r->reason ? reason : "");
 	if (r->will_retry)
@@ -121,7 +109,7 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	struct run_view	*v = arg;
 
@@ -281,11 +269,7 @@ run_parse(struct cli_ctx *ctx, int argc, char *argv[], struct run_opts *ro)
 			ro->eng.no_namespaces = 1;
 			break;
 		case 's':
-			if (strcmp(optarg, "full") == 0)
-				ro->sync = STORE_SYNC_FULL;
-			else if (strcmp(optarg, "normal") == 0)
-				ro->sync = STORE_SYNC_NORMAL;
-			else {
+			if (store_sync_parse(optarg, &ro->sync) == -1) {
 				fprintf(stderr, "picoflow: --sync: '%s' is not "
 				    "full or normal\n", optarg);
 				return CLI_USAGE;
@@ -347,7 +331,7 @@ run_load(struct run_opts *ro)
 	 * Without a policy the operator runs the tasks as themselves; with
 	 * one, as pf-supervisor would (never root unless it allows root).
 	 */
-	engine_opts_limits(&ro->eng, &dl);
+	dl = ro->eng.limits;
 	wfset_load_opts(&lopts, pol, ro->run_as, pol != NULL, &dl);
 	pf_diags_init(&d);
 	wf = workflow_load_file(ro->file, &lopts, &d);
@@ -373,6 +357,7 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 	struct pf_err		 err;
 	struct ev_loop		*loop;
 	ev_signal		 sigint, sigterm;
+	enum pf_status		 final;
 	char			 worker[PATH_MAX];
 	int			 rc = CLI_FAIL;
 
@@ -401,6 +386,8 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 	hooks.run_ended = on_run_ended;
 	hooks.arg = &v;
 	buf_init(&v.json, 0);
+	json_init(&v.tasks, &v.json);
+	json_arr_begin(&v.tasks);
 	v.t0 = clock_mono_s();
 	if ((v.eng = engine_new(loop, store, &ro->eng, &hooks, &err)) ==
 	    NULL) {
@@ -426,31 +413,36 @@ run_exec(struct cli_ctx *ctx, struct run_opts *ro,
 		ev_run(loop, EVRUN_ONCE);
 	ev_signal_stop(loop, &sigint);
 	ev_signal_stop(loop, &sigterm);
+	/* A run that did not end (its store failed) counts as failed. */
+	final = v.status != PF_STATUS_NONE ? v.status : PF_STATUS_FAILED;
 
 	if (v.quiet) {
-		struct pf_buf	 o;
+		struct pf_json	 o;
 
-		buf_init(&o, 0);
-		buf_printf(&o, "{\"run_id\":%" PRId64 ",\"workflow\":",
-		    v.run_id);
-		buf_add_json_str(&o, wf->name, strlen(wf->name));
-		buf_printf(&o, ",\"status\":\"%s\",\"tasks\":[",
-		    v.status ? v.status : "failed");
-		buf_add(&o, v.json.data, v.json.len);
-		buf_printf(&o, "],\"seconds\":%.3f,\"peak_rss_kb\":%ld}\n",
-		    elapsed(&v), peak_rss_kb());
-		if (!o.failed)
-			fwrite(o.data, 1, o.len, stdout);
-		buf_free(&o);
+		json_arr_end(&v.tasks);
+		json_init_file(&o, stdout);
+		json_obj_begin(&o);
+		json_ki64(&o, "run_id", v.run_id);
+		json_kstr(&o, "workflow", wf->name);
+		json_kstr(&o, "status", pf_status_name(final));
+		json_key(&o, "tasks");
+		if (json_error(&v.tasks) == 0)
+			json_raw(&o, v.json.data, v.json.len);
+		json_key(&o, "seconds");
+		json_fixed(&o, elapsed(&v), 3);
+		json_ki64(&o, "peak_rss_kb", peak_rss_kb());
+		json_obj_end(&o);
+		json_text(&o, "\n");
+		(void)json_close(&o);
 	} else
 		printf("Run %" PRId64 " of '%s': %s in %.3fs (%zu succeeded, "
 		    "%zu failed, %zu timed out, %zu skipped, %zu cancelled)\n",
 		    v.run_id, esc_str(name, sizeof(name), wf->name,
-		    ESC_QUOTES), v.status ? v.status : "failed",
-		    elapsed(&v), v.counts[0], v.counts[1], v.counts[2],
-		    v.counts[3], v.counts[4]);
-	rc = v.status != NULL && strcmp(v.status, "success") == 0 ?
-	    CLI_OK : CLI_FAIL;
+		    ESC_QUOTES), pf_status_name(final), elapsed(&v),
+		    v.counts[PF_STATUS_SUCCESS], v.counts[PF_STATUS_FAILED],
+		    v.counts[PF_STATUS_TIMEOUT], v.counts[PF_STATUS_SKIPPED],
+		    v.counts[PF_STATUS_CANCELLED]);
+	rc = final == PF_STATUS_SUCCESS ? CLI_OK : CLI_FAIL;
 out_engine:
 	engine_free(v.eng);
 out:

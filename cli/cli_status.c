@@ -36,8 +36,9 @@ cli_status(struct cli_ctx *ctx, int argc, char *argv[])
 	struct pf_err		 err;
 	struct pf_buf		 b;
 	struct cli_tbl		 t;
-	size_t			 nruns = 0, natt, i, j;
-	int			 rc, first = 1;
+	struct pf_json		 j;
+	size_t			 nruns = 0, natt, i, k;
+	int			 rc;
 
 	if ((rc = cli_ropts_parse(ctx, &o, argc, argv)) != -1)
 		return rc;
@@ -52,8 +53,12 @@ cli_status(struct cli_ctx *ctx, int argc, char *argv[])
 	memset(&t, 0, sizeof(t));
 	t.ncol = 6;
 	rc = CLI_OK;
-	if (o.json)
-		buf_add_str(&b, "{\"executions\":[");
+	json_init(&j, &b);
+	if (o.json) {
+		json_obj_begin(&j);
+		json_key(&j, "executions");
+		json_arr_begin(&j);
+	}
 	else if (nruns == 0) {
 		if (o.workflow != NULL) {
 			buf_add_str(&b, "no runs recorded yet for workflow ");
@@ -75,21 +80,16 @@ cli_status(struct cli_ctx *ctx, int argc, char *argv[])
 			goto out;
 		}
 		if (o.json) {
-			int	 f = 1;
-
-			if (!first)
-				buf_add_u8(&b, ',');
-			first = 0;
-			buf_add_u8(&b, '{');
-			cli_json_run(&b, &f, &runs[i]);
-			cli_json_key(&b, &f, "attempts");
-			buf_add_u8(&b, '[');
-			for (j = 0; j < natt; j++) {
-				if (j > 0)
-					buf_add_u8(&b, ',');
-				cli_json_attempt(&b, &att[j], 0);
-			}
-			buf_add_str(&b, "]}");
+			json_obj_begin(&j);
+			cli_json_run(&j, &runs[i]);
+			json_key(&j, "attempts");
+			json_arr_begin(&j);
+			for (k = 0; k < natt; k++)
+				cli_json_attempt(&j, &att[k], 0);
+			json_arr_end(&j);
+			json_obj_end(&j);
+			if (json_error(&j) == -1)
+				b.failed = 1;
 		} else {
 			char		 id[32], start[48], dur[32];
 			const char	*cols[6];
@@ -112,9 +112,11 @@ cli_status(struct cli_ctx *ctx, int argc, char *argv[])
 		}
 		store_attempts_free(att, natt);
 	}
-	if (o.json)
-		buf_add_str(&b, "]}\n");
-	else
+	if (o.json) {
+		json_arr_end(&j);
+		json_obj_end(&j);
+		cli_json_done(&j);
+	} else
 		cli_tbl_print(&t, "", &b);
 	if (cli_out_flush(&b, o.cmd) == -1)
 		rc = CLI_FAIL;
@@ -169,23 +171,22 @@ cli_history(struct cli_ctx *ctx, int argc, char *argv[])
 	memset(&t, 0, sizeof(t));
 	t.ncol = 7;
 	if (o.json) {
-		int	 f = 1;
+		struct pf_json	 j;
 
-		buf_add_u8(&b, '{');
-		cli_json_kstr(&b, &f, "workflow", o.workflow);
-		cli_json_kstr(&b, &f, "status_filter", o.status);
-		cli_json_key(&b, &f, "executions");
-		buf_add_u8(&b, '[');
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kstr(&j, "workflow", o.workflow);
+		json_kstr(&j, "status_filter", o.status);
+		json_key(&j, "executions");
+		json_arr_begin(&j);
 		for (i = 0; i < nruns; i++) {
-			int	 g = 1;
-
-			if (i > 0)
-				buf_add_u8(&b, ',');
-			buf_add_u8(&b, '{');
-			cli_json_run(&b, &g, &runs[i]);
-			buf_add_u8(&b, '}');
+			json_obj_begin(&j);
+			cli_json_run(&j, &runs[i]);
+			json_obj_end(&j);
 		}
-		buf_add_str(&b, "]}\n");
+		json_arr_end(&j);
+		json_obj_end(&j);
+		cli_json_done(&j);
 	} else if (nruns == 0) {
 		buf_add_str(&b, "no runs recorded yet for workflow ");
 		cli_txt_quoted(&b, o.workflow);

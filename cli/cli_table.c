@@ -44,47 +44,15 @@ cli_txt_str(struct pf_buf *b, const char *s)
 		cli_txt_add(b, s, strlen(s));
 }
 
-/* A JSON string from arbitrary bytes; invalid UTF-8 becomes U+FFFD. */
-void
-cli_json_bytes(struct pf_buf *b, const void *p, size_t len)
-{
-	buf_add_json_str(b, p, len);
-}
-
-static void
-json_str(struct pf_buf *b, const char *s)
-{
-	if (s == NULL)
-		buf_add_str(b, "null");
-	else
-		cli_json_bytes(b, s, strlen(s));
-}
-
-void
-cli_json_key(struct pf_buf *b, int *first, const char *key)
-{
-	if (!*first)
-		buf_add_u8(b, ',');
-	*first = 0;
-	buf_printf(b, "\"%s\":", key);
-}
-
-void
-cli_json_kstr(struct pf_buf *b, int *first, const char *key, const char *v)
-{
-	cli_json_key(b, first, key);
-	json_str(b, v);
-}
-
 /* Negative = unknown = null. */
 void
-cli_json_ki64(struct pf_buf *b, int *first, const char *key, int64_t v)
+cli_json_ki64(struct pf_json *j, const char *key, int64_t v)
 {
-	cli_json_key(b, first, key);
+	json_key(j, key);
 	if (v < 0)
-		buf_add_str(b, "null");
+		json_null(j);
 	else
-		buf_printf(b, "%" PRId64, v);
+		json_i64(j, v);
 }
 
 /* Local ISO-8601 with the UTC offset: 2024-03-04T03:00:00+01:00. */
@@ -112,17 +80,25 @@ cli_fmt_time(int64_t ms, char *out, size_t len)
 }
 
 void
-cli_json_ktime(struct pf_buf *b, int *first, const char *key, int64_t ms)
+cli_json_ktime(struct pf_json *j, const char *key, int64_t ms)
 {
 	char	 t[48];
 
-	cli_json_key(b, first, key);
+	json_key(j, key);
 	if (ms < 0) {
-		buf_add_str(b, "null");
+		json_null(j);
 		return;
 	}
 	cli_fmt_time(ms, t, sizeof(t));
-	json_str(b, t);
+	json_str(j, t);
+}
+
+void
+cli_json_done(struct pf_json *j)
+{
+	json_text(j, "\n");
+	if (json_close(j) == -1)
+		j->b->failed = 1;
 }
 
 /* 250ms, 1.2s, 3m04s, 2h05m09s; "-" when unknown. */

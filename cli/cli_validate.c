@@ -14,7 +14,7 @@
 #include "picoflow/policy.h"
 #include "picoflow/workflow.h"
 #include "cli_int.h"
-#include "engine.h"
+#include "limit.h"
 #include "wfset_load.h"
 
 void
@@ -34,22 +34,24 @@ cli_print_diags(const struct pf_diags *d)
 }
 
 static void
-json_diags(struct pf_buf *b, const struct pf_diags *d)
+json_diags(struct pf_json *j, const struct pf_diags *d)
 {
 	size_t	 i;
 
-	buf_add_str(b, "[");
+	json_key(j, "diagnostics");
+	json_arr_begin(j);
 	for (i = 0; i < d->n; i++) {
 		const struct pf_diag *e = &d->v[i];
 
-		buf_printf(b, "%s{\"severity\":\"%s\",\"line\":%u,"
-		    "\"column\":%u,\"message\":", i ? "," : "",
-		    e->sev == PF_SEV_ERROR ? "error" : "warning", e->line,
-		    e->col);
-		buf_add_json_str(b, e->msg, strlen(e->msg));
-		buf_add_str(b, "}");
+		json_obj_begin(j);
+		json_kstr(j, "severity", e->sev == PF_SEV_ERROR ? "error" :
+		    "warning");
+		json_ku64(j, "line", e->line);
+		json_ku64(j, "column", e->col);
+		json_kstr(j, "message", e->msg);
+		json_obj_end(j);
 	}
-	buf_add_str(b, "]");
+	json_arr_end(j);
 }
 
 static void
@@ -168,19 +170,23 @@ validate_policy(const struct validate_opts *vo, struct pf_policy **polp)
 {
 	struct pf_diags		 pd;
 	struct pf_buf		 out;
+	struct pf_json		 j;
 
 	pf_diags_init(&pd);
 	*polp = policy_load_file(vo->policy_path, &pd);
 	if (vo->json) {
 		buf_init(&out, 0);
-		buf_add_str(&out, "[{\"file\":");
-		buf_add_json_str(&out, vo->policy_path,
-		    strlen(vo->policy_path));
-		buf_printf(&out, ",\"policy\":true,\"valid\":%s,"
-		    "\"diagnostics\":", *polp ? "true" : "false");
-		json_diags(&out, &pd);
-		buf_add_str(&out, "}]\n");
-		if (*polp == NULL || vo->nfiles == 0)
+		json_init(&j, &out);
+		json_arr_begin(&j);
+		json_obj_begin(&j);
+		json_kstr(&j, "file", vo->policy_path);
+		json_kbool(&j, "policy", 1);
+		json_kbool(&j, "valid", *polp != NULL);
+		json_diags(&j, &pd);
+		json_obj_end(&j);
+		json_arr_end(&j);
+		json_text(&j, "\n");
+		if (json_close(&j) == 0 && (*polp == NULL || vo->nfiles == 0))
 			fwrite(out.data, 1, out.len, stdout);
 		buf_free(&out);
 	} else {
@@ -202,10 +208,10 @@ validate_policy(const struct validate_opts *vo, struct pf_policy **polp)
 	return -1;
 }
 
-/* Checks the file `path` (the i-th) and reports on it; 0 or CLI_FAIL. */
+/* Checks the file `path` and reports on it (into out with --json). */
 static int
-validate_one(const struct validate_opts *vo, int i, const char *path,
-    struct pf_buf *out)
+validate_one(const struct validate_opts *vo, const char *path,
+    struct pf_json *out)
 {
 	struct pf_diags		 d;
 	struct pf_workflow	*wf;
@@ -217,27 +223,20 @@ validate_one(const struct validate_opts *vo, int i, const char *path,
 	if (wf == NULL)
 		rc = CLI_FAIL;
 	if (vo->json) {
-		buf_printf(out, "%s{\"file\":", i > 0 ? "," : "");
-		buf_add_json_str(out, path, strlen(path));
-		buf_printf(out, ",\"valid\":%s", wf ? "true" : "false");
+		json_obj_begin(out);
+		json_kstr(out, "file", path);
+		json_kbool(out, "valid", wf != NULL);
 		if (wf) {
-			buf_add_str(out, ",\"name\":");
-			buf_add_json_str(out, wf->name,
-			    strlen(wf->name));
-			buf_printf(out, ",\"tasks\":%zu,\"order\":[",
-			    wf->ntasks);
-			for (k = 0; k < wf->ntasks; k++) {
-				const char *n =
-				    wf->tasks[wf->order[k]].name;
-				if (k)
-					buf_add_str(out, ",");
-				buf_add_json_str(out, n, strlen(n));
-			}
-			buf_add_str(out, "]");
+			json_kstr(out, "name", wf->name);
+			json_ku64(out, "tasks", wf->ntasks);
+			json_key(out, "order");
+			json_arr_begin(out);
+			for (k = 0; k < wf->ntasks; k++)
+				json_str(out, wf->tasks[wf->order[k]].name);
+			json_arr_end(out);
 		}
-		buf_add_str(out, ",\"diagnostics\":");
 		json_diags(out, &d);
-		buf_add_str(out, "}");
+		json_obj_end(out);
 	} else {
 		cli_print_diags(&d);
 		if (wf && vo->print) {
@@ -275,7 +274,7 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 	struct pf_policy	*pol = NULL;
 	struct pf_limits	 dl;
 	struct pf_buf		 out;
-	struct engine_opts	 eo;
+	struct pf_json		 j;
 	int			 i, rc;
 
 	if ((rc = validate_parse(ctx, argc, argv, &vo)) != -1)
@@ -285,19 +284,20 @@ cli_validate(struct cli_ctx *ctx, int argc, char *argv[])
 		return rc;
 	rc = CLI_OK;
 	/* As picoflow run would run the tasks (see policy_default_user). */
-	engine_opts_default(&eo);
-	engine_opts_limits(&eo, &dl);
+	limit_default(&dl);
 	wfset_load_opts(&vo.load, pol, vo.run_as, pol != NULL, &dl);
 
 	buf_init(&out, 0);
+	json_init(&j, &out);
 	if (vo.json)
-		buf_add_str(&out, "[");
+		json_arr_begin(&j);
 	for (i = 0; i < vo.nfiles; i++)
-		if (validate_one(&vo, i, vo.files[i], &out) != CLI_OK)
+		if (validate_one(&vo, vo.files[i], &j) != CLI_OK)
 			rc = CLI_FAIL;
 	if (vo.json) {
-		buf_add_str(&out, "]\n");
-		if (out.failed) {
+		json_arr_end(&j);
+		json_text(&j, "\n");
+		if (json_close(&j) == -1) {
 			fprintf(stderr, "picoflow: out of memory\n");
 			rc = CLI_FAIL;
 		} else

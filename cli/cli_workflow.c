@@ -46,33 +46,33 @@ cli_workflow(struct cli_ctx *ctx, int argc, char *argv[])
 	memset(&t, 0, sizeof(t));
 	t.ncol = 6;
 	if (o.json) {
-		buf_add_str(&b, "{\"workflows\":[");
-		for (i = 0; i < n; i++) {
-			int	 f = 1;
+		struct pf_json	 j;
 
-			if (i > 0)
-				buf_add_u8(&b, ',');
-			buf_add_u8(&b, '{');
-			cli_json_kstr(&b, &f, "name", w[i].name);
-			cli_json_kstr(&b, &f, "type", w[i].schedule != NULL ?
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_key(&j, "workflows");
+		json_arr_begin(&j);
+		for (i = 0; i < n; i++) {
+			json_obj_begin(&j);
+			json_kstr(&j, "name", w[i].name);
+			json_kstr(&j, "type", w[i].schedule != NULL ?
 			    "Cron" : "On-Demand");
-			cli_json_kstr(&b, &f, "schedule", w[i].schedule);
-			cli_json_kstr(&b, &f, "file", w[i].file);
-			cli_json_kstr(&b, &f, "description", w[i].description);
-			cli_json_key(&b, &f, "total");
-			buf_printf(&b, "%" PRId64, w[i].total);
-			cli_json_key(&b, &f, "success");
-			buf_printf(&b, "%" PRId64, w[i].success);
-			cli_json_key(&b, &f, "failed");
-			buf_printf(&b, "%" PRId64, w[i].failed);
-			cli_json_ki64(&b, &f, "last_started_ms",
+			json_kstr(&j, "schedule", w[i].schedule);
+			json_kstr(&j, "file", w[i].file);
+			json_kstr(&j, "description", w[i].description);
+			json_ki64(&j, "total", w[i].total);
+			json_ki64(&j, "success", w[i].success);
+			json_ki64(&j, "failed", w[i].failed);
+			cli_json_ki64(&j, "last_started_ms",
 			    w[i].last_started_ms);
-			cli_json_ktime(&b, &f, "last_started",
+			cli_json_ktime(&j, "last_started",
 			    w[i].last_started_ms);
-			cli_json_kstr(&b, &f, "last_status", w[i].last_status);
-			buf_add_u8(&b, '}');
+			json_kstr(&j, "last_status", w[i].last_status);
+			json_obj_end(&j);
 		}
-		buf_add_str(&b, "]}\n");
+		json_arr_end(&j);
+		json_obj_end(&j);
+		cli_json_done(&j);
 	} else if (n == 0) {
 		buf_add_str(&b, "no workflows recorded yet\n");
 	} else {

@@ -7,6 +7,7 @@
 
 /* Test-only fault injection state; -1 means "never fail". */
 static long	 fail_countdown = -1;
+static int	 fail_once;	/* only the one allocation fails */
 static int	 fail_happened;
 
 static int
@@ -16,6 +17,8 @@ alloc_should_fail(void)
 		return 0;
 	if (fail_countdown == 0) {
 		fail_happened = 1;
+		if (fail_once)
+			fail_countdown = -1;
 		errno = ENOMEM;
 		return 1;
 	}
@@ -27,7 +30,15 @@ void
 pf_alloc_fail_after(long n)
 {
 	fail_countdown = n < 0 ? -1 : n;
+	fail_once = 0;
 	fail_happened = 0;
+}
+
+void
+pf_alloc_fail_once(long n)
+{
+	pf_alloc_fail_after(n);
+	fail_once = n >= 0;
 }
 
 int

@@ -5,7 +5,6 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
-#include "picoflow/esc.h"
 
 uint16_t
 le16_get(const uint8_t *p)
@@ -57,8 +56,24 @@ buf_init(struct pf_buf *b, size_t max)
 }
 
 void
+buf_init_fixed(struct pf_buf *b, void *mem, size_t size)
+{
+	memset(b, 0, sizeof(*b));
+	b->data = mem;
+	b->cap = size;
+	b->max = size > 0 ? size - 1 : 0;	/* the spare byte for buf_cstr */
+	b->fixed = 1;
+	if (size == 0)
+		b->failed = 1;
+}
+
+void
 buf_free(struct pf_buf *b)
 {
+	if (b->fixed) {
+		b->len = 0;
+		return;
+	}
 	pf_free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
@@ -87,6 +102,8 @@ buf_reserve(struct pf_buf *b, size_t extra)
 		goto fail;
 	if (need <= b->cap)
 		return 0;
+	if (b->fixed)
+		goto fail;
 	ncap = b->cap ? b->cap : 64;
 	while (ncap < need) {
 		if (ncap > SIZE_MAX / 2) {
@@ -210,64 +227,20 @@ utf8_seq_len(const void *vp, size_t left)
 	return n;
 }
 
-int
-buf_add_json_str(struct pf_buf *b, const char *s, size_t n)
+/* The code point of the valid k-byte UTF-8 sequence at p. */
+uint32_t
+utf8_cp(const void *vp, size_t k)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t		 i = 0, k;
-	unsigned char	 c;
-	char		 esc[6];
+	const uint8_t	*p = vp;
+	uint32_t	 cp;
+	size_t		 i;
 
-	if (buf_add_u8(b, '"') == -1)
-		return -1;
-	while (i < n) {
-		c = (unsigned char)s[i];
-		switch (c) {
-		case '"':
-			buf_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			buf_add(b, "\\\\", 2);
-			break;
-		case '\n':
-			buf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			buf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			buf_add(b, "\\t", 2);
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f) {
-				memcpy(esc, "\\u00", 4);
-				esc[4] = hex[c >> 4];
-				esc[5] = hex[c & 0xf];
-				buf_add(b, esc, 6);
-			} else if (c < 0x80)
-				buf_add_u8(b, c);
-			else if ((k = utf8_seq_len(s + i, n - i)) != 0) {
-				uint32_t cp = 0;
-				size_t	 j;
-
-				/* C1 and bidi controls: valid JSON anyway,
-				 * but a terminal must not obey them. */
-				for (j = 0; j < k; j++)
-					cp = cp << 6 | ((unsigned char)s[i + j] &
-					    (j == 0 ? (k == 2 ? 0x1f : k == 3 ?
-					    0x0f : 0x07) : 0x3f));
-				if (esc_hidden(cp)) {
-					buf_printf(b, "\\u%04x", (unsigned)cp);
-				} else
-					buf_add(b, s + i, k);
-				i += k;
-				continue;
-			} else	/* JSON must be UTF-8: mark the bad byte */
-				buf_add(b, "\\ufffd", 6);
-		}
-		i++;
-	}
-	return buf_add_u8(b, '"');
+	if (k == 1)
+		return p[0];
+	cp = p[0] & (k == 2 ? 0x1f : k == 3 ? 0x0f : 0x07);
+	for (i = 1; i < k; i++)
+		cp = cp << 6 | (p[i] & 0x3f);
+	return cp;
 }
 
 const char *

@@ -17,18 +17,6 @@ esc_hidden(uint32_t cp)
 	    (cp >= 0x2066 && cp <= 0x2069);
 }
 
-/* The code point of the valid k-byte UTF-8 sequence at p (k >= 2). */
-static uint32_t
-utf8_cp(const uint8_t *p, size_t k)
-{
-	uint32_t	 cp = p[0] & (k == 2 ? 0x1f : k == 3 ? 0x0f : 0x07);
-	size_t		 i;
-
-	for (i = 1; i < k; i++)
-		cp = cp << 6 | (p[i] & 0x3f);
-	return cp;
-}
-
 /*
  * The escape for the sequence at s (into out, length in *olen), or
  * *olen = 0 when it passes as it is; returns the input bytes it covers.

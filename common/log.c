@@ -1,3 +1,8 @@
+/*
+ * The one log module: log_warn (adds errno) / log_warnx, log_info,
+ * log_debug, fatal / fatalx, every line tagged with its process, as text
+ * for a terminal or as JSON lines, one write(2) per line on stderr.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +12,7 @@
 
 #include "picoflow/buf.h"
 #include "picoflow/esc.h"
+#include "picoflow/json.h"
 #include "picoflow/log.h"
 
 /* The process's own log settings: set once in main(). */
@@ -67,15 +73,25 @@ log_format_parse(const char *s, enum log_format *out)
 	return 0;
 }
 
+/*
+ * A line is formatted on the stack: logging never allocates, so a test
+ * that fails the Nth allocation fails the same one with logging on or
+ * off, and a line can still be written when memory is short.  A longer
+ * line is cut at a whole escape and marked.
+ */
+#define LOG_LINE_MAX	4096
+#define LOG_CUT		" [truncated]"
+#define LOG_END_ROOM	(sizeof(LOG_CUT) - 1 + 3)	/* cut, "}\n */
+
 static void
 log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {
-	char		 msg[2048], ts[96];
+	char		 msg[2048], ts[96], line[LOG_LINE_MAX];
 	struct pf_buf	 b;
 	struct timespec	 now;
 	struct tm	 tm;
 	int		 saved = errno, n;
-	size_t		 len;
+	size_t		 len, end;
 
 	if (lvl > log_level)
 		return;
@@ -94,14 +110,18 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
 
-	buf_init(&b, 0);
+	buf_init_fixed(&b, line, sizeof(line) - LOG_END_ROOM);
 	if (log_format == LOG_FMT_JSON) {
-		buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"proc\":",
-		    ts, level_names[lvl]);
-		buf_add_json_str(&b, log_procname, strlen(log_procname));
-		buf_add_str(&b, ",\"msg\":");
-		buf_add_json_str(&b, msg, len);
-		buf_add_str(&b, "}\n");
+		struct pf_json	 j;
+
+		/* The object is closed below, after a cut if there is one. */
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kstr(&j, "ts", ts);
+		json_kstr(&j, "level", level_names[lvl]);
+		json_kstr(&j, "proc", log_procname);
+		json_key(&j, "msg");
+		json_str_n(&j, msg, len);
 	} else {
 		/*
 		 * One line whatever the message holds: a value that came from
@@ -111,14 +131,21 @@ log_vemit(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 		buf_printf(&b, "%s %s[%ld] %s: ", ts, log_procname,
 		    (long)getpid(), level_names[lvl]);
 		esc_add(&b, msg, len, 0);
-		buf_add_u8(&b, '\n');
 	}
-	if (!b.failed) {
-		/* One write per line keeps lines whole between processes. */
-		if (write(STDERR_FILENO, b.data, b.len) == -1)
-			(void)0;	/* nowhere left to report it */
+	/* The end goes in the room kept for it: a cut line is still one. */
+	end = b.len;
+	if (b.failed) {
+		memcpy(line + end, LOG_CUT, sizeof(LOG_CUT) - 1);
+		end += sizeof(LOG_CUT) - 1;
+		if (log_format == LOG_FMT_JSON)
+			line[end++] = '"';
 	}
-	buf_free(&b);
+	if (log_format == LOG_FMT_JSON)
+		line[end++] = '}';
+	line[end++] = '\n';
+	/* One write per line keeps lines whole between processes. */
+	if (write(STDERR_FILENO, line, end) == -1)
+		(void)0;	/* nowhere left to report it */
 	errno = saved;
 }
 

@@ -3,7 +3,7 @@
  * parent directories, never through a symbolic link; SQLite set up
  * defensively (WAL, synchronous=FULL, foreign keys, a small page cache)
  * and the schema migrated for a writer, or checked for a reader.  Also
- * the durability switch, the schema version and the status words.
+ * the durability switch, the schema version and store_attempt_end_init.
  */
 #include <sys/stat.h>
 
@@ -274,6 +274,18 @@ store_close(struct pf_store *st)
 }
 
 int
+store_sync_parse(const char *s, enum store_sync *out)
+{
+	if (strcmp(s, "full") == 0)
+		*out = STORE_SYNC_FULL;
+	else if (strcmp(s, "normal") == 0)
+		*out = STORE_SYNC_NORMAL;
+	else
+		return -1;
+	return 0;
+}
+
+int
 store_set_sync(struct pf_store *st, enum store_sync mode, struct pf_err *err)
 {
 	if (store_check_writable(st, err) == -1)
@@ -294,21 +306,6 @@ int
 store_schema_version(struct pf_store *st)
 {
 	return st->version;
-}
-
-int
-store_status_valid(const char *s)
-{
-	static const char *const ok[] = { "running", "success", "failed",
-	    "timeout", "skipped", "cancelled", STORE_ST_INTERRUPTED };
-	size_t	 i;
-
-	if (s == NULL)
-		return 0;
-	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strcmp(s, ok[i]) == 0)
-			return 1;
-	return 0;
 }
 
 void

@@ -126,7 +126,7 @@ explain_not_running(struct pf_store *st, enum sq q, int64_t id,
 }
 
 int
-store_run_end(struct pf_store *st, int64_t run_id, const char *status,
+store_run_end(struct pf_store *st, int64_t run_id, enum pf_status status,
     int64_t ended_ms, const char *error, struct pf_err *err)
 {
 	sqlite3_stmt	*s;
@@ -134,10 +134,10 @@ store_run_end(struct pf_store *st, int64_t run_id, const char *status,
 
 	if (store_check_writable(st, err) == -1)
 		return -1;
-	if (!store_status_valid(status) || strcmp(status, "running") == 0 ||
-	    strcmp(status, "skipped") == 0) {
+	if (!pf_status_valid(status) || status == PF_STATUS_RUNNING ||
+	    status == PF_STATUS_SKIPPED) {
 		pf_err_set(err, "invalid final status '%s' for an execution",
-		    status != NULL ? status : "(null)");
+		    pf_status_name(status));
 		return -1;
 	}
 	if (store_check_ms(ended_ms, "end", err) == -1)
@@ -146,7 +146,7 @@ store_run_end(struct pf_store *st, int64_t run_id, const char *status,
 		return -1;
 	fmt_ts(ended_ms, ts, sizeof(ts));
 	sqlite3_bind_int64(s, 1, run_id);
-	store_bind_text(s, 2, status);
+	store_bind_text(s, 2, pf_status_name(status));
 	sqlite3_bind_text(s, 3, ts, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, ended_ms);
 	store_bind_text(s, 5, error);
@@ -203,10 +203,9 @@ store_attempt_end(struct pf_store *st, int64_t attempt_id,
 
 	if (store_check_writable(st, err) == -1)
 		return -1;
-	if (!store_status_valid(e->status) ||
-	    strcmp(e->status, "running") == 0) {
+	if (!pf_status_valid(e->status) || e->status == PF_STATUS_RUNNING) {
 		pf_err_set(err, "invalid final status '%s' for a task attempt",
-		    e->status != NULL ? e->status : "(null)");
+		    pf_status_name(e->status));
 		return -1;
 	}
 	if (store_check_ms(e->ended_ms, "end", err) == -1)
@@ -232,7 +231,7 @@ store_attempt_end(struct pf_store *st, int64_t attempt_id,
 		goto fail;
 	fmt_ts(e->ended_ms, ts, sizeof(ts));
 	sqlite3_bind_int64(s, 1, attempt_id);
-	store_bind_text(s, 2, e->status);
+	store_bind_text(s, 2, pf_status_name(e->status));
 	sqlite3_bind_text(s, 3, ts, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, e->ended_ms);
 	if (e->has_exit_code)

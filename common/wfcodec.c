@@ -822,10 +822,10 @@ wfcodec_check(struct pf_workflow *wf, const struct wfcodec_opts *o,
 			    "twice", wf->tasks[i].name);
 			goto dag_out;
 		}
-	wf->order = d.order;
-	wf->level = d.level;
-	d.order = NULL;
-	d.level = NULL;
+	if (workflow_set_dag(wf, &d) == -1) {
+		pf_err_set(err, "out of memory");
+		goto dag_out;
+	}
 	rc = 0;
 dag_out:
 	dag_free(&d);

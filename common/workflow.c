@@ -1,11 +1,12 @@
 /*
  * The workflow model's small helpers: freeing (safe on a model the
  * loader abandoned half-way), names and lookups.  Loading is in
- * workflow_load.c, printing in workflow_print.c.
+ * workflow_load*.c, printing in workflow_print.c.
  */
 #include <string.h>
 
 #include "picoflow/alloc.h"
+#include "picoflow/dag.h"
 #include "picoflow/workflow.h"
 
 static void
@@ -77,9 +78,29 @@ workflow_free(struct pf_workflow *wf)
 			task_free(&wf->tasks[i]);
 		pf_free(wf->tasks);
 	}
-	pf_free(wf->order);
-	pf_free(wf->level);
+	if (wf->dag != NULL) {
+		dag_free(wf->dag);	/* and order, level: its arrays */
+		pf_free(wf->dag);
+	} else {
+		pf_free(wf->order);
+		pf_free(wf->level);
+	}
 	pf_free(wf);
+}
+
+int
+workflow_set_dag(struct pf_workflow *wf, struct dag *d)
+{
+	struct dag	*g;
+
+	if ((g = pf_malloc(sizeof(*g))) == NULL)
+		return -1;
+	*g = *d;
+	memset(d, 0, sizeof(*d));
+	wf->dag = g;
+	wf->order = g->order;
+	wf->level = g->level;
+	return 0;
 }
 
 const char *

@@ -1,6 +1,6 @@
 /*
  * Reading a YAML source file whole, with the loaders' limits and
- * messages.  Apart from the parser (ytree.c) so that pf-supervisor, which
+ * messages.  Apart from the parser (ytree*.c) so that pf-supervisor, which
  * reads the files it hands to pf-loader, does not link libyaml.
  */
 #include <sys/stat.h>

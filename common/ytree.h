@@ -1,6 +1,6 @@
 /*
  * The YAML node tree shared by the configuration loaders (workflows in
- * workflow_load.c, the policy file in policy.c).  Internal to common/.
+ * workflow_load*.c, the policy file in policy*.c).  Internal to common/.
  *
  * libyaml's event stream becomes a tree of nodes that know their
  * position; anchors are shared by reference and every node knows how many

@@ -61,7 +61,7 @@ confine_rlimits(struct pf_err *err)
 }
 
 /*
- * run_as checks resolve user and group names (policy_is_root).  Only
+ * run_as checks resolve user and group names (runas_is_root).  Only
  * the files service answers them here: other services (systemd, sss,
  * ldap) load modules, open sockets and walk directories, none of which
  * the filter allows.  root, and the groups that matter, live in

@@ -92,15 +92,17 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 	if (r->will_retry)
 		log_info("run %" PRId64 " task '%s' attempt %u: %s%s%s; retry "
 		    "in %.1f s", r->run_id, r->task->name, r->attempt,
-		    r->status, r->reason ? ": " : "", r->reason ? r->reason :
+		    pf_status_name(r->status), r->reason ? ": " : "",
+		    r->reason ? r->reason :
 		    "", (double)r->retry_in_ms / 1000.0);
-	else if (strcmp(r->status, "success") == 0)
+	else if (r->status == PF_STATUS_SUCCESS)
 		log_debug("run %" PRId64 " task '%s' attempt %u: success in "
 		    "%" PRId64 " ms", r->run_id, r->task->name, r->attempt,
 		    r->duration_ms);
 	else
 		log_info("run %" PRId64 " task '%s'%s: %s%s%s", r->run_id,
-		    r->task->name, r->attempt ? "" : " (not run)", r->status,
+		    r->task->name, r->attempt ? "" : " (not run)",
+		    pf_status_name(r->status),
 		    r->reason ? ": " : "", r->reason ? r->reason : "");
 	if (d->stopping)
 		daemon_kick(d);
@@ -108,7 +110,7 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	struct daemon	*d = arg;
 	struct drun	*dr = cookie, **pp;
@@ -116,7 +118,7 @@ on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
 
 	(void)wf;
 	log_info("'%s': run %" PRId64 " ended: %s", log_q(dr->name), run_id,
-	    status);
+	    pf_status_name(status));
 	for (pp = &d->runs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == dr) {
 			*pp = dr->next;
@@ -414,7 +416,7 @@ daemon_open(struct daemon *d, struct engine_opts *eo, struct pf_err *err)
 			eo->attach_window_ms = o->attach_window_ms;
 		}
 	}
-	engine_opts_limits(eo, &d->defaults);
+	d->defaults = eo->limits;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "cgroup.h"
 #include "daemon_int.h"
 #include "engine.h"
+#include "limit.h"
 #include "loadjob.h"
 #include "nsprobe.h"
 #include "sched.h"
@@ -55,14 +56,12 @@ daemon_check(const struct daemon_opts *o)
 	size_t			 i, ok = 0;
 	char			 ts[32], exe[PATH_MAX];
 	int			 rc = 0;
-	struct engine_opts	 eo;
 	struct pf_limits	 dl;
 	struct loadjob_req	 rq;
 	struct loadjob_out	 out;
 	struct wfset		*set = &out.set;
 
-	engine_opts_default(&eo);
-	engine_opts_limits(&eo, &dl);
+	limit_default(&dl);
 	if (spawn_find_exe("pf-loader", "PICOFLOW_LOADER", exe, sizeof(exe),
 	    &err) == -1) {
 		fprintf(stderr, "pf-supervisor: %s\n", err.msg);

@@ -13,6 +13,7 @@
 #include "picoflow/clock.h"
 #include "picoflow/ctl.h"
 #include "picoflow/log.h"
+#include "picoflow/tz.h"
 #include "control.h"
 #include "daemon_int.h"
 #include "engine.h"
@@ -46,8 +47,7 @@ status_reply(struct daemon *d, struct ctl_reply *rep)
 		w.file = s->path;
 		w.schedule = s->def->wf->schedule;
 		w.timezone = s->def->wf->timezone ? s->def->wf->timezone :
-		    (char *)(uintptr_t)(d->opts.default_tz ?
-		    d->opts.default_tz : "UTC");
+		    d->opts.default_tz ? d->opts.default_tz : "UTC";
 		w.next_fire_ms = s->armed_for >= 0 && !d->stopping ?
 		    s->armed_for * 1000 : -1;
 		w.last_fire_ms = s->last_fire >= 0 ? s->last_fire * 1000 : -1;

@@ -40,7 +40,8 @@ daemon_resume_runs(struct daemon *d, struct recover_run *rr, size_t n)
 			    rr[i].run_id, why);
 			daemon_note_error(d, "run %" PRId64 ": %s",
 			    rr[i].run_id, why);
-			if (store_run_end(d->store, rr[i].run_id, "failed",
+			if (store_run_end(d->store, rr[i].run_id,
+			    PF_STATUS_FAILED,
 			    clock_wall_ms(), why, &err) == -1)
 				log_warnx("run %" PRId64 ": %s", rr[i].run_id,
 				    err.msg);

@@ -15,6 +15,7 @@
 #include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
+#include "limit.h"
 #include "nsprobe.h"
 #include "spawn.h"
 
@@ -23,33 +24,17 @@ engine_opts_default(struct engine_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->grace_ms = ENGINE_DEFAULT_GRACE_MS;
-	o->output_cap = ENGINE_DEFAULT_OUTPUT_CAP;
 	o->output_mem = ENGINE_DEFAULT_OUTPUT_MEM;
 	o->output_budget = ENGINE_DEFAULT_OUTPUT_BUDGET;
 	o->backoff_ms = ENGINE_DEFAULT_BACKOFF_MS;
 	o->backoff_max_ms = ENGINE_DEFAULT_BACKOFF_MAX_MS;
 	o->trigger = "manual";
-	o->memory = ENGINE_DEFAULT_MEMORY;
-	o->swap = ENGINE_DEFAULT_SWAP;
-	o->cpu_milli = ENGINE_DEFAULT_CPU_MILLI;
-	o->pids = ENGINE_DEFAULT_PIDS;
+	limit_default(&o->limits);
 	o->spawn_backoff_ms = ENGINE_DEFAULT_SPAWN_BACKOFF_MS;
 	o->spawn_backoff_max_ms = ENGINE_DEFAULT_SPAWN_BACKOFF_MAX_MS;
 	o->spawn_giveup_ms = ENGINE_DEFAULT_SPAWN_GIVEUP_MS;
 	o->attach_window_ms = ENGINE_DEFAULT_ATTACH_WINDOW_MS;
 	o->max_interruptions = ENGINE_DEFAULT_MAX_INTERRUPTIONS;
-}
-
-void
-engine_opts_limits(const struct engine_opts *o, struct pf_limits *l)
-{
-	l->memory = o->memory;
-	l->swap = o->swap;
-	l->cpu_milli = o->cpu_milli;
-	l->pids = o->pids;
-	l->nofile = -1;
-	l->output = o->output_cap > INT64_MAX ? INT64_MAX :
-	    (int64_t)o->output_cap;
 }
 
 void

@@ -35,6 +35,7 @@
 #include <ev.h>
 
 #include "picoflow/err.h"
+#include "picoflow/status.h"
 #include "picoflow/store.h"
 #include "picoflow/workflow.h"
 #include "engine_defaults.h"
@@ -48,7 +49,7 @@ struct engine_task_report {
 	const struct pf_task	*task;
 	int64_t			 run_id;
 	unsigned		 attempt;	/* 0 = never ran */
-	const char		*status;	/* store status word */
+	enum pf_status		 status;
 	int64_t			 duration_ms;
 	int			 exit_code;	/* valid if has_exit_code */
 	int			 has_exit_code;
@@ -66,12 +67,12 @@ struct engine_hooks {
 		    const struct pf_task *, int64_t run_id, unsigned attempt);
 	void	(*task_ended)(void *arg, const struct engine_task_report *);
 	/*
-	 * The run reached its final state; status is a store status word,
-	 * cookie the one given to engine_start_ex/engine_resume.  The
+	 * The run reached its final state (status success, failed or
+	 * cancelled); cookie the one given to engine_start_ex/engine_resume.  The
 	 * workflow may be released from here on.
 	 */
 	void	(*run_ended)(void *arg, const struct pf_workflow *,
-		    int64_t run_id, const char *status, void *cookie);
+		    int64_t run_id, enum pf_status status, void *cookie);
 	void	*arg;
 };
 
@@ -96,7 +97,6 @@ struct engine_opts {
 	 */
 	unsigned	 wf_max_tasks;
 	unsigned	 grace_ms;	/* SIGTERM .. SIGKILL */
-	uint64_t	 output_cap;	/* default per attempt, bytes */
 	uint64_t	 output_mem;	/* output held in memory, all attempts;
 					   at least FRAME_PAYLOAD_MAX */
 	uint64_t	 output_budget;	/* output stored by the runs in flight,
@@ -116,10 +116,11 @@ struct engine_opts {
 	 * unless no_namespaces or the host cannot.
 	 */
 	int		 no_namespaces;
-	int64_t		 memory;	/* default limits; -1 = none */
-	int64_t		 swap;
-	int64_t		 cpu_milli;
-	int64_t		 pids;
+	/*
+	 * What a task that sets a limit neither itself nor in config.limits
+	 * gets (limit_default; -1 = none); output is the cap per attempt.
+	 */
+	struct pf_limits limits;
 	const char	*run_as;	/* tasks without run_as; NULL = ours.
 					   pf-supervisor as root: "nobody" */
 	/* No worker can start (engine.h, top): hold, then give up. */
@@ -138,11 +139,6 @@ struct engine_start_opts {
 void	 engine_opts_default(struct engine_opts *);
 /* A new wf_max_tasks (a reloaded policy); runs started keep theirs. */
 void	 engine_set_wf_max_tasks(struct engine *, unsigned);
-/*
- * The default limits of o as a workflow model's limits (what a task that
- * sets none gets; nofile is left to the worker's inherited limit).
- */
-void	 engine_opts_limits(const struct engine_opts *o, struct pf_limits *);
 
 /* The loop must be the default loop (libev watches children only there). */
 struct engine *engine_new(struct ev_loop *, struct pf_store *,
@@ -192,7 +188,7 @@ struct engine_adopt {
 	struct store_procs procs;	/* as recorded (recover_abandon) */
 };
 /*
- * Attempts recorded `interrupted` (STORE_ST_INTERRUPTED) do not count
+ * Attempts recorded `interrupted` (PF_STATUS_INTERRUPTED) do not count
  * against retry; max_interruptions of them in a row fail the task.
  * adopts: the run's attempts taken over (their rows still running).
  */

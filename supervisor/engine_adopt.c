@@ -23,6 +23,7 @@
 #include "picoflow/log.h"
 #include "attachdir.h"
 #include "engine_int.h"
+#include "limit.h"
 #include "procid.h"
 
 /*
@@ -98,6 +99,7 @@ engine_adopt(struct engine_run *run, size_t i)
 			(void)kill(ad->worker_pid, SIGKILL);
 		close(ad->fd);
 		ad->fd = -1;
+		/* Ready (E_ADOPT): queued as act_enqueue would. */
 		run->rq[(run->rq_head + run->rq_len++) % run->wf->ntasks] = i;
 		return;
 	}
@@ -113,7 +115,9 @@ engine_adopt(struct engine_run *run, size_t i)
 		a->task_pid = (pid_t)ad->procs.task_pid;
 	/* A worker that is gone left its spool: nothing to stop or wait. */
 	a->exited = ad->worker_pid <= 0;
-	a->cap = engine_attempt_cap(a);
+	limit_resolve(&task->limits, &run->wf->limits, &eng->opts.limits,
+	    &a->lim);
+	a->cap = a->lim.output >= 0 ? (uint64_t)a->lim.output : UINT64_MAX;
 	if (store_output_stored(eng->store, a->id, a->skip, &err) == -1) {
 		/* Then the replay is stored again after what is there. */
 		log_warnx("run %" PRId64 " task '%s': %s", run->run_id,
@@ -130,7 +134,7 @@ engine_adopt(struct engine_run *run, size_t i)
 	run->running++;
 	run->wfg->running++;
 	eng->running++;
-	(void)engine_task_event(run, i, E_DISPATCH);
+	(void)engine_task_event(run, i, E_DISPATCH, NULL);
 	if (ad->worker_pid > 0 && eng->cgs != NULL &&
 	    cg_mode(eng->cgs) != CG_MODE_NONE &&
 	    cg_adopt(eng->cgs, ad->worker_pid, &a->cg, &err) == -1)

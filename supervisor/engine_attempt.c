@@ -20,6 +20,7 @@
 #include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
+#include "limit.h"
 #include "procid.h"
 #include "spawn.h"
 
@@ -144,7 +145,7 @@ on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	a->timed_out = 1;
+	a->stop = A_STOP_TIMEOUT;
 	log_info("task '%s' attempt %u: timed out after %u s",
 	    a->run->wf->tasks[a->task].name, a->no,
 	    a->run->wf->tasks[a->task].timeout);
@@ -425,11 +426,7 @@ spawn_hold(struct engine_run *run, size_t i, const char *why)
 	struct engine	*eng = run->eng;
 	char		 quiet[64];
 
-	(void)engine_task_event(run, i, E_NO_WORKER);
-	/* engine_dispatch() took it from the head, so the head slot is free. */
-	run->rq_head = (run->rq_head + run->wf->ntasks - 1) % run->wf->ntasks;
-	run->rq[run->rq_head] = i;
-	run->rq_len++;
+	(void)engine_task_event(run, i, E_NO_WORKER, NULL);
 	if (eng->spawn_fails++ == 0) {
 		eng->spawn_since = clock_mono_s();
 		eng->spawn_delay_ms = eng->opts.spawn_backoff_ms;
@@ -574,12 +571,14 @@ engine_dispatch(struct engine_run *run, size_t i)
 	a->no = ++t->attempts;
 	a->started_ms = clock_wall_ms();
 	a->started = ev_now(eng->loop);
-	a->cap = engine_attempt_cap(a);
+	limit_resolve(&task->limits, &run->wf->limits, &eng->opts.limits,
+	    &a->lim);
+	a->cap = a->lim.output >= 0 ? (uint64_t)a->lim.output : UINT64_MAX;
 	t->cur = a;
 	run->running++;
 	run->wfg->running++;
 	eng->running++;
-	(void)engine_task_event(run, i, E_DISPATCH);
+	(void)engine_task_event(run, i, E_DISPATCH, NULL);
 
 	if (store_attempt_begin(eng->store, run->run_id, task->name, a->no,
 	    a->started_ms, &a->id, &err) == -1) {

@@ -1,7 +1,8 @@
 /*
  * The engine's default limits and timings (engine_opts_default), apart
  * from the engine itself, so that code that only shows, checks or
- * documents the defaults needs no more than this.  engine.h includes it.
+ * documents the defaults needs no more than this (the limits as a
+ * model's: limit_default, limit.h).  engine.h includes it.
  */
 #ifndef PICOFLOW_ENGINE_DEFAULTS_H
 #define PICOFLOW_ENGINE_DEFAULTS_H

@@ -84,32 +84,32 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 	}
 	if (a->have_result && r->status == PROTO_ST_OK && a->error == NULL) {
 		/* It finished well, even if a stop was on its way. */
-		e->status = "success";
+		e->status = PF_STATUS_SUCCESS;
 	} else if (a->interrupted && !a->have_result) {
-		e->status = STORE_ST_INTERRUPTED;
+		e->status = PF_STATUS_INTERRUPTED;
 		snprintf(reason, rlen, "interrupted: its worker did not answer "
 		    "after the supervisor restarted (stopped or stuck) and "
 		    "was killed; not counted against retry");
-	} else if (a->cancelled) {
-		e->status = "cancelled";
+	} else if (a->stop == A_STOP_CANCEL) {
+		e->status = PF_STATUS_CANCELLED;
 		snprintf(reason, rlen, "cancelled");
-	} else if (a->timed_out) {
-		e->status = "timeout";
+	} else if (a->stop == A_STOP_TIMEOUT) {
+		e->status = PF_STATUS_TIMEOUT;
 		snprintf(reason, rlen, "timed out after %u s",
 		    a->run->wf->tasks[a->task].timeout);
 	} else if (a->error != NULL) {
-		e->status = "failed";
+		e->status = PF_STATUS_FAILED;
 		snprintf(reason, rlen, "%s", a->error);
 	} else if (!a->have_result) {
-		e->status = "failed";
+		e->status = PF_STATUS_FAILED;
 		describe_exit(a, reason, rlen);
 	} else {
 		switch (r->status) {
 		case PROTO_ST_OK:
-			e->status = "success";
+			e->status = PF_STATUS_SUCCESS;
 			break;
 		case PROTO_ST_FAILED:
-			e->status = "failed";
+			e->status = PF_STATUS_FAILED;
 			/* No exit code (http, ssh): the worker's reason. */
 			if (r->exit_code < 0 && r->error != NULL)
 				snprintf(reason, rlen, "%s", r->error);
@@ -118,12 +118,12 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 				    r->exit_code);
 			break;
 		case PROTO_ST_SIGNALED:
-			e->status = "failed";
+			e->status = PF_STATUS_FAILED;
 			snprintf(reason, rlen, "killed by signal %d (%s)",
 			    r->signal, strsignal(r->signal));
 			break;
 		default:
-			e->status = "failed";
+			e->status = PF_STATUS_FAILED;
 			snprintf(reason, rlen, "%s%s%s",
 			    proto_status_name(r->status),
 			    r->error ? ": " : "", r->error ? r->error : "");
@@ -175,7 +175,7 @@ attempt_end_failed(struct attempt *a, const struct store_attempt_end *e,
 	snprintf(reason, sizeof(reason), "the state database could not "
 	    "record the attempt: %s", why);
 	store_attempt_end_init(&f);
-	f.status = "failed";
+	f.status = PF_STATUS_FAILED;
 	f.reason = reason;
 	f.ended_ms = e->ended_ms;
 	f.duration_ms = e->duration_ms;
@@ -203,6 +203,7 @@ engine_attempt_finish(struct attempt *a)
 	struct task_rt		*t = &run->tasks[a->task];
 	struct store_attempt_end e;
 	struct engine_task_report rep;
+	struct tev_arg		 arg;
 	struct pf_err		 err;
 	char			 reason[PF_ERR_MAX + 64];
 	enum tevent		 ev;
@@ -225,31 +226,31 @@ engine_attempt_finish(struct attempt *a)
 			attempt_end_failed(a, &e, err.msg);
 		}
 		store_failed = 1;
-		e.status = "failed";
+		e.status = PF_STATUS_FAILED;
 		e.reason = "the state database could not record the attempt";
 	}
 
 	/* Recorded (or given up on): the worker's spool is not needed. */
 	engine_attach_forget(eng, a->id);
 
-	if (strcmp(e.status, STORE_ST_INTERRUPTED) == 0) {
+	if (e.status == PF_STATUS_INTERRUPTED) {
 		t->interrupted++;
 		t->tail_int++;
 	} else
 		t->tail_int = 0;
 	if (store_failed)
 		ev = E_FAIL;
-	else if (strcmp(e.status, "success") == 0)
+	else if (e.status == PF_STATUS_SUCCESS)
 		ev = E_OK;
 	else if (eng->opts.max_interruptions > 0 &&
 	    t->tail_int >= eng->opts.max_interruptions)
 		ev = E_FAIL;
-	else if (a->cancelled)
+	else if (a->stop == A_STOP_CANCEL)
 		ev = E_CANCEL;
 	else if (t->attempts - t->interrupted <= task->retry &&
-	    !run->cancelled)
+	    run->state != R_CANCELLING)
 		ev = E_RETRY;
-	else if (a->timed_out)
+	else if (a->stop == A_STOP_TIMEOUT)
 		ev = E_TIMEOUT;
 	else
 		ev = E_FAIL;
@@ -280,12 +281,8 @@ engine_attempt_finish(struct attempt *a)
 	eng->running--;
 	engine_attempt_free(a);
 
-	if (ev == E_RETRY) {
-		if (engine_task_event(run, t->idx, E_RETRY) == 0) {
-			ev_timer_set(&t->backoff, delay / 1000.0, 0.);
-			ev_timer_start(eng->loop, &t->backoff);
-		}
-	} else
-		engine_task_settle(run, t->idx, ev, reason);
+	memset(&arg, 0, sizeof(arg));
+	arg.delay_ms = delay;
+	(void)engine_task_event(run, t->idx, ev, &arg);
 	engine_pump(eng);
 }

@@ -4,8 +4,10 @@
  * structures, and the functions one engine file calls in another.
  *
  *	engine.c	options, engine_new/free, the public queries
- *	engine_task.c	the task state table; settling a task's dependents
- *	engine_run.c	runs: start, slots and fairness, pump, end, cancel
+ *	engine_task.c	the task state table and its actions (queueing,
+ *			releasing or skipping dependents, recording)
+ *	engine_run.c	runs: the run state table, start, slots and
+ *			fairness, pump, end, cancel
  *	engine_resume.c	a run continued after a restart
  *	engine_attempt.c starting an attempt (spawn hold), its worker's
  *			frames, stop, timeout and kill
@@ -64,13 +66,52 @@ enum tevent {
 	E_RESTORE_TIMEOUT, /* resume: ... and the last one timed out */
 	E_NO_WORKER,	/* a slot is free but no worker could start (short of
 			   fds, processes, memory): wait, nothing counted */
+	E_ADOPT,	/* resume: its attempt's worker outlived our
+			   predecessor and is taken over (engine_adopt.c) */
 	E_NEVENTS
+};
+
+/*
+ * A run's states; the table and its actions are in engine_run.c.
+ *
+ *	RUNNING --a task failed for good--> FAILING
+ *	RUNNING | FAILING --cancel--> CANCELLING
+ *	RUNNING | FAILING | CANCELLING --complete--> ENDED
+ *
+ * "complete": every task is final and no attempt is in flight.  The end
+ * is recorded as success, failed or cancelled by the state it came from.
+ */
+enum rstate {
+	R_RUNNING = 0,
+	R_FAILING,	/* a task failed for good; the rest go on */
+	R_CANCELLING,	/* nothing new starts; attempts are stopped */
+	R_ENDED,	/* recorded; the run is freed */
+	R_NSTATES
+};
+
+enum revent {
+	RE_TASK_FAILED = 0,
+	RE_CANCEL,
+	RE_COMPLETE,
+	RE_NEVENTS
+};
+
+/*
+ * Why an attempt is being stopped, if it is: one state, not two flags.
+ * A cancel overrides a timeout (the run's cancel is what the record
+ * says); a timeout cannot follow a stop, whose timer is the kill's.
+ */
+enum astop {
+	A_STOP_NONE = 0,
+	A_STOP_TIMEOUT,	/* its task's timeout passed */
+	A_STOP_CANCEL,	/* its run is cancelled */
 };
 
 struct attempt;
 
 struct task_rt {
 	enum tstate	 state;
+	int		 skip_recorded;	/* resume: its skipped row exists */
 	unsigned	 attempts;	/* attempts started so far */
 	unsigned	 interrupted;	/* of them, interrupted by a restart:
 					   not counted against retry */
@@ -100,15 +141,14 @@ struct engine_run {
 	unsigned		 wf_cap;	/* wfg->running below; 0 none */
 	const struct pf_workflow *wf;
 	int64_t			 run_id;
-	struct dag		 dag;
-	struct dag_run		 ready;
+	struct dag_run		 ready;		/* over wf->dag */
 	struct task_rt		*tasks;
 	size_t			*rq;		/* ready to dispatch, FIFO ring */
 	size_t			 rq_head, rq_len;
 	unsigned		 running;	/* attempts in flight */
 	size_t			 nfinal;	/* tasks in a final state */
-	int			 cancelled;
-	int			 failed;	/* a task failed for good */
+	enum rstate		 state;
+	int			 restoring;	/* engine_resume replays history */
 	uint64_t		 out_bytes;	/* output its attempts captured */
 	void			*cookie;	/* the caller's, for run_ended */
 	struct engine_adopt	*adopts;	/* resume: taken over */
@@ -120,7 +160,7 @@ struct engine_run {
 struct pending_end {
 	int64_t			 run_id;
 	int64_t			 ended_ms;
-	char			 status[16];
+	enum pf_status		 status;
 	char			*error;
 	struct pending_end	*next;
 };
@@ -146,7 +186,8 @@ struct attempt {
 	struct pf_buf		 wbuf;		/* frames to send */
 	/* Output not stored yet (stdout, stderr); see output_flush. */
 	struct pf_buf		 out[2];
-	uint64_t		 cap;
+	struct pf_limits	 lim;		/* resolved once (limit.h) */
+	uint64_t		 cap;		/* lim.output; none: UINT64_MAX */
 	uint64_t		 captured;	/* kept: stored + in out[] */
 	uint64_t		 dropped;	/* over the cap: the worker's count
 					   of the same bytes may be larger */
@@ -160,8 +201,7 @@ struct attempt {
 	int			 exited;
 	int			 wstatus;
 	int			 eof;
-	int			 timed_out;
-	int			 cancelled;
+	enum astop		 stop;		/* why it is being stopped */
 	int			 killed;	/* SIGKILL sent to the session */
 	/*
 	 * Taken over from a dead predecessor (engine_adopt.c): not our
@@ -228,18 +268,30 @@ struct engine {
 
 /* engine.c */
 
-/* engine_task.c: every state change goes through engine_task_event. */
-int	 engine_task_event(struct engine_run *, size_t, enum tevent);
+/*
+ * engine_task.c: every state change goes through engine_task_event,
+ * which also runs the change's action (the table there).  arg (may be
+ * NULL) is what an action needs: the reason a task is skipped or
+ * cancelled, the delay before a retry.
+ */
+struct tev_arg {
+	const char	*why;		/* E_SKIP, E_CANCEL */
+	unsigned	 delay_ms;	/* E_RETRY */
+};
+int	 engine_task_event(struct engine_run *, size_t, enum tevent,
+	    const struct tev_arg *);
+/* The table's next state for a pair, -1 if impossible (for tests). */
+int	 engine_task_next(enum tstate, enum tevent, int *has_action);
 void	 engine_collect_ready(struct engine_run *);
-void	 engine_task_settle(struct engine_run *, size_t, enum tevent,
-	    const char *);
 void	 engine_on_backoff(struct ev_loop *, ev_timer *, int);
 
-/* engine_run.c */
+/* engine_run.c: every run state change goes through engine_run_event. */
+int	 engine_run_event(struct engine_run *, enum revent, const char *why);
+/* The table's next state for a pair, -1 if impossible (for tests). */
+int	 engine_run_next(enum rstate, enum revent, int *has_action);
 struct engine_run *engine_run_new(struct engine *,
 	    const struct pf_workflow *, struct pf_err *);
 void	 engine_run_free(struct engine_run *);
-void	 engine_run_cancel(struct engine_run *, const char *);
 void	 engine_pump(struct engine *);
 void	 engine_on_pending_timer(struct ev_loop *, ev_timer *, int);
 
@@ -255,7 +307,6 @@ void	 engine_attempt_stop(struct attempt *);
 void	 engine_on_spawn_timer(struct ev_loop *, ev_timer *, int);
 
 /* engine_spec.c */
-uint64_t engine_attempt_cap(const struct attempt *);
 int	 engine_queue_spec(struct attempt *, struct pf_err *);
 int	 engine_attempt_cg_create(struct attempt *, struct pf_err *);
 void	 engine_attempt_cg_end(struct attempt *, struct store_attempt_end *,

@@ -1,16 +1,16 @@
 /*
  * A run continued after a restart (engine_resume): its tasks settle from
  * the attempt rows the store kept, in topological order, exactly as the
- * run reached them, and the rest runs.
+ * run reached them, and the rest runs.  Attempts whose workers outlived
+ * the predecessor are taken over (engine_adopt.c), not run again; an
+ * attempt recorded interrupted does not count against retry.
  */
 #include <inttypes.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "picoflow/alloc.h"
-#include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 
@@ -18,74 +18,44 @@
 struct task_hist {
 	unsigned	 attempts;	/* highest attempt number recorded */
 	unsigned	 interrupted;	/* attempts interrupted by restarts */
-	unsigned	 tail;		/* ... the last ones, in a row */
+	unsigned	 tail;		/* ... the newest ones, in a row */
 	int		 success;
-	int		 skip_row;	/* a skipped row exists already */
-	const char	*last;		/* status of the highest attempt */
+	enum pf_status	 last;		/* status of the highest attempt */
 	struct engine_adopt *adopt;	/* its running attempt, taken over */
 };
 
 /*
- * A resumed task settles from its history; dependents as in
- * engine_task_settle.
+ * A resumed task settles from its history through the task table, whose
+ * actions release or skip its dependents as the run did (run->restoring:
+ * nothing is collected or reported while the history replays).
  */
 static void
-restore_task(struct engine_run *run, size_t i, const struct task_hist *h,
-    const struct task_hist *hist)
+restore_task(struct engine_run *run, size_t i, const struct task_hist *h)
 {
-	struct engine		*eng = run->eng;
 	const struct pf_task	*task = &run->wf->tasks[i];
 	struct task_rt		*t = &run->tasks[i];
-	const size_t		*skipped;
-	struct pf_err		 err;
-	char			 why[WF_TASK_NAME_MAX + 128];
-	enum tevent		 ev;
-	long			 n, k;
+	unsigned		 max = run->eng->opts.max_interruptions;
 
 	t->attempts = h->attempts;
 	t->interrupted = h->interrupted;
 	t->tail_int = h->tail;
 	if (h->success) {
-		if (engine_task_event(run, i, E_RESTORE_OK) == 0)
-			(void)dag_ready_done(&run->ready, i);
+		(void)engine_task_event(run, i, E_RESTORE_OK, NULL);
 		return;
 	}
 	if (h->adopt != NULL) {
 		t->adopt = h->adopt;	/* engine_collect_ready takes it over */
 		return;
 	}
-	if (eng->opts.max_interruptions > 0 &&
-	    h->tail >= eng->opts.max_interruptions) {
+	if (max > 0 && h->tail >= max)
 		log_warnx("run %" PRId64 " task '%s': interrupted %u times in "
 		    "a row (--max-interruptions %u): it fails and is not run "
-		    "again", run->run_id, task->name, h->tail,
-		    eng->opts.max_interruptions);
-	} else if (h->attempts == 0 ||
+		    "again", run->run_id, task->name, h->tail, max);
+	else if (h->attempts == 0 ||
 	    h->attempts - h->interrupted <= task->retry)
 		return;		/* runs (again) */
-	ev = h->last != NULL && strcmp(h->last, "timeout") == 0 ?
-	    E_RESTORE_TIMEOUT : E_RESTORE_FAIL;
-	if (engine_task_event(run, i, ev) == -1)
-		return;
-	run->failed = 1;
-	if (task->continue_on_failure) {
-		(void)dag_ready_done(&run->ready, i);
-		return;
-	}
-	n = dag_ready_fail(&run->ready, i, &skipped);
-	snprintf(why, sizeof(why), "dependency '%s' %s", task->name,
-	    ev == E_RESTORE_TIMEOUT ? "timed out" : "failed");
-	for (k = 0; k < n; k++) {
-		size_t	 x = skipped[k];
-
-		if (engine_task_event(run, x, E_SKIP) == -1 || hist[x].skip_row)
-			continue;
-		if (store_task_skipped(eng->store, run->run_id,
-		    run->wf->tasks[x].name, why, clock_wall_ms(), &err) == -1)
-			log_warnx("run %" PRId64 ": cannot record skipped "
-			    "task '%s': %s", run->run_id,
-			    run->wf->tasks[x].name, err.msg);
-	}
+	(void)engine_task_event(run, i, h->last == PF_STATUS_TIMEOUT ?
+	    E_RESTORE_TIMEOUT : E_RESTORE_FAIL, NULL);
 }
 
 /*
@@ -149,7 +119,7 @@ tail_interrupted(const struct pf_workflow *wf, size_t i,
 			    atts[k].status != NULL &&
 			    strcmp(atts[k].task_name, wf->tasks[i].name) == 0) {
 				found = strcmp(atts[k].status,
-				    STORE_ST_INTERRUPTED) == 0;
+				    pf_status_name(PF_STATUS_INTERRUPTED)) == 0;
 				break;
 			}
 		if (!found)
@@ -168,6 +138,7 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 	struct engine_run	*run;
 	struct task_hist	*hist;
 	size_t			 i, k;
+	enum pf_status		 st;
 	long			 ti;
 	int			 was_cancelled = 0;
 
@@ -194,25 +165,25 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 	for (k = 0; k < natts; k++) {
 		const struct store_attempt *a = &atts[k];
 
-		if (a->task_name == NULL || a->status == NULL ||
+		if (a->task_name == NULL ||
+		    pf_status_parse(a->status, &st) == -1 ||
 		    (ti = workflow_task_index(wf, a->task_name)) < 0)
 			continue;	/* a task the definition lost */
 		if (a->attempt == 0) {
-			hist[ti].skip_row = 1;
+			run->tasks[ti].skip_recorded = 1;
 			continue;
 		}
-		if (strcmp(a->status, "cancelled") == 0)
+		if (st == PF_STATUS_CANCELLED)
 			was_cancelled = 1;
-		if (strcmp(a->status, "success") == 0)
+		if (st == PF_STATUS_SUCCESS)
 			hist[ti].success = 1;
-		if (strcmp(a->status, STORE_ST_INTERRUPTED) == 0)
+		if (st == PF_STATUS_INTERRUPTED)
 			hist[ti].interrupted++;
 		if (a->attempt >= hist[ti].attempts) {
 			hist[ti].attempts = a->attempt;
-			hist[ti].last = a->status;
+			hist[ti].last = st;
 		}
 	}
-	/* Interruptions in a row, from the newest attempt back. */
 	for (i = 0; i < wf->ntasks; i++)
 		hist[i].tail = tail_interrupted(wf, i, atts, natts,
 		    hist[i].attempts);
@@ -220,6 +191,7 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 	 * Replay in topological order: a task can only be restored once its
 	 * dependencies are, exactly as the run reached it.
 	 */
+	run->restoring = 1;
 	for (k = 0; k < wf->ntasks; k++) {
 		i = wf->order[k];
 		if (dag_ready_state(&run->ready, i) != DAG_READY) {
@@ -228,14 +200,15 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 				run->tasks[i].attempts = hist[i].attempts;
 			continue;
 		}
-		restore_task(run, i, &hist[i], hist);
+		restore_task(run, i, &hist[i]);
 	}
+	run->restoring = 0;
 	pf_free(hist);
 	run->next = eng->runs;
 	eng->runs = run;
 	engine_collect_ready(run);
 	if (was_cancelled)
-		engine_run_cancel(run,
+		(void)engine_run_event(run, RE_CANCEL,
 		    "cancelled before the supervisor restarted");
 	engine_pump(eng);
 	return 0;

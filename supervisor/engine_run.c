@@ -1,9 +1,11 @@
 /*
- * Runs: their in-memory state (engine_run_new, engine_run_free), the
- * start of a run, the slots a run may use (max_parallel, the global
- * max_tasks, its workflow's share across runs), engine_pump, which
- * starts what can start and ends runs that are complete, a run's end
- * (kept and retried when the store refuses it), and cancellation.
+ * Runs: their state table (engine_run_event: running, failing,
+ * cancelling, ended, each change with its action), their in-memory
+ * state (engine_run_new, engine_run_free), the start of a run, the slots
+ * a run may use (max_parallel, the global max_tasks, its workflow's
+ * share across runs), engine_pump, which starts what can start and ends
+ * runs that are complete, a run's end (kept and retried when the store
+ * refuses it), and cancellation.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/clock.h"
+#include "picoflow/invariant.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
 
@@ -107,7 +110,6 @@ engine_run_free(struct engine_run *run)
 	pf_free(run->adopts);
 	run->eng->out_disk -= run->out_bytes;
 	dag_ready_free(&run->ready);
-	dag_free(&run->dag);
 	pf_free(run->tasks);
 	pf_free(run->rq);
 	wfg_unref(run->eng, run->wfg);
@@ -116,7 +118,7 @@ engine_run_free(struct engine_run *run)
 
 /* Keeps a run end the store refused, to try again later. */
 static void
-pending_add(struct engine *eng, int64_t run_id, const char *status,
+pending_add(struct engine *eng, int64_t run_id, enum pf_status status,
     int64_t ended_ms, const char *error)
 {
 	struct pending_end	*p;
@@ -128,7 +130,7 @@ pending_add(struct engine *eng, int64_t run_id, const char *status,
 	}
 	p->run_id = run_id;
 	p->ended_ms = ended_ms;
-	snprintf(p->status, sizeof(p->status), "%s", status);
+	p->status = status;
 	p->error = error != NULL ? pf_strdup(error) : NULL;
 	p->next = eng->pending;
 	eng->pending = p;
@@ -155,7 +157,7 @@ engine_flush_pending(struct engine *eng)
 			continue;
 		}
 		log_info("run %" PRId64 ": its end (%s) is recorded now",
-		    p->run_id, p->status);
+		    p->run_id, pf_status_name(p->status));
 		*pp = p->next;
 		pf_free(p->error);
 		pf_free(p);
@@ -173,20 +175,23 @@ engine_on_pending_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)engine_flush_pending(w->data);
 }
 
+/* The run is complete: its end recorded (or kept to retry), it is freed. */
 static void
-run_end(struct engine_run *run)
+run_end(struct engine_run *run, enum rstate from, const char *why)
 {
 	struct engine	*eng = run->eng;
 	struct engine_run **pp;
 	const struct pf_workflow *wf;
 	struct pf_err	 err;
-	const char	*status, *error;
+	enum pf_status	 status;
+	const char	*error;
 	int64_t		 ended = clock_wall_ms(), run_id;
 	void		*cookie;
 
-	status = run->cancelled ? "cancelled" : run->failed ? "failed" :
-	    "success";
-	error = run->cancelled ? "cancelled" : run->failed ?
+	(void)why;
+	status = from == R_CANCELLING ? PF_STATUS_CANCELLED :
+	    from == R_FAILING ? PF_STATUS_FAILED : PF_STATUS_SUCCESS;
+	error = from == R_CANCELLING ? "cancelled" : from == R_FAILING ?
 	    "one or more tasks failed" : NULL;
 	if (store_run_end(eng->store, run->run_id, status, ended, error,
 	    &err) == -1) {
@@ -206,6 +211,78 @@ run_end(struct engine_run *run)
 	engine_run_free(run);
 	if (eng->hooks.run_ended != NULL)
 		eng->hooks.run_ended(eng->hooks.arg, wf, run_id, status, cookie);
+}
+
+typedef void	 run_action(struct engine_run *, enum rstate from,
+		    const char *why);
+
+static run_action run_cancel;
+
+struct rtrans {
+	unsigned char	 ok;	/* 0: an impossible pair */
+	unsigned char	 next;
+	run_action	*act;
+};
+
+/* (state, event) -> (next state, action); a cell left out: impossible. */
+#define TO(s, a)	{ 1, (s), (a) }
+static const struct rtrans run_table[R_NSTATES][RE_NEVENTS] = {
+	[R_RUNNING] = {
+		[RE_TASK_FAILED] =	TO(R_FAILING, NULL),
+		[RE_CANCEL] =		TO(R_CANCELLING, run_cancel),
+		[RE_COMPLETE] =		TO(R_ENDED, run_end),
+	},
+	[R_FAILING] = {
+		[RE_TASK_FAILED] =	TO(R_FAILING, NULL),
+		[RE_CANCEL] =		TO(R_CANCELLING, run_cancel),
+		[RE_COMPLETE] =		TO(R_ENDED, run_end),
+	},
+	[R_CANCELLING] = {
+		/* Cancelled wins: a failure after it changes nothing. */
+		[RE_TASK_FAILED] =	TO(R_CANCELLING, NULL),
+		[RE_COMPLETE] =		TO(R_ENDED, run_end),
+	},
+	/* R_ENDED: the run is gone. */
+};
+#undef TO
+
+static const char *const rstate_names[R_NSTATES] = {
+	"running", "failing", "cancelling", "ended",
+};
+
+int
+engine_run_next(enum rstate s, enum revent ev, int *has_action)
+{
+	const struct rtrans *c;
+
+	if ((unsigned)s >= R_NSTATES || (unsigned)ev >= RE_NEVENTS)
+		return -1;
+	c = &run_table[s][ev];
+	if (has_action != NULL)
+		*has_action = c->act != NULL;
+	return c->ok ? (int)c->next : -1;
+}
+
+/*
+ * The one place a run changes state, then the change's action (after
+ * RE_COMPLETE the run is freed).  -1 for an impossible pair: an engine
+ * bug, which aborts a checking build.
+ */
+int
+engine_run_event(struct engine_run *run, enum revent ev, const char *why)
+{
+	const struct rtrans	*c = &run_table[run->state][ev];
+	enum rstate		 from = run->state;
+
+	if (PF_NEVER(!c->ok)) {
+		log_warnx("engine: run %" PRId64 ": event %d in state %s "
+		    "ignored", run->run_id, (int)ev, rstate_names[from]);
+		return -1;
+	}
+	run->state = c->next;
+	if (c->act != NULL)
+		c->act(run, from, why);
+	return 0;
 }
 
 /*
@@ -229,7 +306,8 @@ engine_pump(struct engine *eng)
 	do {
 		eng->pump_again = 0;
 		for (run = eng->runs; run != NULL; run = run->next) {
-			while (run->rq_len > 0 && !run->cancelled &&
+			while (run->rq_len > 0 &&
+			    run->state != R_CANCELLING &&
 			    !eng->draining && run_has_slot(run)) {
 				i = run->rq[run->rq_head];
 				run->rq_head = (run->rq_head + 1) %
@@ -242,7 +320,8 @@ engine_pump(struct engine *eng)
 			next = run->next;
 			if (run->nfinal == run->wf->ntasks &&
 			    run->running == 0)
-				run_end(run);
+				(void)engine_run_event(run, RE_COMPLETE,
+				    NULL);
 		}
 	} while (eng->pump_again);
 	eng->in_pump = 0;
@@ -253,8 +332,14 @@ engine_run_new(struct engine *eng, const struct pf_workflow *wf,
     struct pf_err *err)
 {
 	struct engine_run	*run;
-	size_t			 i, k;
+	size_t			 i;
 
+	/* Every model maker builds the graph (workflow_set_dag). */
+	if (PF_NEVER(wf->dag == NULL)) {
+		pf_err_set(err, "workflow '%s' has no dependency graph",
+		    wf->name);
+		return NULL;
+	}
 	if ((run = pf_calloc(1, sizeof(*run))) == NULL) {
 		pf_err_set(err, "out of memory");
 		return NULL;
@@ -267,23 +352,10 @@ engine_run_new(struct engine *eng, const struct pf_workflow *wf,
 		return NULL;
 	}
 	run->wf_cap = wf_cap(eng, wf);
-	if (dag_init(&run->dag, wf->ntasks) == -1) {
-		pf_err_set(err, "workflow too large");
-		wfg_unref(eng, run->wfg);
-		pf_free(run);
-		return NULL;
-	}
-	for (i = 0; i < wf->ntasks; i++)
-		for (k = 0; k < wf->tasks[i].ndepends_on; k++)
-			if (dag_add_edge(&run->dag, i, wf->tasks[i].dep_idx[k],
-			    err) == -1)
-				goto fail;
-	if (dag_finish(&run->dag, err) == -1 ||
-	    dag_ready_init(&run->ready, &run->dag) == -1)
-		goto fail;
 	run->tasks = pf_calloc(wf->ntasks, sizeof(*run->tasks));
 	run->rq = pf_calloc(wf->ntasks, sizeof(*run->rq));
-	if (run->tasks == NULL || run->rq == NULL) {
+	if (dag_ready_init(&run->ready, wf->dag) == -1 ||
+	    run->tasks == NULL || run->rq == NULL) {
 		pf_err_set(err, "out of memory");
 		goto fail;
 	}
@@ -355,37 +427,35 @@ engine_start(struct engine *eng, const struct pf_workflow *wf,
 	return engine_start_ex(eng, wf, NULL, run_id_out, NULL, err);
 }
 
-void
-engine_run_cancel(struct engine_run *run, const char *why)
+/*
+ * Cancelled: nothing new starts, running attempts are stopped (their
+ * ends settle their tasks), the others are cancelled now.
+ */
+static void
+run_cancel(struct engine_run *run, enum rstate from, const char *why)
 {
-	struct engine		*eng = run->eng;
-	struct pf_err		 err;
+	struct tev_arg		 arg;
 	size_t			 i;
 
-	if (run->cancelled)
-		return;
-	run->cancelled = 1;
+	(void)from;
 	log_info("run %" PRId64 " of '%s': cancelling (%s)", run->run_id,
 	    log_q(run->wf->name), why);
 	run->rq_len = 0;
+	memset(&arg, 0, sizeof(arg));
+	arg.why = why;
 	for (i = 0; i < run->wf->ntasks; i++) {
 		struct task_rt *t = &run->tasks[i];
 
 		switch (t->state) {
 		case T_RUNNING:
-			t->cur->cancelled = 1;
+			t->cur->stop = A_STOP_CANCEL;
 			engine_attempt_stop(t->cur);
 			break;
 		case T_WAITING:
 		case T_READY:
 		case T_BACKOFF:
-			ev_timer_stop(eng->loop, &t->backoff);
-			(void)engine_task_event(run, i, E_CANCEL);
-			if (store_task_skipped(eng->store, run->run_id,
-			    run->wf->tasks[i].name, why, clock_wall_ms(),
-			    &err) == -1)
-				log_warnx("run %" PRId64 ": %s", run->run_id,
-				    err.msg);
+			/* Recorded by the table's action (engine_task.c). */
+			(void)engine_task_event(run, i, E_CANCEL, &arg);
 			break;
 		default:
 			break;
@@ -399,7 +469,8 @@ engine_cancel_all(struct engine *eng, const char *why)
 	struct engine_run	*run;
 
 	for (run = eng->runs; run != NULL; run = run->next)
-		engine_run_cancel(run, why);
+		if (run->state != R_CANCELLING)
+			(void)engine_run_event(run, RE_CANCEL, why);
 	engine_pump(eng);
 }
 
@@ -411,9 +482,9 @@ engine_cancel_run(struct engine *eng, int64_t run_id, const char *why)
 	for (run = eng->runs; run != NULL; run = run->next)
 		if (run->run_id == run_id)
 			break;
-	if (run == NULL || run->cancelled)
+	if (run == NULL || run->state == R_CANCELLING)
 		return -1;
-	engine_run_cancel(run, why);
+	(void)engine_run_event(run, RE_CANCEL, why);
 	engine_pump(eng);
 	return 0;
 }

@@ -1,9 +1,9 @@
 /*
  * What an attempt is given: the task's environment and the SPEC frame
- * queued for its worker (engine_queue_spec), its output cap, its limits
- * (the task's, else the engine's defaults), and its cgroups, created
- * with those limits, and at its end read for accounting, killed and
- * removed (busy ones from a timer).
+ * queued for its worker (engine_queue_spec) with the limits resolved at
+ * dispatch (a->lim), and its cgroups, created with the same limits, and
+ * at its end read for accounting, killed and removed (busy ones from a
+ * timer).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -89,23 +89,48 @@ fail:
 	return -1;
 }
 
-uint64_t
-engine_attempt_cap(const struct attempt *a)
+/*
+ * The model's ssh and http settings (workflow.h) as the wire's
+ * (proto.h), field by field: the one place a model change meets the
+ * wire format.  Strings are borrowed; *hdrs is the caller's to free.
+ */
+static void
+spec_ssh(const struct pf_ssh *m, struct proto_ssh *w)
 {
-	const struct pf_task	*t = &a->run->wf->tasks[a->task];
-
-	if (t->limits.output >= 0)
-		return (uint64_t)t->limits.output;
-	if (a->run->wf->limits.output >= 0)
-		return (uint64_t)a->run->wf->limits.output;
-	return a->run->eng->opts.output_cap;
+	w->host = m->host;
+	w->user = m->user;
+	w->command = m->command;
+	w->key_path = m->key_path;
+	w->port = m->port;
+	w->verify_host_key = m->verify_host_key;
 }
 
-/* A limit of the task (already merged over config.limits), else ours. */
-static int64_t
-limit_or(int64_t task, int64_t dflt)
+static int
+spec_http(const struct pf_http *m, struct proto_http *w,
+    struct tlv_kv **hdrs)
 {
-	return task >= 0 ? task : dflt;
+	size_t	 i;
+
+	*hdrs = NULL;
+	if (m->headers.n > 0 &&
+	    (*hdrs = pf_calloc(m->headers.n, sizeof(**hdrs))) == NULL)
+		return -1;
+	for (i = 0; i < m->headers.n; i++) {
+		(*hdrs)[i].key = m->headers.v[i].key;
+		(*hdrs)[i].value = m->headers.v[i].value;
+	}
+	w->url = m->url;
+	w->method = m->method;
+	w->headers = *hdrs;
+	w->nheaders = m->headers.n;
+	w->body = m->body;
+	w->body_is_json = m->body_is_json;
+	w->timeout = m->timeout;
+	w->allow_private_ips = m->allow_private_ips;
+	w->ca_file = m->ca_file;
+	w->success_status = m->success_status;
+	w->nsuccess_status = m->nsuccess_status;
+	return 0;
 }
 
 int
@@ -115,6 +140,7 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	const struct pf_task	*t = &wf->tasks[a->task];
 	struct proto_spec	 s;
 	struct pf_buf		 msg;
+	struct tlv_kv		*hdrs = NULL;
 	char			 runid[32];
 	int			 rc = -1;
 
@@ -126,14 +152,12 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	s.workflow = wf->name;
 	s.output_cap = a->cap;
 	s.kill_grace_ms = a->run->eng->opts.grace_ms;
-	s.limits.memory = limit_or(t->limits.memory, a->run->eng->opts.memory);
-	s.limits.swap = limit_or(t->limits.swap, a->run->eng->opts.swap);
-	s.limits.cpu_milli = limit_or(t->limits.cpu_milli,
-	    a->run->eng->opts.cpu_milli);
-	s.limits.pids = limit_or(t->limits.pids, a->run->eng->opts.pids);
-	s.limits.nofile = t->limits.nofile;
-	s.run_as = t->run_as != NULL ? t->run_as :
-	    (char *)(uintptr_t)a->run->eng->opts.run_as;
+	s.limits.memory = a->lim.memory;
+	s.limits.swap = a->lim.swap;
+	s.limits.cpu_milli = a->lim.cpu_milli;
+	s.limits.pids = a->lim.pids;
+	s.limits.nofile = a->lim.nofile;
+	s.run_as = t->run_as != NULL ? t->run_as : a->run->eng->opts.run_as;
 	s.run_as_privileged = t->run_as_privileged;
 	s.privileged_groups = wf->privileged_groups;
 	s.nprivileged_groups = wf->nprivileged_groups;
@@ -161,14 +185,18 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 		break;
 	case TASK_SSH:
 		s.executor = PROTO_EXEC_SSH;
-		s.ssh = t->u.ssh;
+		spec_ssh(&t->u.ssh, &s.ssh);
 		break;
 	case TASK_HTTP:
 		s.executor = PROTO_EXEC_HTTP;
-		s.http = t->u.http;
+		if (spec_http(&t->u.http, &s.http, &hdrs) == -1) {
+			pf_err_set(err, "out of memory building the spec");
+			return -1;
+		}
 		break;
 	}
 	if (build_env(a, &s.env, &s.nenv) == -1) {
+		pf_free(hdrs);
 		pf_err_set(err, "out of memory building the environment");
 		return -1;
 	}
@@ -181,6 +209,7 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	}
 	buf_free(&msg);
 	pf_strv_free(s.env, s.nenv);
+	pf_free(hdrs);
 	return rc;
 }
 
@@ -245,10 +274,10 @@ engine_attempt_cg_create(struct attempt *a, struct pf_err *err)
 	cg_sweep(eng->cgs);
 	snprintf(name, sizeof(name), "r%" PRId64 "-%s-%u", a->run->run_id,
 	    t->name, a->no);
-	l.memory = limit_or(t->limits.memory, eng->opts.memory);
-	l.swap = limit_or(t->limits.swap, eng->opts.swap);
-	l.cpu_milli = limit_or(t->limits.cpu_milli, eng->opts.cpu_milli);
-	l.pids = limit_or(t->limits.pids, eng->opts.pids);
+	l.memory = a->lim.memory;
+	l.swap = a->lim.swap;
+	l.cpu_milli = a->lim.cpu_milli;
+	l.pids = a->lim.pids;
 	/* pf-worker is one of them: the task gets the number it asked for. */
 	if (l.pids >= 0 && l.pids < INT64_MAX)
 		l.pids++;
@@ -291,7 +320,7 @@ engine_attempt_cg_end(struct attempt *a, struct store_attempt_end *e,
 	    a->no, u.memory_peak, u.oom_kills, u.pids_denied, u.cpu_us,
 	    u.nr_throttled);
 	why[0] = '\0';
-	if (e->status != NULL && strcmp(e->status, "failed") == 0) {
+	if (e->status == PF_STATUS_FAILED) {
 		if (u.oom_kills > 0)
 			snprintf(why, sizeof(why), "oom: %" PRId64 " process(es) "
 			    "killed at the memory limit (peak %" PRId64

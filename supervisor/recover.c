@@ -33,7 +33,7 @@ kill_group(int64_t pid, int64_t start, const char *what, int64_t run_id)
 
 /* Ends one running attempt with status and reason. */
 static int
-end_attempt(struct pf_store *st, int64_t id, const char *status,
+end_attempt(struct pf_store *st, int64_t id, enum pf_status status,
     const char *reason, struct pf_err *err)
 {
 	struct store_attempt_end e;
@@ -56,7 +56,8 @@ fail_attempts(struct pf_store *st, int64_t run_id, const char *reason,
 	if (store_attempts_inflight(st, run_id, &a, &n, err) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (end_attempt(st, a[i].id, "failed", reason, err) == -1) {
+		if (end_attempt(st, a[i].id, PF_STATUS_FAILED, reason,
+		    err) == -1) {
 			store_attempts_inflight_free(a, n);
 			return -1;
 		}
@@ -84,7 +85,7 @@ interruptions_before(struct pf_store *st, int64_t run_id, const char *task,
 		for (i = 0; i < n; i++)
 			if (v[i].attempt == no && v[i].status != NULL)
 				hit = strcmp(v[i].status,
-				    STORE_ST_INTERRUPTED) == 0;
+				    pf_status_name(PF_STATUS_INTERRUPTED)) == 0;
 		if (!hit)
 			break;
 		k++;
@@ -118,7 +119,7 @@ interrupt_one(struct pf_store *st, const struct recover_opts *o,
 		snprintf(reason + k, sizeof(reason) - (size_t)k, "; %u "
 		    "interruptions in a row (--max-interruptions %u): the "
 		    "task fails", before + 1, o->max_interruptions);
-	if (end_attempt(st, a->id, STORE_ST_INTERRUPTED, reason, err) == -1)
+	if (end_attempt(st, a->id, PF_STATUS_INTERRUPTED, reason, err) == -1)
 		return -1;
 	if (o->attach_dir != NULL)
 		attachdir_forget(o->attach_dir, a->id);
@@ -213,7 +214,7 @@ recover_abandon(struct pf_store *st, const char *attach_dir,
 		    "task", run_id);
 		(void)kill_group(ad[k].procs.worker_pid,
 		    ad[k].procs.worker_start, "pf-worker", run_id);
-		if (end_attempt(st, ad[k].attempt_id, "failed", why,
+		if (end_attempt(st, ad[k].attempt_id, PF_STATUS_FAILED, why,
 		    &err) == -1)
 			log_warnx("run %" PRId64 ": %s", run_id, err.msg);
 		if (attach_dir != NULL)
@@ -272,7 +273,7 @@ recover_scan(struct pf_store *st, const struct recover_opts *o,
 			    "process that ran it (pid %" PRId64 ") is gone",
 			    v[i].pid);
 			if (fail_attempts(st, v[i].id, reason, rs, err) == -1 ||
-			    store_run_end(st, v[i].id, "failed",
+			    store_run_end(st, v[i].id, PF_STATUS_FAILED,
 			    clock_wall_ms(), reason, err) == -1)
 				goto fail;
 			log_warnx("recovery: run %" PRId64 " of '%s': %s; "

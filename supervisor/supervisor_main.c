@@ -2,10 +2,10 @@
  * pf-supervisor: parses the command line and hands over to the daemon
  * (daemon.c).  See docs/man/pf-supervisor.8 and docs/operations.md.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,8 @@
 #include "picoflow/privgroup.h"
 #include "picoflow/runas.h"
 #include "picoflow/proto.h"
+#include "picoflow/store.h"
+#include "picoflow/units.h"
 #include "daemon.h"
 #include "engine_defaults.h"
 
@@ -166,53 +168,32 @@ run_as_arg(const char *s)
 	return 0;
 }
 
+/* A flag's whole number in 0..max (units.h). */
 static int
 num(const char *opt, const char *s, unsigned long long max,
     unsigned long long *out)
 {
-	char			*end;
-	unsigned long long	 v;
+	int64_t	 v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s == '-' || *s == '\0' || *end != '\0' || errno != 0 || v > max) {
+	if (units_count(s, 0, (int64_t)max, &v) != UNITS_OK) {
 		fprintf(stderr, "pf-supervisor: %s: '%s' is not a number in "
 		    "0..%llu\n", opt, s, max);
 		return -1;
 	}
-	*out = v;
+	*out = (unsigned long long)v;
 	return 0;
 }
 
-/* 123, 10K, 256M, 2G (powers of 1024). */
+/* 123, 10K, 256M, 2G (powers of 1024; units.h). */
 static int
 size_arg(const char *opt, const char *s, int64_t *out)
 {
-	char			*end;
-	unsigned long long	 v, mul = 1;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s == '-' || end == s || errno != 0)
-		goto bad;
-	if (*end == 'K' || *end == 'k')
-		mul = 1024ULL;
-	else if (*end == 'M' || *end == 'm')
-		mul = 1024ULL * 1024;
-	else if (*end == 'G' || *end == 'g')
-		mul = 1024ULL * 1024 * 1024;
-	else if (*end != '\0')
-		goto bad;
-	if (*end != '\0' && end[1] != '\0')
-		goto bad;
-	if (v > (unsigned long long)INT64_MAX / mul)
-		goto bad;
-	*out = (int64_t)(v * mul);
+	if (units_size(s, 0, INT64_MAX, out) != UNITS_OK) {
+		fprintf(stderr, "pf-supervisor: %s: '%s' is not a size (like "
+		    "512K, 256M, 1G)\n", opt, s);
+		return -1;
+	}
 	return 0;
-bad:
-	fprintf(stderr, "pf-supervisor: %s: '%s' is not a size (like 512K, "
-	    "256M, 1G)\n", opt, s);
-	return -1;
 }
 
 /* The command line, parsed. */
@@ -359,11 +340,7 @@ parse_args(int argc, char *argv[], struct sv_args *a)
 			a->o.retain_every_s = (unsigned)v;
 			break;
 		case 's':
-			if (strcmp(optarg, "full") == 0)
-				a->o.sync = STORE_SYNC_FULL;
-			else if (strcmp(optarg, "normal") == 0)
-				a->o.sync = STORE_SYNC_NORMAL;
-			else {
+			if (store_sync_parse(optarg, &a->o.sync) == -1) {
 				fprintf(stderr, "pf-supervisor: --sync: '%s' is "
 				    "not full or normal\n", optarg);
 				return 2;

@@ -248,7 +248,7 @@ header_ok(const char *s)
 static int
 http_headers(struct http *h, struct curl_slist **out)
 {
-	const struct pf_http	*c = &h->spec->http;
+	const struct proto_http	*c = &h->spec->http;
 	struct curl_slist	*l = NULL, *n;
 	struct pf_buf		 b;
 	const char		*s;
@@ -256,9 +256,9 @@ http_headers(struct http *h, struct curl_slist **out)
 	int			 have_ct = 0, have_expect = 0;
 
 	buf_init(&b, 0);
-	for (i = 0; i < c->headers.n; i++) {
-		const char *k = c->headers.v[i].key;
-		const char *v = c->headers.v[i].value;
+	for (i = 0; i < c->nheaders; i++) {
+		const char *k = c->headers[i].key;
+		const char *v = c->headers[i].value;
 
 		if (!header_ok(k) || !header_ok(v) || strchr(k, ':') != NULL ||
 		    k[0] == '\0') {
@@ -315,7 +315,7 @@ http_scheme_ok(const char *url)
 static int
 http_setup(struct http *h, CURL *e, struct curl_slist *hdrs)
 {
-	const struct pf_http	*c = &h->spec->http;
+	const struct proto_http	*c = &h->spec->http;
 	const char		*m = c->method != NULL ? c->method : "GET";
 	long			 ms = (long)c->timeout * 1000;
 	int			 ok;
@@ -368,7 +368,7 @@ http_setup(struct http *h, CURL *e, struct curl_slist *hdrs)
 }
 
 static int
-http_status_ok(const struct pf_http *c, long st)
+http_status_ok(const struct proto_http *c, long st)
 {
 	size_t	 i;
 
@@ -455,7 +455,7 @@ http_redirect(struct proto_result *res, CURL *e, long st)
 static void
 http_finish(struct http *h, CURL *e, CURLcode cc)
 {
-	const struct pf_http	*c = &h->spec->http;
+	const struct proto_http	*c = &h->spec->http;
 	struct proto_result	*res = h->res;
 	long			 st = 0;
 

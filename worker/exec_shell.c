@@ -218,15 +218,20 @@ shell_argv(const struct proto_spec *spec)
 /*
  * envp: exactly the SPEC's entries, plus a minimal PATH, HOME (the home
  * of the user the task runs as) and LANG=C.UTF-8 for those it lacks.
- * home_var is the caller's buffer for "HOME=...".
+ * home_var is the caller's buffer for "HOME=...".  The defaults are
+ * writable arrays because execve's envp is char *const[].
  */
+static char	 default_path[] = PROTO_DEFAULT_PATH;
+static char	 default_lang[] = PROTO_DEFAULT_LANG;
+
 static char **
 shell_envp(const struct proto_spec *spec, const char *home, char *home_var,
     size_t home_len)
 {
-	char	**envp;
-	size_t	 i, n = 0;
-	int	 have_path = 0, have_home = 0, have_lang = 0;
+	/* execve's envp is char *const[]: writable copies, not literals. */
+	char		**envp;
+	size_t		 i, n = 0;
+	int		 have_path = 0, have_home = 0, have_lang = 0;
 
 	if ((envp = pf_reallocarray(NULL, spec->nenv + 4, sizeof(*envp))) ==
 	    NULL)
@@ -241,14 +246,14 @@ shell_envp(const struct proto_spec *spec, const char *home, char *home_var,
 		envp[n++] = spec->env[i];
 	}
 	if (!have_path)
-		envp[n++] = (char *)(uintptr_t)PROTO_DEFAULT_PATH;
+		envp[n++] = default_path;
 	if (!have_home) {
 		(void)snprintf(home_var, home_len, "HOME=%s",
 		    home[0] == '/' ? home : "/");
 		envp[n++] = home_var;
 	}
 	if (!have_lang)
-		envp[n++] = (char *)(uintptr_t)PROTO_DEFAULT_LANG;
+		envp[n++] = default_lang;
 	envp[n] = NULL;
 	return envp;
 }

@@ -24,6 +24,8 @@ void	 pf_strv_free(char **v, size_t n);
  * failure happened since the last reset.
  */
 void	 pf_alloc_fail_after(long n);
+/* As pf_alloc_fail_after, but only that one allocation fails. */
+void	 pf_alloc_fail_once(long n);
 int	 pf_alloc_failed(void);
 
 #endif

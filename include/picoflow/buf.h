@@ -16,9 +16,15 @@ struct pf_buf {
 	size_t	 cap;
 	size_t	 max;		/* 0 = no limit beyond SIZE_MAX */
 	int	 failed;	/* sticky: an add failed (ENOMEM or over max) */
+	int	 fixed;		/* data is the caller's: never grown or freed */
 };
 
 void	 buf_init(struct pf_buf *, size_t max);
+/*
+ * A writer over the caller's size bytes (a stack buffer): no allocation,
+ * an add that does not fit fails and leaves what was added before it.
+ */
+void	 buf_init_fixed(struct pf_buf *, void *mem, size_t size);
 void	 buf_free(struct pf_buf *);
 void	 buf_reset(struct pf_buf *);
 int	 buf_reserve(struct pf_buf *, size_t extra);
@@ -30,13 +36,10 @@ int	 buf_add_u64(struct pf_buf *, uint64_t);
 int	 buf_add_str(struct pf_buf *, const char *);	/* no NUL */
 int	 buf_printf(struct pf_buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-/*
- * JSON string literal with quotes and escapes, from arbitrary bytes:
- * invalid UTF-8 becomes U+FFFD so the document always parses.
- */
-int	 buf_add_json_str(struct pf_buf *, const char *, size_t);
 /* Length (1-4) of the valid UTF-8 sequence at p, or 0 if invalid. */
 size_t	 utf8_seq_len(const void *p, size_t left);
+/* The code point of the k-byte sequence at p (k from utf8_seq_len). */
+uint32_t utf8_cp(const void *p, size_t k);
 /* NUL-terminated view of the contents (adds a NUL after len, not counted). */
 const char *buf_cstr(struct pf_buf *);
 /* Removes the first n bytes. */

@@ -11,10 +11,13 @@
  * range-checked, singletons may appear once, required fields must be
  * there, strings carry no NUL and are capped, repeated fields are
  * counted.  Unknown tags are skipped so either side may add fields.
+ * The messages are tables of the codec the worker frames use too
+ * (picoflow/tlv.h, common/ctl.c).
  */
 #ifndef PICOFLOW_CTL_H
 #define PICOFLOW_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,49 +100,54 @@ enum {
 	CTL_RUN_TASKS_RUNNING = 6,	/* u32 */
 };
 
+/*
+ * The strings a sender fills from data it does not own are const: the
+ * encoder only reads them; what a decoder fills, *_free() releases.
+ */
 struct ctl_request {
 	uint8_t		 cmd;
-	char		*workflow;	/* NULL = absent */
+	const char	*workflow;	/* NULL = absent */
 	int64_t		 run_id;	/* -1 = absent */
 };
 
 /* Times are unix ms; -1 = absent. */
 struct ctl_wf_status {
-	char		*name;
-	char		*file;
-	char		*schedule;
-	char		*timezone;
+	const char	*name;
+	const char	*file;
+	const char	*schedule;
+	const char	*timezone;
 	int64_t		 next_fire_ms;
 	int64_t		 last_fire_ms;
 	uint32_t	 running;
 	uint32_t	 queued;
 	uint64_t	 fires;
 	uint64_t	 skips;
-	char		*error;
+	const char	*error;
 	uint8_t		 overlap;
 };
 
 struct ctl_run_status {
 	int64_t		 run_id;
-	char		*workflow;
-	char		*trigger;
+	const char	*workflow;
+	const char	*trigger;
 	int64_t		 started_ms;
 	int64_t		 scheduled_ms;
 	uint32_t	 tasks_running;
 };
 
 struct ctl_reply {
-	int		 ok;
+	bool		 ok;
 	char		*message;	/* NULL = none */
 	int64_t		 run_id;	/* -1 = none */
 	/* status */
-	int		 has_status;	/* any status field was present */
+	int		 has_status;	/* send the status fields; decoded:
+					   pid .. max_tasks were present */
 	uint32_t	 pid;
 	char		*version;
 	int64_t		 started_ms;
 	int64_t		 now_ms;
 	char		*config;
-	int		 stopping;
+	bool		 stopping;
 	uint32_t	 tasks_running;
 	uint32_t	 max_tasks;
 	char		*isolation_mode;
@@ -186,11 +194,5 @@ struct sockaddr_un;
  */
 int	 ctl_sock_addr(const char *path, struct sockaddr_un *,
 	    struct pf_err *);
-
-/*
- * Fuzz entry point: arbitrary bytes through the stream reader, REPLY
- * reassembly and both decoders.  Never crashes or leaks; returns 0.
- */
-int	 ctl_fuzz_one(const uint8_t *data, size_t len);
 
 #endif

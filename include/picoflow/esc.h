@@ -12,8 +12,8 @@
  *   invalid UTF-8    \xNN per byte (a lone 0x9b is CSI to some terminals)
  *   ' " \            \' \" \\   only with ESC_QUOTES
  *
- * JSON output keeps its own escaping (buf_add_json_str), which uses
- * esc_hidden() to write the same code points as \uXXXX.
+ * JSON output keeps its own escaping (json.h), which uses esc_hidden()
+ * to write the same code points as \uXXXX.
  */
 #ifndef PICOFLOW_ESC_H
 #define PICOFLOW_ESC_H

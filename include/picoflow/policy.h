@@ -152,8 +152,6 @@ int	 policy_check_run_as(const struct pf_policy *,
 /* The privileged groups in force under p (NULL: the built-in list). */
 int	 policy_privgroups(const struct pf_policy *p, struct privgroup_set *,
 	    struct pf_err *);
-/* 1 when user[:group] is root or group root (names or ids), else 0. */
-int	 policy_is_root(const char *run_as);
 /* "256M", "1G", "1536" (bytes) for messages. */
 void	 policy_fmt_size(int64_t, char *, size_t);
 

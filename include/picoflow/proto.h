@@ -23,7 +23,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
 #include "picoflow/frame.h"
-#include "picoflow/workflow.h"
+#include "picoflow/tlv.h"
 
 /* pf-worker finds its supervisor socket (SOCK_STREAM) on this fd. */
 #define PF_WORKER_FD		3
@@ -58,6 +58,8 @@ enum proto_msg {
 #define PROTO_DEFAULT_ATTACH_WINDOW_MS	(10u * 60 * 1000)
 #define PROTO_DEFAULT_PATH	"PATH=/usr/local/bin:/usr/bin:/bin"
 #define PROTO_DEFAULT_LANG	"LANG=C.UTF-8"
+#define PROTO_DEFAULT_SSH_PORT	22
+#define PROTO_DEFAULT_HTTP_TIMEOUT 300	/* seconds */
 
 enum proto_exec {
 	PROTO_EXEC_SHELL = 1,
@@ -181,6 +183,36 @@ struct proto_limits {
 	int64_t		 nofile;
 };
 
+/*
+ * The executors' settings as they travel.  These are wire structs, not
+ * the workflow model's (struct pf_ssh, struct pf_http in
+ * picoflow/workflow.h): the supervisor converts a task into them in one
+ * place (engine_spec.c), so a change to the YAML model cannot change
+ * the wire format; each field is a row of the SPEC table (proto.c).
+ */
+struct proto_ssh {
+	char		*host;
+	char		*user;
+	char		*command;
+	char		*key_path;	/* NULL = ~/.ssh/id_ed25519, id_rsa */
+	int		 port;
+	bool		 verify_host_key;
+};
+
+struct proto_http {
+	char		*url;
+	char		*method;	/* NULL = GET */
+	struct tlv_kv	*headers;	/* in order */
+	size_t		 nheaders;
+	char		*body;		/* NULL = none */
+	bool		 body_is_json;
+	int		 timeout;	/* seconds */
+	bool		 allow_private_ips;
+	char		*ca_file;
+	int		*success_status; /* NULL = any 2xx */
+	size_t		 nsuccess_status;
+};
+
 struct proto_spec {
 	uint64_t	 attempt_id;
 	char		*run_id;
@@ -201,7 +233,7 @@ struct proto_spec {
 	uint32_t	 kill_grace_ms;
 	uint32_t	 drain_ms;	/* reading on after the task exits */
 	struct proto_limits limits;
-	char		*run_as;
+	const char	*run_as;	/* const: the supervisor's default */
 	bool		 run_as_privileged; /* allowed at load (privgroup.h) */
 	char		**privileged_groups;	/* the policy's additions */
 	size_t		 nprivileged_groups;
@@ -219,12 +251,12 @@ struct proto_spec {
 	 * when the supervisor goes away.  Else the directory of the
 	 * attempt's spool and socket, <attach_dir>/<attempt_id>.spool|sock.
 	 */
-	char		*attach_dir;
+	const char	*attach_dir;	/* const: the supervisor's */
 	uint32_t	 attach_window_ms;
 	uint64_t	 timeout_ms;	/* 0 = none */
 
-	struct pf_ssh	 ssh;		/* executor ssh */
-	struct pf_http	 http;		/* executor http */
+	struct proto_ssh ssh;		/* executor ssh */
+	struct proto_http http;		/* executor http */
 };
 
 struct proto_started {
@@ -293,13 +325,5 @@ int	 proto_result_decode(const struct frame *, struct proto_result *,
 const char *proto_msg_name(uint8_t type);
 const char *proto_status_name(uint8_t status);
 const char *proto_exec_name(uint8_t executor);
-
-/*
- * Fuzz entry point for the whole decode path: runs arbitrary bytes
- * through the streaming reader, the SPEC reassembly and every message
- * decoder.  Never crashes, leaks or reads out of bounds; returns 0.  It
- * lives here, not in frame.c, because it needs every decoder.
- */
-int	 frame_fuzz_one(const uint8_t *data, size_t len);
 
 #endif

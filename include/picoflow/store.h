@@ -14,8 +14,9 @@
  *  - Functions return 0 on success and -1 with err filled on failure
  *    (err may be NULL).  A handle is used by one thread at a time and must
  *    not be shared across fork().
- *  - Statuses are lower-case words: running, success, failed, timeout,
- *    skipped, cancelled.  Any other status given to a write is refused.
+ *  - Statuses are enum pf_status (status.h), stored as their names:
+ *    running, success, failed, timeout, skipped, cancelled.  A write
+ *    given any other value is refused.
  */
 #ifndef PICOFLOW_STORE_H
 #define PICOFLOW_STORE_H
@@ -24,12 +25,13 @@
 #include <stdint.h>
 
 #include "picoflow/err.h"
+#include "picoflow/status.h"
 
 /*
  * PRAGMA user_version written by this code; older versions are migrated.
  * 1: the Rust tables extended; 2: cgroup accounting columns on attempts;
  * 3: output in chunks (table task_output); 4: attempts may be recorded
- * `interrupted` (STORE_ST_INTERRUPTED), no table changes.
+ * `interrupted` (PF_STATUS_INTERRUPTED), no table changes.
  */
 #define STORE_SCHEMA_VERSION	4
 #define STORE_BUSY_TIMEOUT_MS	5000
@@ -68,13 +70,13 @@ enum store_sync {
 	STORE_SYNC_NORMAL,
 };
 int	 store_set_sync(struct pf_store *, enum store_sync, struct pf_err *);
+/* "full" or "normal" (the --sync flags): 0, or -1 for another word. */
+int	 store_sync_parse(const char *, enum store_sync *);
 
 /* Finalizes cached statements and closes; NULL is a no-op. */
 void	 store_close(struct pf_store *);
 /* The schema version found in the file (after migration for RW). */
 int	 store_schema_version(struct pf_store *);
-/* 1 if status is one of the six words above, else 0. */
-int	 store_status_valid(const char *status);
 
 /* ---- writes ------------------------------------------------------------ */
 
@@ -102,7 +104,7 @@ int	 store_run_begin(struct pf_store *, int64_t workflow_id,
  * execution can end: ending one twice is an error, so a recorded outcome
  * is never overwritten.
  */
-int	 store_run_end(struct pf_store *, int64_t run_id, const char *status,
+int	 store_run_end(struct pf_store *, int64_t run_id, enum pf_status,
 	    int64_t ended_ms, const char *error, struct pf_err *);
 
 /*
@@ -112,7 +114,7 @@ int	 store_run_end(struct pf_store *, int64_t run_id, const char *status,
  * capped them); data may be NULL when len is 0.
  */
 struct store_attempt_end {
-	const char	*status;	/* success failed timeout cancelled skipped */
+	enum pf_status	 status;	/* success failed timeout cancelled skipped */
 	int		 exit_code;
 	int		 has_exit_code;
 	int		 signal;	/* terminating signal, 0 = none */
@@ -144,7 +146,7 @@ struct store_attempt_end {
 	int		 chunked;
 };
 
-/* Initializes every field of *e to "unknown" (see above), status NULL. */
+/* Initializes every field of *e to "unknown" (see above), status NONE. */
 void	 store_attempt_end_init(struct store_attempt_end *e);
 
 /* A new attempt row (status running); attempt is 1-based. */
@@ -328,12 +330,6 @@ struct store_run {
 	char		*error;
 	int64_t		 pid;		/* writer's pid, -1 unknown */
 };
-
-/*
- * An attempt the supervisor could not follow to its end (its worker was
- * gone after a restart): not counted against the task's retry.
- */
-#define STORE_ST_INTERRUPTED	"interrupted"
 
 struct store_attempt {
 	int64_t		 id;

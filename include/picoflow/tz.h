@@ -52,5 +52,9 @@ void		 tz_span_at(const struct pf_tz *, int64_t t, struct tz_span *out);
 /* Proleptic Gregorian calendar helpers shared with the cron module. */
 int64_t		 tz_days_from_civil(int64_t y, int m, int d);
 void		 tz_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int		 tz_leap(int64_t y);
+int		 tz_mdays(int64_t y, int m);		/* m: 1..12 */
+int		 tz_wday(int64_t days);			/* 0 = Sunday */
+int64_t		 tz_floordiv(int64_t a, int64_t b);	/* rounds down */
 
 #endif

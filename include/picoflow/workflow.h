@@ -186,8 +186,15 @@ struct pf_workflow {
 	size_t		 ntasks;
 	size_t		*order;		/* a topological order, ntasks long */
 	unsigned	*level;		/* level[i]: longest dependency chain */
+	/*
+	 * The dependency graph, built once where the model is made (the
+	 * loader, wfcodec_decode) and shared read-only by every run of it;
+	 * order and level are its arrays.
+	 */
+	struct dag	*dag;
 };
 
+struct dag;
 struct pf_policy;
 
 struct wf_load_opts {
@@ -226,6 +233,12 @@ struct pf_workflow *workflow_load_file(const char *path,
 struct pf_workflow *workflow_load_buf(const char *label, const void *buf,
 	    size_t len, const struct wf_load_opts *, struct pf_diags *);
 void	 workflow_free(struct pf_workflow *);
+/*
+ * Makes d, on which dag_finish succeeded, the model's graph (wf->dag,
+ * wf->order, wf->level), leaving d empty; -1 (d untouched) when out of
+ * memory.  For the code that builds models.
+ */
+int	 workflow_set_dag(struct pf_workflow *, struct dag *d);
 
 /* Normalized YAML with every default filled in; loads to the same model. */
 int	 workflow_print(const struct pf_workflow *, struct pf_buf *);

@@ -17,6 +17,7 @@
 
 #include "picoflow/store.h"
 #include "../lib/proc.h"
+#include "../lib/picoflow_cli.h"
 #include "cgroup.h"
 
 static char	*dir;
@@ -64,25 +65,11 @@ pf(int want_rc, const char *a1, const char *a2, const char *a3,
     const char *a4)
 {
 	struct proc_result	 r;
-	char			*argv[10], *out;
-	int			 n = 0;
+	char			*out;
 
-	argv[n++] = strdup(test_bin("picoflow"));
-	argv[n++] = (char *)"--db-path";
-	argv[n++] = db;
-	argv[n++] = (char *)(uintptr_t)a1;
-	if (a2 != NULL)
-		argv[n++] = (char *)(uintptr_t)a2;
-	if (a3 != NULL)
-		argv[n++] = (char *)(uintptr_t)a3;
-	if (a4 != NULL)
-		argv[n++] = (char *)(uintptr_t)a4;
-	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, NULL, 100, &r), 0);
-	cr_assert(!r.timed_out, "picoflow %s did not finish", a1);
+	PF(&r, "--db-path", db, a1, a2, a3, a4);
 	cr_assert_eq(r.exit_code, want_rc, "picoflow %s: exit %d\n%s\n%s", a1,
 	    r.exit_code, r.out, r.err);
-	free(argv[0]);
 	out = strdup(r.out);
 	proc_result_free(&r);
 	return out;

@@ -205,7 +205,7 @@ end_attempt(struct pf_store *st, int64_t id, const char *status, int exit,
 	struct pf_err		 err;
 
 	store_attempt_end_init(&e);
-	e.status = status;
+	cr_assert_eq(pf_status_parse(status, &e.status), 0);
 	if (exit >= 0) {
 		e.has_exit_code = 1;
 		e.exit_code = exit;
@@ -255,7 +255,8 @@ build_db(void)
 	    1048576);
 	cr_assert_eq(store_task_skipped(st, r1, "b", "dependency a failed",
 	    T0 + 2100, &err), 0);
-	cr_assert_eq(store_run_end(st, r1, "success", T0 + 3000, NULL, &err),
+	cr_assert_eq(store_run_end(st, r1, PF_STATUS_SUCCESS,
+	    T0 + 3000, NULL, &err),
 	    0);
 
 	cr_assert_eq(store_run_begin(st, nightly, NULL, T0 + DAY, &r2, &err),
@@ -264,7 +265,7 @@ build_db(void)
 	    &err), 0);
 	end_attempt(st, a, "timeout", -1, 9, T0 + DAY + 180001, 180000,
 	    "timed out after 180s", "\x1b[31mred\x1b[0m\n", NULL, 0);
-	cr_assert_eq(store_run_end(st, r2, "failed", T0 + DAY + 184000,
+	cr_assert_eq(store_run_end(st, r2, PF_STATUS_FAILED, T0 + DAY + 184000,
 	    "task c failed", &err), 0);
 
 	cr_assert_eq(store_run_begin(st, health, "manual", T0 + 2 * DAY + 500,
@@ -546,11 +547,13 @@ Test(cli_read, stats_text_and_json)
 	    &wf, &err), 0);
 	cr_assert_eq(store_run_begin(st, wf, NULL, now - 3600000, &id, &err),
 	    0);
-	cr_assert_eq(store_run_end(st, id, "success", now - 3599000, NULL,
+	cr_assert_eq(store_run_end(st, id, PF_STATUS_SUCCESS,
+	    now - 3599000, NULL,
 	    &err), 0);
 	cr_assert_eq(store_run_begin(st, wf, NULL, now - 2 * DAY, &id, &err),
 	    0);
-	cr_assert_eq(store_run_end(st, id, "failed", now - 2 * DAY + 3000,
+	cr_assert_eq(store_run_end(st, id, PF_STATUS_FAILED,
+	    now - 2 * DAY + 3000,
 	    NULL, &err), 0);
 	store_close(st);
 	{
@@ -812,7 +815,7 @@ Test(cli_read, accounting_known_values_only)
 	cr_assert_eq(store_run_begin(st, wf, "manual", T0, &r, &err), 0);
 	cr_assert_eq(store_attempt_begin(st, r, "big", 1, T0, &a, &err), 0);
 	store_attempt_end_init(&e);
-	e.status = "failed";
+	e.status = PF_STATUS_FAILED;
 	e.ended_ms = T0 + 100;
 	e.duration_ms = 100;
 	e.max_rss_kb = 65536;
@@ -828,13 +831,14 @@ Test(cli_read, accounting_known_values_only)
 	cr_assert_eq(store_attempt_begin(st, r, "forky", 1, T0 + 1, &a,
 	    &err), 0);
 	store_attempt_end_init(&e);
-	e.status = "failed";
+	e.status = PF_STATUS_FAILED;
 	e.ended_ms = T0 + 50;
 	e.duration_ms = 49;
 	e.pids_denied = 12;
 	e.nr_throttled = 4;		/* time unknown */
 	cr_assert_eq(store_attempt_end(st, a, &e, &err), 0, "%s", err.msg);
-	cr_assert_eq(store_run_end(st, r, "failed", T0 + 200, NULL, &err), 0);
+	cr_assert_eq(store_run_end(st, r, PF_STATUS_FAILED,
+	    T0 + 200, NULL, &err), 0);
 	store_close(st);
 
 	expect(cli_logs, 0, dbpath, ARGS("logs", "acct"), 0,

@@ -46,12 +46,13 @@ add_run(struct pf_store *st, const char *name, int64_t start)
 	cr_assert_eq(store_attempt_begin(st, id, "t", 1, start, &att, &err),
 	    0, "%s", err.msg);
 	store_attempt_end_init(&e);
-	e.status = "success";
+	e.status = PF_STATUS_SUCCESS;
 	e.ended_ms = start + 1;
 	e.stdout_data = out;
 	e.stdout_len = OUT;
 	cr_assert_eq(store_attempt_end(st, att, &e, &err), 0, "%s", err.msg);
-	cr_assert_eq(store_run_end(st, id, "success", start + 1, NULL, &err),
+	cr_assert_eq(store_run_end(st, id, PF_STATUS_SUCCESS,
+	    start + 1, NULL, &err),
 	    0, "%s", err.msg);
 	return id;
 }

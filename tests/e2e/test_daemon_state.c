@@ -164,7 +164,8 @@ Test(state, catchup_never_runs_a_fire_twice)
 	rs.scheduled_ms = latest;
 	rs.owner = STORE_OWNER_SUPERVISOR;
 	cr_assert_eq(store_run_start(st, &rs, &id, NULL, &err), 0);
-	cr_assert_eq(store_run_end(st, id, "success", latest + 5, NULL, &err),
+	cr_assert_eq(store_run_end(st, id, PF_STATUS_SUCCESS,
+	    latest + 5, NULL, &err),
 	    0);
 	/* The record of that fire was lost: last fire an hour earlier. */
 	cr_assert_eq(store_schedule_set(st, "h", latest - 3600000, &err), 0);
@@ -198,7 +199,8 @@ Test(state, retention_by_age_and_count)
 		/* 4 from ten days ago, 4 from the last hour. */
 		rs.started_ms = now - (i < 4 ? 10 * 86400000LL : 600000) + i;
 		cr_assert_eq(store_run_start(st, &rs, &id, NULL, &err), 0);
-		cr_assert_eq(store_run_end(st, id, "success", rs.started_ms + 1,
+		cr_assert_eq(store_run_end(st, id, PF_STATUS_SUCCESS,
+		    rs.started_ms + 1,
 		    NULL, &err), 0);
 	}
 	/* An old run still in progress in a live `picoflow run` (us). */

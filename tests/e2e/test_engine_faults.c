@@ -39,6 +39,7 @@
 #include "picoflow/workflow.h"
 #include "engine.h"
 #include "spawn.h"
+#include "../lib/faultloop.h"
 #include "../lib/proc.h"
 
 static char	*dir;
@@ -166,13 +167,13 @@ on_ended(void *arg, const struct engine_task_report *r)
 	struct h	*h = arg;
 
 	h->ended++;
-	if (strcmp(r->status, "success") == 0)
+	if (r->status == PF_STATUS_SUCCESS)
 		h->ok++;
 }
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	struct h	*h = arg;
 
@@ -180,7 +181,7 @@ on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
 	(void)run_id;
 	(void)cookie;
 	h->runs_ended++;
-	if (strcmp(status, "success") == 0)
+	if (status == PF_STATUS_SUCCESS)
 		h->runs_ok++;
 }
 
@@ -203,7 +204,7 @@ h_init(struct h *h)
 	 * No address-space rlimit for the worker (what memory sets without
 	 * cgroups): AddressSanitizer's shadow would not fit in it.
 	 */
-	h->opts.memory = -1;
+	h->opts.limits.memory = -1;
 	h->opts.backoff_ms = 10;
 	h->opts.backoff_max_ms = 20;
 	h->opts.spawn_backoff_ms = 1;
@@ -1121,60 +1122,74 @@ integrity_ok(void)
 
 TestSuite(oom, .init = setup, .fini = teardown, .timeout = 600);
 
-Test(oom, shortage_at_every_step_of_a_run)
+/*
+ * One run of `retrying` under each failing allocation, in both modes: a
+ * shortage from allocation N on (0.2 s of the run, then memory is back),
+ * or allocation N alone.  Either the start fails with a message, or the
+ * run ends in a final state with no task left running; the database
+ * stays intact.
+ */
+static void
+oom_loop(enum faultloop_mode mode)
 {
 	struct pf_workflow	*wf = load_wf(retrying);
 	struct store_run	 run;
 	struct store_attempt	*a;
+	struct faultloop	 fl;
 	struct h		 h;
 	struct pf_err		 err;
 	int64_t			 rid;
 	double			 t0;
 	size_t			 n, i;
-	long			 N, step = 1;
 	int			 found, rc, met, started = 0;
-	unsigned		 rounds = 0, finals = 0;
+	unsigned		 finals = 0;
+	const char		*mn = faultloop_mode_name(mode);
 	char			*logs;
 
 	log_begin();
-	for (N = 0; ; N += step) {
-		if (N >= 64)
-			step = N / 8;
-		rounds++;
+	faultloop_init(&fl, mode);
+	fl.sparse_from = 64;
+	/* Until a round meets no shortage (the loop's own test, which
+	 * cannot come first: set-up must not meet the failure). */
+	while (fl.rounds == 0 || fl.met) {
 		h_init(&h);
 		h.opts.spawn_giveup_ms = 60000;
 		h_open(&h);
 		rid = -1;
-		pf_alloc_fail_after(N);
+		if (!faultloop_next(&fl)) {
+			h_close(&h);
+			store_close(h.store);
+			break;
+		}
 		rc = engine_start(h.eng, wf, &rid, &err);
-		/* The shortage lasts 0.2 s of the run, then memory is back. */
 		t0 = mono();
 		while (!engine_idle(h.eng) && mono() - t0 < 0.2)
 			ev_run(h.loop, EVRUN_NOWAIT);
-		met = pf_alloc_failed();
-		pf_alloc_fail_after(-1);
+		met = faultloop_met(&fl);
 		if (rc == -1) {
-			cr_assert(met, "N=%ld: engine_start failed without a "
-			    "shortage: %s", N, err.msg);
-			cr_assert_neq(err.msg[0], '\0', "N=%ld: no error", N);
+			cr_assert(met, "%s N=%ld: engine_start failed without "
+			    "a shortage: %s", mn, fl.n, err.msg);
+			cr_assert_neq(err.msg[0], '\0', "%s N=%ld: no error",
+			    mn, fl.n);
 		} else
 			started++;
 		h_wait(&h, 60);
 		if (rid > 0) {
 			cr_assert_eq(store_run_get(h.store, rid, &run, &found,
 			    &err), 0, "%s", err.msg);
-			cr_assert(found, "N=%ld: run %lld not recorded", N,
-			    (long long)rid);
+			cr_assert(found, "%s N=%ld: run %lld not recorded", mn,
+			    fl.n, (long long)rid);
 			cr_assert(strcmp(run.status, "success") == 0 ||
-			    strcmp(run.status, "failed") == 0, "N=%ld: run "
-			    "status %s", N, run.status);
-			cr_assert_geq(run.ended_ms, 0, "N=%ld: not ended", N);
+			    strcmp(run.status, "failed") == 0, "%s N=%ld: run "
+			    "status %s", mn, fl.n, run.status);
+			cr_assert_geq(run.ended_ms, 0, "%s N=%ld: not ended",
+			    mn, fl.n);
 			store_run_clear(&run);
 			cr_assert_eq(store_attempts_list(h.store, rid, NULL, 0,
 			    &a, &n, &err), 0, "%s", err.msg);
 			for (i = 0; i < n; i++)
 				cr_assert_str_neq(a[i].status, "running",
-				    "N=%ld: task %s left running", N,
+				    "%s N=%ld: task %s left running", mn, fl.n,
 				    a[i].task_name);
 			store_attempts_free(a, n);
 			finals++;
@@ -1183,14 +1198,23 @@ Test(oom, shortage_at_every_step_of_a_run)
 		store_close(h.store);
 		h.store = NULL;
 		integrity_ok();
-		if (!met)
-			break;
 	}
 	logs = log_end();
-	cr_log_info("%u rounds up to N=%ld: %d runs started, %u ended in a "
-	    "final state", rounds, N, started, finals);
+	cr_log_info("%s: %u rounds up to N=%ld: %d runs started, %u ended in "
+	    "a final state", mn, fl.rounds, fl.n, started, finals);
+	cr_assert(!fl.exhausted);
 	/* The last round met no shortage: c fails twice, so the run fails. */
-	cr_assert_gt(N, 10, "the run makes more than 10 allocations");
+	cr_assert_gt(fl.n, 10, "the run makes more than 10 allocations");
 	free(logs);
 	workflow_free(wf);
+}
+
+Test(oom, shortage_at_every_step_of_a_run)
+{
+	oom_loop(FAULT_FROM_N);
+}
+
+Test(oom, one_failure_at_every_step_of_a_run)
+{
+	oom_loop(FAULT_ONCE);
 }

@@ -188,15 +188,15 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 {
 	struct eh	*h = arg;
 
-	if (strcmp(r->status, "success") == 0)
+	if (r->status == PF_STATUS_SUCCESS)
 		h->tasks_ok++;
-	else if (strcmp(r->status, "failed") == 0)
+	else if (r->status == PF_STATUS_FAILED)
 		h->tasks_failed++;
 }
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	struct eh	*h = arg;
 
@@ -275,7 +275,7 @@ engine_runs(int cgroups, int nruns)
 	o.worker_path = worker;
 	o.no_cgroups = !cgroups;
 	/* No address-space rlimit: an ASan worker could not start in it. */
-	o.memory = -1;
+	o.limits.memory = -1;
 	o.spawn_backoff_ms = 1;
 	o.spawn_backoff_max_ms = 4;
 	memset(&hooks, 0, sizeof(hooks));

@@ -136,12 +136,12 @@ Test(http, default_method_is_get_and_headers_are_sent)
 {
 	struct proto_spec	 s;
 	struct wh		 h;
-	struct pf_kv		 kv[2] = { { "X-Token", "abc def" },
+	struct tlv_kv		 kv[2] = { { "X-Token", "abc def" },
 	    { "X-Empty", "" } };
 
 	http_spec(&s, NULL, "/echo");
-	s.http.headers.v = kv;
-	s.http.headers.n = 2;
+	s.http.headers = kv;
+	s.http.nheaders = 2;
 	run(&h, &s);
 	cr_assert_eq(h.result.status, PROTO_ST_OK, "%s", h.result.error);
 	cr_assert(strncmp(echoed(&h), "GET /echo HTTP/1.1\r\n", 20) == 0,
@@ -178,14 +178,14 @@ Test(http, user_content_type_wins)
 {
 	struct proto_spec	 s;
 	struct wh		 h;
-	struct pf_kv		 kv[1] = { { "content-type",
+	struct tlv_kv		 kv[1] = { { "content-type",
 	    "application/vnd.test+json" } };
 
 	http_spec(&s, "PATCH", "/echo");
 	s.http.body = "[1,2]";
 	s.http.body_is_json = true;
-	s.http.headers.v = kv;
-	s.http.headers.n = 1;
+	s.http.headers = kv;
+	s.http.nheaders = 1;
 	run(&h, &s);
 	cr_assert_eq(h.result.status, PROTO_ST_OK, "%s", h.result.error);
 	cr_assert(strncmp(echoed(&h), "PATCH /echo ", 12) == 0);
@@ -486,11 +486,11 @@ Test(http, header_injection_refused)
 {
 	struct proto_spec	 s;
 	struct wh		 h;
-	struct pf_kv		 kv[1] = { { "X-A", "1\r\nX-Injected: 2" } };
+	struct tlv_kv		 kv[1] = { { "X-A", "1\r\nX-Injected: 2" } };
 
 	http_spec(&s, "GET", "/echo");
-	s.http.headers.v = kv;
-	s.http.headers.n = 1;
+	s.http.headers = kv;
+	s.http.nheaders = 1;
 	run(&h, &s);
 	cr_assert_eq(h.result.status, PROTO_ST_EXEC_ERROR);
 	cr_assert_str_eq(h.result.error, "header name or value contains a "

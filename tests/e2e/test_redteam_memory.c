@@ -21,6 +21,7 @@
  *    with the store's reason, never 'running'.
  */
 #include "../lib/daemon_harness.h"
+#include "../lib/picoflow_cli.h"
 
 #include <stdio.h>
 #include <sys/resource.h>
@@ -461,7 +462,7 @@ static int	 eng_done;
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	(void)arg;
 	(void)wf;
@@ -511,7 +512,7 @@ run_with_quota(const char *yaml, long quota_kib, size_t *n, char **status)
 	engine_opts_default(&o);
 	o.worker_path = test_bin("pf-worker");
 	o.no_cgroups = 1;
-	o.memory = -1;	/* AddressSanitizer's shadow needs the room */
+	o.limits.memory = -1;	/* AddressSanitizer's shadow needs the room */
 	o.grace_ms = 500;
 	if (geteuid() == 0)
 		o.run_as = "root";
@@ -668,29 +669,6 @@ Test(redteam_memory, worker_stops_its_task_while_nobody_reads)
 
 /* ---- readers see the chunks --------------------------------------------------- */
 
-static void
-pf(struct proc_result *r, const char *a1, const char *a2, const char *a3,
-    const char *a4, const char *a5)
-{
-	char	*argv[10];
-	int	 n = 0;
-
-	argv[n++] = (char *)(uintptr_t)test_bin("picoflow");
-	argv[n++] = (char *)"--db-path";
-	argv[n++] = dt_db;
-	argv[n++] = (char *)(uintptr_t)a1;
-	if (a2 != NULL)
-		argv[n++] = (char *)(uintptr_t)a2;
-	if (a3 != NULL)
-		argv[n++] = (char *)(uintptr_t)a3;
-	if (a4 != NULL)
-		argv[n++] = (char *)(uintptr_t)a4;
-	if (a5 != NULL)
-		argv[n++] = (char *)(uintptr_t)a5;
-	argv[n] = NULL;
-	cr_assert_eq(proc_run(argv, NULL, 120, r), 0);
-}
-
 /*
  * Output stored in chunks (more than the memory holds, and output spread
  * over the flush interval) reads back whole and in order through
@@ -711,8 +689,8 @@ Test(redteam_memory, logs_read_chunked_output_whole)
 	    "  - {name: slow, type: shell, config: {command: /bin/sh, args: "
 	    "[-c, 'echo first; echo e1 >&2; sleep 1.2; echo second; echo e2 "
 	    ">&2']}}\n");
-	pf(&r, "run", geteuid() == 0 ? "--run-as" : wf,
-	    geteuid() == 0 ? "root" : NULL, geteuid() == 0 ? wf : NULL, NULL);
+	test_pf_run(dt_db, wf, geteuid() == 0 ? "--run-as root" : NULL, NULL,
+	    &r);
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	proc_result_free(&r);
 	/* Both were stored in more than one piece. */
@@ -722,25 +700,26 @@ Test(redteam_memory, logs_read_chunked_output_whole)
 	cr_assert_gt(dt_int("SELECT count(*) FROM task_output o JOIN "
 	    "task_executions t ON t.id = o.attempt_id WHERE t.task_name = "
 	    "'slow'"), 1);
-	pf(&r, "logs", "chunky", "-t", "slow", NULL);
+	PF(&r, "--db-path", dt_db, "logs", "chunky", "-t", "slow");
 	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "--- stdout ---\nfirst\nsecond\n") != NULL,
 	    "%s", r.out);
 	cr_assert(strstr(r.out, "--- stderr ---\ne1\ne2\n") != NULL, "%s",
 	    r.out);
 	proc_result_free(&r);
-	pf(&r, "logs", "chunky", "-t", "many", NULL);
+	PF(&r, "--db-path", dt_db, "logs", "chunky", "-t", "many");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "--- stdout ---\n1\n2\n3\n") != NULL);
 	cr_assert_not_null(p = strstr(r.out, "\n299999\n300000\n"));
 	cr_assert_null(strstr(r.out, "truncated"));
 	proc_result_free(&r);
-	pf(&r, "logs", "chunky", "-t", "slow", "--json");
+	PF(&r, "--db-path", dt_db, "logs", "chunky", "-t", "slow",
+	    "--json");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "\"stdout\":\"first\\nsecond\\n\"") != NULL,
 	    "%s", r.out);
 	proc_result_free(&r);
-	pf(&r, "status", "chunky", NULL, NULL, NULL);
+	PF(&r, "--db-path", dt_db, "status", "chunky");
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "success") != NULL, "%s", r.out);
 	proc_result_free(&r);

@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "picoflow/ctl.h"
+#include "../lib/fuzz_targets.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -1,10 +1,19 @@
+/*
+ * Fuzz entry points (fuzz_targets.h): the workflow loader, cron, policy
+ * and model codec, and both wires (worker frames, control channel).
+ * Test code only; the production objects carry none of this.
+ */
 #include <stdlib.h>
 #include <string.h>
 
+#include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/ctl.h"
 #include "picoflow/cron.h"
 #include "picoflow/err.h"
+#include "picoflow/frame.h"
 #include "picoflow/policy.h"
+#include "picoflow/proto.h"
 #include "picoflow/tz.h"
 #include "picoflow/wfcodec.h"
 #include "picoflow/workflow.h"
@@ -178,5 +187,166 @@ fuzz_wfcodec_one(const uint8_t *data, size_t len)
 	buf_free(&p1);
 	buf_free(&p2);
 	workflow_free(wf);
+	return 0;
+}
+
+/*
+ * Arbitrary bytes through the streaming reader, fed in chunks whose size
+ * the first byte picks (so partial headers and payloads get exercised),
+ * every frame handed to on_frame with a reassembly buffer of asm_max.
+ */
+static void
+fuzz_stream(const uint8_t *data, size_t len, size_t chunk_mod,
+    size_t asm_max, void (*on_frame)(struct frame_asm *,
+    const struct frame *))
+{
+	struct frame_reader	 r;
+	struct frame_asm	 a;
+	struct frame		 f;
+	size_t			 off = 0, chunk, k;
+	int			 rc;
+
+	chunk = len == 0 || (data[0] & 0x80) ? len + 1 :
+	    1 + (size_t)data[0] % chunk_mod;
+	frame_reader_init(&r, FRAME_PAYLOAD_MAX);
+	frame_asm_init(&a, asm_max);
+	for (;;) {
+		while ((rc = frame_reader_next(&r, &f, NULL)) == 1)
+			on_frame(&a, &f);
+		if (rc == -1 || r.eof)
+			break;
+		if (off == len) {
+			frame_reader_feed_eof(&r);
+			continue;
+		}
+		k = frame_reader_feed(&r, data + off,
+		    len - off < chunk ? len - off : chunk);
+		if (k == 0)
+			break;
+		off += k;
+	}
+	frame_reader_free(&r);
+	frame_asm_free(&a);
+}
+
+/* Every decoder a frame of this type could reach. */
+static void
+fuzz_frame(struct frame_asm *a, const struct frame *f)
+{
+	struct proto_spec	 spec;
+	struct proto_started	 st;
+	struct proto_output	 o;
+	struct proto_result	 r;
+	struct frame_iter	 it;
+	struct frame_field	 fld;
+	uint64_t		 u64;
+	uint32_t		 u32;
+	uint16_t		 u16;
+	uint8_t			 u8;
+	char			*s;
+
+	switch (f->type) {
+	case PROTO_MSG_SPEC:
+		if (frame_asm_add(a, f, NULL) == 1) {
+			(void)proto_spec_decode(a->body.data, a->body.len,
+			    &spec, NULL);
+			proto_spec_free(&spec);
+			frame_asm_reset(a);
+		}
+		return;
+	case PROTO_MSG_STARTED:
+		(void)proto_started_decode(f, &st, NULL);
+		return;
+	case PROTO_MSG_OUTPUT:
+		(void)proto_output_decode(f, &o, NULL);
+		return;
+	case PROTO_MSG_RESULT:
+		(void)proto_result_decode(f, &r, NULL);
+		proto_result_free(&r);
+		return;
+	}
+	frame_iter_init(&it, f->payload, f->len, FRAME_FIELDS_MAX);
+	while (frame_iter_next(&it, &fld, NULL) == 1) {
+		(void)frame_field_u8(&fld, &u8, NULL);
+		(void)frame_field_u16(&fld, &u16, NULL);
+		(void)frame_field_u32(&fld, &u32, NULL);
+		(void)frame_field_u64(&fld, &u64, NULL);
+		if (frame_field_str(&fld, PROTO_ARG_MAX, &s, NULL) == 0)
+			pf_free(s);
+	}
+}
+
+int
+frame_fuzz_one(const uint8_t *data, size_t len)
+{
+	struct frame		 f;
+	struct proto_spec	 spec;
+	struct proto_result	 res;
+	struct proto_started	 st;
+	struct proto_output	 o;
+
+	fuzz_stream(data, len, 37, PROTO_SPEC_MAX, fuzz_frame);
+
+	/* The same bytes taken as one payload, for every message. */
+	(void)proto_spec_decode(data, len, &spec, NULL);
+	proto_spec_free(&spec);
+	f.flags = 0;
+	f.payload = data;
+	f.len = len;
+	f.type = PROTO_MSG_RESULT;
+	(void)proto_result_decode(&f, &res, NULL);
+	proto_result_free(&res);
+	f.type = PROTO_MSG_STARTED;
+	(void)proto_started_decode(&f, &st, NULL);
+	f.type = PROTO_MSG_OUTPUT;
+	(void)proto_output_decode(&f, &o, NULL);
+	return 0;
+}
+
+/* A control frame: what decodes must encode again. */
+static void
+fuzz_ctl_frame(struct frame_asm *a, const struct frame *f)
+{
+	struct ctl_request	 req;
+	struct ctl_reply	 rep;
+	struct pf_buf		 re;
+
+	if (f->type == CTL_MSG_REQUEST) {
+		if (ctl_request_decode(f, &req, NULL) == 0) {
+			buf_init(&re, 0);
+			(void)ctl_request_encode(&req, &re, NULL);
+			buf_free(&re);
+		}
+		ctl_request_free(&req);
+	} else if (frame_asm_add(a, f, NULL) == 1) {
+		if (ctl_reply_decode(a->body.data, a->body.len, &rep,
+		    NULL) == 0) {
+			buf_init(&re, 0);
+			(void)ctl_reply_encode(&rep, &re, NULL);
+			buf_free(&re);
+		}
+		ctl_reply_free(&rep);
+		frame_asm_reset(a);
+	}
+}
+
+int
+ctl_fuzz_one(const uint8_t *data, size_t len)
+{
+	struct frame		 f;
+	struct ctl_request	 req;
+	struct ctl_reply	 rep;
+
+	fuzz_stream(data, len, 29, CTL_REPLY_MAX, fuzz_ctl_frame);
+
+	/* The same bytes as one payload of each message. */
+	f.flags = 0;
+	f.payload = data;
+	f.len = len;
+	f.type = CTL_MSG_REQUEST;
+	(void)ctl_request_decode(&f, &req, NULL);
+	ctl_request_free(&req);
+	(void)ctl_reply_decode(data, len, &rep, NULL);
+	ctl_reply_free(&rep);
 	return 0;
 }

@@ -2,8 +2,7 @@
  * Fuzz entry points shared by the libFuzzer harnesses (tests/fuzz/,
  * `make fuzz`) and the corpus replay that `make test` runs in the normal
  * build.  Each takes arbitrary bytes, must never crash, leak or hang, and
- * returns 0.  The frame decoder's entry point lives in the library
- * (frame_fuzz_one in picoflow/proto.h).
+ * returns 0.
  */
 #ifndef PICOFLOW_FUZZ_TARGETS_H
 #define PICOFLOW_FUZZ_TARGETS_H
@@ -27,5 +26,17 @@ int	 fuzz_policy_one(const uint8_t *, size_t);
  * same model (compared through workflow_print).
  */
 int	 fuzz_wfcodec_one(const uint8_t *, size_t);
+
+/*
+ * The worker channel's whole decode path: arbitrary bytes through the
+ * streaming reader (in varying chunks), the SPEC reassembly and every
+ * message decoder, then the same bytes as one payload of each message.
+ */
+int	 frame_fuzz_one(const uint8_t *, size_t);
+/*
+ * The control channel: the stream reader, REPLY reassembly and both
+ * decoders; what decodes must encode again.
+ */
+int	 ctl_fuzz_one(const uint8_t *, size_t);
 
 #endif

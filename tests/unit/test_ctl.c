@@ -15,6 +15,9 @@
 #include "picoflow/buf.h"
 #include "picoflow/ctl.h"
 #include "picoflow/frame.h"
+#include "../lib/faultloop.h"
+#include "../lib/fuzz_targets.h"
+#include "../lib/wire_test.h"
 
 /* Decodes every frame of b in turn (the reader takes one at a time). */
 static void
@@ -57,19 +60,6 @@ decode_reply_buf(const struct pf_buf *b, struct ctl_reply *rep,
 	frame_asm_free(&fa);
 }
 
-static struct frame
-as_frame(const struct pf_buf *b)
-{
-	struct frame	 f;
-
-	cr_assert_geq(b->len, FRAME_HDR_LEN);
-	f.type = b->data[5];
-	f.flags = (uint16_t)(b->data[6] | b->data[7] << 8);
-	f.payload = b->data + FRAME_HDR_LEN;
-	f.len = b->len - FRAME_HDR_LEN;
-	return f;
-}
-
 /* A REQUEST frame from raw fields, for hostile variants. */
 static void
 raw_request(struct pf_buf *b, const uint8_t *payload, size_t len)
@@ -81,10 +71,7 @@ raw_request(struct pf_buf *b, const uint8_t *payload, size_t len)
 static size_t
 field(uint8_t *p, uint16_t tag, const void *v, uint32_t len)
 {
-	le16_put(p, tag);
-	le32_put(p + 2, len);
-	memcpy(p + 6, v, len);
-	return 6 + len;
+	return wt_field(p, 0, tag, v, len);
 }
 
 Test(ctl, request_round_trips)
@@ -98,7 +85,7 @@ Test(ctl, request_round_trips)
 	ctl_request_init(&in);
 	in.cmd = CTL_CMD_STATUS;
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), 0, "%s", err.msg);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(f.type, CTL_MSG_REQUEST);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), 0, "%s", err.msg);
 	cr_assert_eq(out.cmd, CTL_CMD_STATUS);
@@ -109,7 +96,7 @@ Test(ctl, request_round_trips)
 	in.cmd = CTL_CMD_TRIGGER;
 	in.workflow = (char *)"nightly-backup";
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), 0, "%s", err.msg);
 	cr_assert_eq(out.cmd, CTL_CMD_TRIGGER);
 	cr_assert_str_eq(out.workflow, "nightly-backup");
@@ -119,7 +106,7 @@ Test(ctl, request_round_trips)
 	in.workflow = NULL;
 	in.run_id = INT64_MAX;
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), 0, "%s", err.msg);
 	cr_assert_eq(out.run_id, INT64_MAX);
 	ctl_request_free(&out);
@@ -154,8 +141,8 @@ Test(ctl, request_encode_refuses_what_the_decoder_would)
 	longname[sizeof(longname) - 1] = '\0';
 	in.workflow = longname;
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), -1);
-	cr_assert_str_eq(err.msg, "REQUEST: workflow name longer than 256 "
-	    "bytes");
+	cr_assert_str_eq(err.msg, "REQUEST: field workflow (tag 2): 257 bytes, "
+	    "over the limit of 256");
 	longname[CTL_NAME_MAX] = '\0';
 	cr_assert_eq(ctl_request_encode(&in, &b, &err), 0, "256 is allowed");
 	in.cmd = CTL_CMD_CANCEL;
@@ -182,7 +169,7 @@ Test(ctl, request_decode_rejects_hostile_input)
 	buf_init(&b, 0);
 	/* No fields at all. */
 	raw_request(&b, NULL, 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert_str_eq(err.msg, "REQUEST: missing required field cmd "
 	    "(tag 1)");
@@ -190,14 +177,14 @@ Test(ctl, request_decode_rejects_hostile_input)
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_CMD, &u8, 1);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REQUEST: field tag 1 appears more than "
-	    "once");
+	cr_assert_str_eq(err.msg, "REQUEST: field cmd (tag 1): appears more "
+	    "than once");
 	/* cmd of the wrong size. */
 	n = field(p, CTL_REQ_CMD, &u16, 2);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert(strstr(err.msg, "2 bytes") != NULL, "%s", err.msg);
 	/* run id 0 and one beyond INT64_MAX. */
@@ -205,41 +192,42 @@ Test(ctl, request_decode_rejects_hostile_input)
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_RUN_ID, &zero, 8);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert_str_eq(err.msg, "REQUEST: run id 0 is invalid");
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_RUN_ID, &huge, 8);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REQUEST: field tag 3: value out of range");
+	cr_assert_str_eq(err.msg, "REQUEST: field run_id (tag 3): value out of "
+	    "range");
 	/* A NUL inside the name; a name one byte too long. */
 	u8 = CTL_CMD_TRIGGER;
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_WORKFLOW, nul, 3);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert(strstr(err.msg, "NUL") != NULL, "%s", err.msg);
 	memset(name, 'n', sizeof(name));
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	n += field(p + n, CTL_REQ_WORKFLOW, name, sizeof(name));
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	/* A field header running past the payload. */
 	n = field(p, CTL_REQ_CMD, &u8, 1);
 	le16_put(p + n, CTL_REQ_WORKFLOW);
 	le32_put(p + n + 2, 100);
 	raw_request(&b, p, n + 6);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	/* Bigger than a request may be. */
 	memset(big, 0, sizeof(big));
 	n = field(big, CTL_REQ_CMD, &u8, 1);
 	raw_request(&b, big, sizeof(big));
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), -1);
 	cr_assert(strstr(err.msg, "more than 4096") != NULL, "%s", err.msg);
 	/* Unknown tags are skipped. */
@@ -247,7 +235,7 @@ Test(ctl, request_decode_rejects_hostile_input)
 	n = field(p, 77, "future", 6);
 	n += field(p + n, CTL_REQ_CMD, &u8, 1);
 	raw_request(&b, p, n);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(ctl_request_decode(&f, &out, &err), 0, "%s", err.msg);
 	cr_assert_eq(out.cmd, CTL_CMD_STATUS);
 	ctl_request_free(&out);
@@ -430,7 +418,8 @@ Test(ctl, simple_reply_and_limits)
 	pf_free(in.message);
 	in.message = pf_strdup(big);
 	cr_assert_eq(ctl_reply_encode(&in, &b, &err), -1);
-	cr_assert_str_eq(err.msg, "message is longer than 4096 bytes");
+	cr_assert_str_eq(err.msg, "REPLY: field message (tag 2): 4097 bytes, "
+	    "over the limit of 4096");
 	free(big);
 	ctl_reply_free(&in);
 	buf_free(&b);
@@ -451,14 +440,15 @@ Test(ctl, reply_decode_rejects_hostile_input)
 	/* ok = 2. */
 	n = field(p, CTL_REP_OK, &two, 1);
 	cr_assert_eq(ctl_reply_decode(p, n, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REPLY: field tag 1: 2 is not 0 or 1");
+	cr_assert_str_eq(err.msg, "REPLY: field ok (tag 1): a bool must be 0 or "
+	    "1, got 2");
 	/* pid twice. */
 	n = field(p, CTL_REP_OK, &one, 1);
 	n += field(p + n, CTL_REP_PID, &u32, 4);
 	n += field(p + n, CTL_REP_PID, &u32, 4);
 	cr_assert_eq(ctl_reply_decode(p, n, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REPLY: field tag 10 appears more than "
-	    "once");
+	cr_assert_str_eq(err.msg, "REPLY: field pid (tag 10): appears more "
+	    "than once");
 	/* A workflow entry without a name. */
 	m = field(sub, CTL_WF_RUNNING, &u32, 4);
 	n = field(p, CTL_REP_OK, &one, 1);
@@ -496,8 +486,8 @@ Test(ctl, reply_decode_rejects_hostile_input)
 	for (i = 0; i <= CTL_ERRORS_MAX; i++)
 		n += field(p + n, CTL_REP_ERROR, "e", 1);
 	cr_assert_eq(ctl_reply_decode(p, n, &out, &err), -1);
-	cr_assert_str_eq(err.msg, "REPLY: more than 32 errors, or out of "
-	    "memory");
+	cr_assert_str_eq(err.msg, "REPLY: field error (tag 22): more than 32 "
+	    "entries");
 	/* Exactly the maximum is fine. */
 	n = field(p, CTL_REP_OK, &one, 1);
 	for (i = 0; i < CTL_ERRORS_MAX; i++)
@@ -523,35 +513,31 @@ Test(ctl, allocation_failures)
 	struct ctl_reply	 in, out;
 	struct pf_buf		 b;
 	struct pf_err		 err;
-	long			 k;
+	struct faultloop	 fl;
 	int			 rc;
 
 	fill_status(&in, 5, 30);
 	buf_init(&b, 0);
 	cr_assert_eq(ctl_reply_encode(&in, &b, &err), 0);
-	for (k = 0; k < 500; k++) {
-		pf_alloc_fail_after(k);
-		rc = ctl_reply_decode(b.data + FRAME_HDR_LEN,
-		    b.len - FRAME_HDR_LEN, &out, &err);
-		pf_alloc_fail_after(-1);
-		ctl_reply_free(&out);
-		if (rc == 0)
-			break;
-	}
-	cr_assert_lt(k, 500, "decoding never succeeded");
-	cr_assert_gt(k, 5, "decoding allocates");
-	for (k = 0; k < 500; k++) {
-		struct pf_buf	 e;
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			rc = ctl_reply_decode(b.data + FRAME_HDR_LEN,
+			    b.len - FRAME_HDR_LEN, &out, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			ctl_reply_free(&out);
+		}
+		cr_assert(!fl.exhausted, "decoding never succeeded");
+		cr_assert_gt(fl.n, 5, "decoding allocates");
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			struct pf_buf	 e;
 
-		buf_init(&e, 0);
-		pf_alloc_fail_after(k);
-		rc = ctl_reply_encode(&in, &e, &err);
-		pf_alloc_fail_after(-1);
-		buf_free(&e);
-		if (rc == 0)
-			break;
+			buf_init(&e, 0);
+			rc = ctl_reply_encode(&in, &e, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			buf_free(&e);
+		}
+		cr_assert(!fl.exhausted);
 	}
-	cr_assert_lt(k, 500);
 	ctl_reply_free(&in);
 	buf_free(&b);
 }

@@ -5,6 +5,7 @@
 #include "picoflow/alloc.h"
 #include "picoflow/dag.h"
 #include "picoflow/err.h"
+#include "../lib/faultloop.h"
 
 /* Edges as "node depends on dep" pairs. */
 struct edge {
@@ -459,13 +460,13 @@ Test(dag, allocation_failures_are_clean)
 	struct dag	 d;
 	struct dag_run	 r;
 	struct pf_err	 err;
-	long		 k;
+	struct faultloop fl;
 	size_t		 i;
 	int		 rc;
 
-	/* fail the k-th allocation until everything succeeds */
-	for (k = 0; ; k++) {
-		pf_alloc_fail_after(k);
+	/* each allocation failing in turn until everything succeeds */
+	for (FAULTLOOP_MODES(m))
+	for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
 		cr_assert_eq(dag_init(&d, 3), 0);
 		rc = 0;
 		for (i = 0; i < 3 && rc == 0; i++)
@@ -478,15 +479,15 @@ Test(dag, allocation_failures_are_clean)
 				dag_ready_free(&r);
 		}
 		dag_free(&d);
-		if (!pf_alloc_failed()) {
+		if (!faultloop_met(&fl))
 			cr_assert_eq(rc, 0);
-			break;
-		}
-		cr_assert_eq(rc, -1, "k=%ld", k);
+		else
+			cr_assert_eq(rc, -1, "%s n=%ld",
+			    faultloop_mode_name(m), fl.n);
 	}
 	/* and with a cycle (cycle paths allocate too) */
-	for (k = 0; ; k++) {
-		pf_alloc_fail_after(k);
+	for (FAULTLOOP_MODES(m))
+	for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
 		cr_assert_eq(dag_init(&d, 3), 0);
 		rc = 0;
 		for (i = 0; i < 4 && rc == 0; i++)
@@ -495,8 +496,5 @@ Test(dag, allocation_failures_are_clean)
 			rc = dag_finish(&d, &err);
 		cr_assert_eq(rc, -1);
 		dag_free(&d);
-		if (!pf_alloc_failed())
-			break;
 	}
-	pf_alloc_fail_after(-1);
 }

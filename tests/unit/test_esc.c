@@ -84,13 +84,3 @@ Test(esc, fixed_buffer_cuts_whole_escapes)
 	    "abcd...");
 	cr_assert_str_eq(esc_str(d, 1, "abc", 0), "");
 }
-
-Test(esc, json_escapes_hidden_code_points)
-{
-	struct pf_buf	 b;
-
-	buf_init(&b, 0);
-	buf_add_json_str(&b, "a\xc2\x9b\xe2\x80\xae\xc3\xa9", 8);
-	cr_assert_str_eq(buf_cstr(&b), "\"a\\u009b\\u202e\xc3\xa9\"");
-	buf_free(&b);
-}

@@ -17,6 +17,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/frame.h"
 #include "picoflow/proto.h"
+#include "../lib/fuzz_targets.h"
 
 /* A raw header, for frames no encoder would produce. */
 static void

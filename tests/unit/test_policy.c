@@ -19,6 +19,8 @@
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
 #include "picoflow/policy.h"
+#include "picoflow/runas.h"
+#include "../lib/faultloop.h"
 #include "picoflow/workflow.h"
 #include "../lib/proc.h"
 
@@ -394,27 +396,25 @@ Test(policy, allocation_failures_never_crash_or_leak)
 	struct pf_policy *p;
 	char		*text;
 	size_t		 len;
-	long		 n;
-	int		 failed;
+	struct faultloop fl;
 
 	cr_assert_not_null(text = test_read(EXAMPLE, &len));
-	for (n = 0; n < 100000; n++) {
-		pf_diags_init(&d);
-		pf_alloc_fail_after(n);
-		p = policy_load_buf("p.yaml", text, len, &d);
-		failed = pf_alloc_failed();
-		pf_alloc_fail_after(-1);
-		if (!failed) {
-			cr_expect_not_null(p);
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			pf_diags_init(&d);
+			p = policy_load_buf("p.yaml", text, len, &d);
+			if (!faultloop_met(&fl))
+				cr_expect_not_null(p);
+			else
+				cr_expect_null(p, "%s: allocation %ld failed, "
+				    "yet a policy", faultloop_mode_name(m),
+				    fl.n);
 			policy_free(p);
 			pf_diags_free(&d);
-			break;
 		}
-		cr_expect_null(p, "allocation %ld failed, yet a policy", n);
-		policy_free(p);
-		pf_diags_free(&d);
+		cr_expect(!fl.exhausted);
+		cr_expect_gt(fl.n, 20, "only %ld allocations", fl.n);
 	}
-	cr_expect_gt(n, 20, "only %ld allocations", n);
 	free(text);
 }
 
@@ -531,15 +531,15 @@ Test(policy, run_as_rules)
 	struct pf_policy *p;
 	char		 why[512];
 
-	cr_expect(policy_is_root("root"));
-	cr_expect(policy_is_root("0"));
-	cr_expect(policy_is_root("000"));
-	cr_expect(policy_is_root("nobody:root"));
-	cr_expect(policy_is_root("nobody:0"));
-	cr_expect_not(policy_is_root("nobody"));
-	cr_expect_not(policy_is_root("65534:65534"));
-	cr_expect_not(policy_is_root("rootless"));
-	cr_expect_not(policy_is_root("backup:*"));
+	cr_expect(runas_is_root("root"));
+	cr_expect(runas_is_root("0"));
+	cr_expect(runas_is_root("000"));
+	cr_expect(runas_is_root("nobody:root"));
+	cr_expect(runas_is_root("nobody:0"));
+	cr_expect_not(runas_is_root("nobody"));
+	cr_expect_not(runas_is_root("65534:65534"));
+	cr_expect_not(runas_is_root("rootless"));
+	cr_expect_not(runas_is_root("backup:*"));
 
 	cr_assert_not_null(p = load("run_as: [nobody, \"backup:*\", "
 	    "\"daemon:daemon\"]\n", NULL));

@@ -11,6 +11,8 @@
 #include "picoflow/buf.h"
 #include "picoflow/frame.h"
 #include "picoflow/proto.h"
+#include "../lib/faultloop.h"
+#include "../lib/wire_test.h"
 
 static char	*t_args[] = { "-c", "echo \"$X\"", "", "last arg" };
 static char	*t_env[] = { "X=1", "EMPTY=", "PATH=/bin" };
@@ -18,7 +20,7 @@ static char	*t_ro[] = { "/", "/usr" };
 static char	*t_priv[] = { "backupops", "4242" };
 static char	*t_unpriv[] = { "ssl-cert" };
 static char	*t_rw[] = { "/var/tmp" };
-static struct pf_kv t_hdr[] = {
+static struct tlv_kv t_hdr[] = {
 	{ "Accept", "application/json" }, { "X-Trace", "" },
 };
 static int	 t_ok[] = { 200, 204, 599 };
@@ -68,8 +70,8 @@ full_spec(struct proto_spec *s)
 	s->ssh.verify_host_key = false;
 	s->http.url = "https://127.0.0.1:8443/hook";
 	s->http.method = "PATCH";
-	s->http.headers.v = t_hdr;
-	s->http.headers.n = 2;
+	s->http.headers = t_hdr;
+	s->http.nheaders = 2;
 	s->http.body = "{\"a\": [1, 2]}";
 	s->http.body_is_json = true;
 	s->http.timeout = 86400;
@@ -131,12 +133,12 @@ assert_spec_eq(const struct proto_spec *a, const struct proto_spec *b)
 	cr_assert_eq(a->ssh.verify_host_key, b->ssh.verify_host_key);
 	cr_assert_str_eq(a->http.url, b->http.url);
 	cr_assert_str_eq(a->http.method, b->http.method);
-	cr_assert_eq(a->http.headers.n, b->http.headers.n);
-	for (i = 0; i < a->http.headers.n; i++) {
-		cr_assert_str_eq(a->http.headers.v[i].key,
-		    b->http.headers.v[i].key);
-		cr_assert_str_eq(a->http.headers.v[i].value,
-		    b->http.headers.v[i].value);
+	cr_assert_eq(a->http.nheaders, b->http.nheaders);
+	for (i = 0; i < a->http.nheaders; i++) {
+		cr_assert_str_eq(a->http.headers[i].key,
+		    b->http.headers[i].key);
+		cr_assert_str_eq(a->http.headers[i].value,
+		    b->http.headers[i].value);
 	}
 	cr_assert_str_eq(a->http.body, b->http.body);
 	cr_assert_eq(a->http.body_is_json, b->http.body_is_json);
@@ -640,29 +642,31 @@ Test(proto, spec_decode_allocation_failures)
 	struct proto_spec	 s, d;
 	struct pf_buf		 b;
 	struct pf_err		 err;
-	long			 n;
+	struct faultloop	 fl;
 	int			 rc;
 
 	full_spec(&s);
 	buf_init(&b, 0);
 	cr_assert_eq(proto_spec_encode(&s, &b, &err), 0);
-	for (n = 0;; n++) {
-		pf_alloc_fail_after(n);
-		rc = proto_spec_decode(b.data + FRAME_HDR_LEN,
-		    b.len - FRAME_HDR_LEN, &d, &err);
-		pf_alloc_fail_after(-1);
-		if (rc == 0)
-			break;
-		cr_assert(strstr(err.msg, "out of memory") != NULL,
-		    "n=%ld: %s", n, err.msg);
-		cr_assert_null(d.run_id);
-		cr_assert_null(d.args);
-		cr_assert_null(d.http.headers.v);
-		proto_spec_free(&d);
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			rc = proto_spec_decode(b.data + FRAME_HDR_LEN,
+			    b.len - FRAME_HDR_LEN, &d, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			if (rc == 0) {
+				assert_spec_eq(&s, &d);
+				proto_spec_free(&d);
+				continue;
+			}
+			cr_assert(strstr(err.msg, "out of memory") != NULL,
+			    "n=%ld: %s", fl.n, err.msg);
+			cr_assert_null(d.run_id);
+			cr_assert_null(d.args);
+			cr_assert_null(d.http.headers);
+			proto_spec_free(&d);
+		}
+		cr_assert_gt(fl.n, 20, "every string is an allocation");
 	}
-	cr_assert_gt(n, 20, "every string is an allocation");
-	assert_spec_eq(&s, &d);
-	proto_spec_free(&d);
 	buf_free(&b);
 }
 
@@ -672,53 +676,36 @@ Test(proto, encode_allocation_failures)
 	struct proto_result	 r;
 	struct pf_buf		 b;
 	struct pf_err		 err;
-	long			 n;
+	struct faultloop	 fl;
 	int			 rc;
 
 	full_spec(&s);
 	buf_init(&b, 0);
-	for (n = 0;; n++) {
-		buf_free(&b);
-		buf_init(&b, 0);
-		pf_alloc_fail_after(n);
-		rc = proto_spec_encode(&s, &b, &err);
-		pf_alloc_fail_after(-1);
-		if (rc == 0)
-			break;
-		cr_assert(strstr(err.msg, "out of memory") != NULL,
-		    "n=%ld: %s", n, err.msg);
-	}
-	cr_assert_gt(n, 0);
 	proto_result_init(&r);
 	r.status = PROTO_ST_OK;
 	r.error = "x";
-	for (n = 0;; n++) {
-		buf_free(&b);
-		buf_init(&b, 0);
-		pf_alloc_fail_after(n);
-		rc = proto_result_encode(&r, &b, &err);
-		pf_alloc_fail_after(-1);
-		if (rc == 0)
-			break;
-		cr_assert(strstr(err.msg, "out of memory") != NULL,
-		    "n=%ld: %s", n, err.msg);
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			buf_free(&b);
+			buf_init(&b, 0);
+			rc = proto_spec_encode(&s, &b, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			if (rc != 0)
+				cr_assert(strstr(err.msg, "out of memory") !=
+				    NULL, "n=%ld: %s", fl.n, err.msg);
+		}
+		cr_assert_gt(fl.n, 0);
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			buf_free(&b);
+			buf_init(&b, 0);
+			rc = proto_result_encode(&r, &b, &err);
+			cr_assert(rc == 0 || faultloop_met(&fl));
+			if (rc != 0)
+				cr_assert(strstr(err.msg, "out of memory") !=
+				    NULL, "n=%ld: %s", fl.n, err.msg);
+		}
 	}
 	buf_free(&b);
-}
-
-/* The one frame in b, as the reader would hand it out. */
-static struct frame
-as_frame(const struct pf_buf *b)
-{
-	struct frame	 f;
-
-	cr_assert_geq(b->len, FRAME_HDR_LEN);
-	cr_assert_eq(le32_get(b->data), b->len - FRAME_HDR_LEN);
-	f.type = b->data[5];
-	f.flags = le16_get(b->data + 6);
-	f.payload = b->data + FRAME_HDR_LEN;
-	f.len = b->len - FRAME_HDR_LEN;
-	return f;
 }
 
 Test(proto, result_round_trip)
@@ -745,7 +732,7 @@ Test(proto, result_round_trip)
 	r.worker_rss_kib = 1800;
 	buf_init(&b, 0);
 	cr_assert_eq(proto_result_encode(&r, &b, &err), 0, "%s", err.msg);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(f.type, PROTO_MSG_RESULT);
 	cr_assert_eq(proto_result_decode(&f, &d, &err), 0, "%s", err.msg);
 	cr_assert_eq(d.status, PROTO_ST_KILLED);
@@ -769,7 +756,7 @@ Test(proto, result_round_trip)
 	frame_begin(&b, PROTO_MSG_RESULT);
 	frame_add_u8(&b, PROTO_RESULT_STATUS, PROTO_ST_OK);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_result_decode(&f, &d, &err), 0, "%s", err.msg);
 	cr_assert_eq(d.exit_code, -1);
 	cr_assert_null(d.error);
@@ -786,7 +773,7 @@ expect_result_error(struct pf_buf *b, const char *msg)
 	struct frame		 f;
 
 	frame_end(b);
-	f = as_frame(b);
+	f = wt_frame(b);
 	cr_assert_eq(proto_result_decode(&f, &d, &err), -1, "accepted: %s",
 	    msg);
 	cr_assert_str_eq(err.msg, msg);
@@ -863,7 +850,7 @@ Test(proto, result_malformed_variants)
 	/* The wrong frame type, a continued RESULT. */
 	r.signal = 0;
 	cr_assert_eq(proto_result_encode(&r, &b, &err), 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	f.type = PROTO_MSG_OUTPUT;
 	cr_assert_eq(proto_result_decode(&f, &d, &err), -1);
 	cr_assert_str_eq(err.msg, "RESULT: expected a frame of type 4, got "
@@ -887,7 +874,7 @@ Test(proto, started_round_trip_and_errors)
 	st.time_ms = 1700000000123ULL;
 	buf_init(&b, 0);
 	cr_assert_eq(proto_started_encode(&st, &b, &err), 0);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(f.type, PROTO_MSG_STARTED);
 	cr_assert_eq(proto_started_decode(&f, &d, &err), 0, "%s", err.msg);
 	cr_assert_eq(d.pid, 4194304);
@@ -896,7 +883,7 @@ Test(proto, started_round_trip_and_errors)
 	frame_begin(&b, PROTO_MSG_STARTED);
 	frame_add_u32(&b, PROTO_STARTED_PID, 1);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_started_decode(&f, &d, &err), -1);
 	cr_assert_str_eq(err.msg, "STARTED: missing required field time_ms "
 	    "(tag 2)");
@@ -904,7 +891,7 @@ Test(proto, started_round_trip_and_errors)
 	frame_add_u64(&b, PROTO_STARTED_PID, 1);
 	frame_add_u64(&b, PROTO_STARTED_TIME_MS, 1);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_started_decode(&f, &d, &err), -1);
 	cr_assert_str_eq(err.msg, "STARTED: field pid (tag 1): 8 bytes, "
 	    "expected exactly 4");
@@ -926,7 +913,7 @@ Test(proto, output_round_trip_and_limits)
 	/* Exactly the chunk limit, binary data with NUL bytes. */
 	cr_assert_eq(proto_output_encode(PROTO_STDERR, chunk,
 	    PROTO_OUTPUT_CHUNK_MAX, &b, &err), 0, "%s", err.msg);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_output_decode(&f, &o, &err), 0, "%s", err.msg);
 	cr_assert_eq(o.stream, PROTO_STDERR);
 	cr_assert_eq(o.len, PROTO_OUTPUT_CHUNK_MAX);
@@ -951,7 +938,7 @@ Test(proto, output_round_trip_and_limits)
 	frame_add_bytes(&b, PROTO_OUTPUT_DATA, chunk,
 	    PROTO_OUTPUT_CHUNK_MAX + 1);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_output_decode(&f, &o, &err), -1);
 	cr_assert_str_eq(err.msg, "OUTPUT: field data (tag 2): 61441 bytes, "
 	    "over the limit of 61440");
@@ -959,7 +946,7 @@ Test(proto, output_round_trip_and_limits)
 	frame_add_u8(&b, PROTO_OUTPUT_STREAM, 1);
 	frame_add_bytes(&b, PROTO_OUTPUT_DATA, NULL, 0);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_output_decode(&f, &o, &err), -1);
 	cr_assert_str_eq(err.msg, "OUTPUT: field data (tag 2): must not be "
 	    "empty");
@@ -967,7 +954,7 @@ Test(proto, output_round_trip_and_limits)
 	frame_add_u8(&b, PROTO_OUTPUT_STREAM, 0);
 	frame_add_bytes(&b, PROTO_OUTPUT_DATA, "x", 1);
 	frame_end(&b);
-	f = as_frame(&b);
+	f = wt_frame(&b);
 	cr_assert_eq(proto_output_decode(&f, &o, &err), -1);
 	cr_assert_str_eq(err.msg, "OUTPUT: stream must be 1 (stdout) or 2 "
 	    "(stderr), got 0");

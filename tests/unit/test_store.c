@@ -23,6 +23,7 @@
 #include "picoflow/alloc.h"
 #include "picoflow/err.h"
 #include "picoflow/store.h"
+#include "../lib/faultloop.h"
 
 #define T0	INT64_C(1709517600000)	/* 2024-03-04T02:00:00Z */
 
@@ -182,7 +183,7 @@ write_sample(struct pf_store *st, struct fixture_ids *ids)
 	cr_assert_eq(store_attempt_begin(st, ids->run, "a", 1, T0 + 10,
 	    &ids->a1, &err), 0, "%s", err.msg);
 	store_attempt_end_init(&e);
-	e.status = "failed";
+	e.status = PF_STATUS_FAILED;
 	e.has_exit_code = 1;
 	e.exit_code = 3;
 	e.ended_ms = T0 + 1210;
@@ -202,7 +203,7 @@ write_sample(struct pf_store *st, struct fixture_ids *ids)
 	cr_assert_eq(store_attempt_begin(st, ids->run, "a", 2, T0 + 2000,
 	    &ids->a2, &err), 0, "%s", err.msg);
 	store_attempt_end_init(&e);
-	e.status = "success";
+	e.status = PF_STATUS_SUCCESS;
 	e.has_exit_code = 1;
 	e.exit_code = 0;
 	e.ended_ms = T0 + 2500;
@@ -217,7 +218,8 @@ write_sample(struct pf_store *st, struct fixture_ids *ids)
 	    err.msg);
 	cr_assert_eq(store_task_skipped(st, ids->run, "b",
 	    "dependency a failed", T0 + 2600, &err), 0, "%s", err.msg);
-	cr_assert_eq(store_run_end(st, ids->run, "success", T0 + 3000, NULL,
+	cr_assert_eq(store_run_end(st, ids->run, PF_STATUS_SUCCESS,
+	    T0 + 3000, NULL,
 	    &err), 0, "%s", err.msg);
 }
 
@@ -420,37 +422,41 @@ Test(store, invalid_writes_are_refused_with_clear_errors)
 
 	/* Ending twice never overwrites a recorded outcome. */
 	store_attempt_end_init(&e);
-	e.status = "failed";
+	e.status = PF_STATUS_FAILED;
 	e.ended_ms = T0 + 9000;
 	cr_assert_eq(store_attempt_end(st, ids.a2, &e, &err), -1);
 	cr_assert_str_eq(err.msg, "task attempt 2 already ended with status "
 	    "'success'");
-	cr_assert_eq(store_run_end(st, ids.run, "failed", T0 + 9000, "x",
+	cr_assert_eq(store_run_end(st, ids.run, PF_STATUS_FAILED,
+	    T0 + 9000, "x",
 	    &err), -1);
 	cr_assert_str_eq(err.msg, "execution 1 already ended with status "
 	    "'success'");
 	cr_assert_eq(store_attempt_end(st, 999, &e, &err), -1);
 	cr_assert_str_eq(err.msg, "no task attempt with id 999");
-	cr_assert_eq(store_run_end(st, 999, "failed", T0, NULL, &err), -1);
+	cr_assert_eq(store_run_end(st, 999, PF_STATUS_FAILED,
+	    T0, NULL, &err), -1);
 	cr_assert_str_eq(err.msg, "no execution with id 999");
 
-	/* 'retrying' and other words never reach a row. */
-	e.status = "retrying";
+	/* No status, one out of range, or running never ends a row. */
+	e.status = PF_STATUS__COUNT;
 	cr_assert_eq(store_attempt_end(st, ids.a1, &e, &err), -1);
-	cr_assert_str_eq(err.msg, "invalid final status 'retrying' for a task "
+	cr_assert_str_eq(err.msg, "invalid final status 'unknown' for a task "
 	    "attempt");
-	e.status = NULL;
+	e.status = PF_STATUS_NONE;
 	cr_assert_eq(store_attempt_end(st, ids.a1, &e, &err), -1);
-	e.status = "running";
+	e.status = PF_STATUS_RUNNING;
 	cr_assert_eq(store_attempt_end(st, ids.a1, &e, &err), -1);
-	cr_assert_eq(store_run_end(st, ids.run, "skipped", T0, NULL, &err), -1);
-	cr_assert_eq(store_run_end(st, ids.run, NULL, T0, NULL, &err), -1);
+	cr_assert_eq(store_run_end(st, ids.run, PF_STATUS_SKIPPED, T0, NULL,
+	    &err), -1);
+	cr_assert_eq(store_run_end(st, ids.run, PF_STATUS_NONE, T0, NULL,
+	    &err), -1);
 
 	/* Output length without data. */
 	cr_assert_eq(store_attempt_begin(st, ids.run, "c", 1, T0, &id, &err),
 	    0);
 	store_attempt_end_init(&e);
-	e.status = "success";
+	e.status = PF_STATUS_SUCCESS;
 	e.ended_ms = T0;
 	e.stdout_len = 10;
 	cr_assert_eq(store_attempt_end(st, id, &e, &err), -1);
@@ -602,13 +608,16 @@ add_run(struct pf_store *st, int64_t wf, int64_t start, int64_t dur,
     const char *status)
 {
 	struct pf_err	 err;
+	enum pf_status	 ps;
 	int64_t		 id;
 
 	cr_assert_eq(store_run_begin(st, wf, "manual", start, &id, &err), 0,
 	    "%s", err.msg);
-	if (status != NULL)
-		cr_assert_eq(store_run_end(st, id, status, start + dur, NULL,
+	if (status != NULL) {
+		cr_assert_eq(pf_status_parse(status, &ps), 0);
+		cr_assert_eq(store_run_end(st, id, ps, start + dur, NULL,
 		    &err), 0, "%s", err.msg);
+	}
 	return id;
 }
 
@@ -843,7 +852,8 @@ Test(store, migrates_rust_database_in_place)
 	cr_assert_eq(store_run_begin(st, wf, "manual", T0 + 10 * 86400000LL,
 	    &run, &err), 0);
 	cr_assert_eq(run, 5);
-	cr_assert_eq(store_run_end(st, run, "success", T0 + 10 * 86400000LL +
+	cr_assert_eq(store_run_end(st, run, PF_STATUS_SUCCESS,
+	    T0 + 10 * 86400000LL +
 	    5, NULL, &err), 0);
 	store_close(st);
 
@@ -1030,7 +1040,8 @@ Test(store, readers_never_block_the_writer)
 	/* ... does not stop the writer, */
 	cr_assert_eq(store_run_begin(st, ids.wf, NULL, T0 + 100000, &id,
 	    &err), 0, "%s", err.msg);
-	cr_assert_eq(store_run_end(st, id, "failed", T0 + 100001, "x", &err),
+	cr_assert_eq(store_run_end(st, id, PF_STATUS_FAILED,
+	    T0 + 100001, "x", &err),
 	    0, "%s", err.msg);
 	/* and keeps its snapshot. */
 	sqlite3_finalize(s);
@@ -1078,8 +1089,8 @@ Test(store, concurrent_reader_process_while_writing)
 			int64_t	 id;
 
 			if (store_run_begin(st, wf, NULL, T0 + i, &id,
-			    &err) == -1 || store_run_end(st, id, "success",
-			    T0 + i + 1, NULL, &err) == -1)
+			    &err) == -1 || store_run_end(st, id,
+			    PF_STATUS_SUCCESS, T0 + i + 1, NULL, &err) == -1)
 				_exit(11);
 		}
 		store_close(st);
@@ -1137,7 +1148,7 @@ Test(store, committed_success_survives_kill_9)
 		    &err) == -1)
 			_exit(10);
 		store_attempt_end_init(&e);
-		e.status = "success";
+		e.status = PF_STATUS_SUCCESS;
 		e.ended_ms = T0 + 5;
 		if (store_attempt_end(st, att, &e, &err) == -1 ||
 		    store_attempt_begin(st, run, "inflight", 1, T0 + 6, &att2,
@@ -1190,7 +1201,7 @@ Test(store, large_output_round_trip)
 	cr_assert_eq(store_run_begin(st, wf, NULL, T0, &run, &err), 0);
 	cr_assert_eq(store_attempt_begin(st, run, "t", 1, T0, &att, &err), 0);
 	store_attempt_end_init(&e);
-	e.status = "success";
+	e.status = PF_STATUS_SUCCESS;
 	e.ended_ms = T0 + 1;
 	e.stdout_data = big;
 	e.stdout_len = len;
@@ -1214,79 +1225,80 @@ Test(store, allocation_failures_are_clean)
 	struct store_attempt	*a;
 	struct store_workflow	*w;
 	struct pf_err		 err;
+	struct faultloop	 fl;
 	size_t			 n;
-	long			 k;
 	int			 ok, found;
 
 	write_sample(st, &ids);
 	store_close(st);
 
-	/* Open (RW and RO) under every failing allocation. */
-	for (k = 0, ok = 0; !ok && k < 100; k++) {
-		pf_alloc_fail_after(k);
-		pf_err_clear(&err);
-		ok = store_open(dbpath, k % 2 ? STORE_RO : STORE_RW, &s2,
-		    &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (!ok) {
-			cr_assert_null(s2);
-			cr_assert(err.msg[0] != '\0', "k=%ld: error set", k);
-		} else
-			store_close(s2);
-	}
-	cr_assert(ok, "open eventually succeeds");
-
-	st = open_rw();
-	for (k = 0, ok = 0; !ok && k < 200; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_attempts_list(st, ids.run, NULL, 1, &a, &n,
-		    &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok) {
-			cr_assert_eq(n, 3);
-			cr_assert_eq(a[0].stdout_len, 22);
-			store_attempts_free(a, n);
-		} else {
-			cr_assert_null(a);
-			cr_assert_eq(n, 0);
-			cr_assert_str_eq(err.msg, "out of memory reading task "
-			    "attempts");
+	for (FAULTLOOP_MODES(m)) {
+		/* Open (RW and RO) under every failing allocation. */
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			pf_err_clear(&err);
+			ok = store_open(dbpath, fl.n % 2 ? STORE_RO : STORE_RW,
+			    &s2, &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (!ok) {
+				cr_assert_null(s2);
+				cr_assert(err.msg[0] != '\0', "%s n=%ld: error "
+				    "set", faultloop_mode_name(m), fl.n);
+			} else
+				store_close(s2);
 		}
+		cr_assert(!fl.exhausted, "open eventually succeeds");
+
+		st = open_rw();
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_attempts_list(st, ids.run, NULL, 1, &a, &n,
+			    &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok) {
+				cr_assert_eq(n, 3);
+				cr_assert_eq(a[0].stdout_len, 22);
+				store_attempts_free(a, n);
+			} else {
+				cr_assert_null(a);
+				cr_assert_eq(n, 0);
+				cr_assert_str_eq(err.msg, "out of memory "
+				    "reading task attempts");
+			}
+		}
+		cr_assert(!fl.exhausted);
+		cr_assert(fl.n > 5, "the loop did hit allocations (n=%ld)",
+		    fl.n);
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_runs_list(st, NULL, NULL, 0, &r, &n,
+			    &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok)
+				store_runs_free(r, n);
+			else
+				cr_assert_null(r);
+		}
+		cr_assert(!fl.exhausted);
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_workflows_list(st, &w, &n, &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok)
+				store_workflows_free(w, n);
+			else
+				cr_assert_null(w);
+		}
+		cr_assert(!fl.exhausted);
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_run_get(st, ids.run, &one, &found,
+			    &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok) {
+				cr_assert_eq(found, 1);
+				store_run_clear(&one);
+			} else
+				cr_assert_eq(found, 0);
+		}
+		cr_assert(!fl.exhausted);
+		store_close(st);
 	}
-	cr_assert(ok);
-	cr_assert(k > 5, "the loop did hit allocations (k=%ld)", k);
-	for (k = 0, ok = 0; !ok && k < 200; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_runs_list(st, NULL, NULL, 0, &r, &n, &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok)
-			store_runs_free(r, n);
-		else
-			cr_assert_null(r);
-	}
-	cr_assert(ok);
-	for (k = 0, ok = 0; !ok && k < 200; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_workflows_list(st, &w, &n, &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok)
-			store_workflows_free(w, n);
-		else
-			cr_assert_null(w);
-	}
-	cr_assert(ok);
-	for (k = 0, ok = 0; !ok && k < 200; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_run_get(st, ids.run, &one, &found, &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok) {
-			cr_assert_eq(found, 1);
-			store_run_clear(&one);
-		} else
-			cr_assert_eq(found, 0);
-	}
-	cr_assert(ok);
-	store_close(st);
 	check_integrity(dbpath);
 }
 

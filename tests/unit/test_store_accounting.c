@@ -18,69 +18,10 @@
 #include "picoflow/alloc.h"
 #include "picoflow/store.h"
 #include "../lib/proc.h"
+#include "../lib/store_fixture.h"
+#include "../lib/faultloop.h"
 
-#define T0	INT64_C(1709517600000)	/* 2024-03-04T02:00:00Z */
-
-static char	*dir;
-static char	 db[4200];
-
-static void
-setup(void)
-{
-	dir = test_tmpdir("storeacct");
-	cr_assert_not_null(dir);
-	snprintf(db, sizeof(db), "%s/p.db", dir);
-}
-
-static void
-teardown(void)
-{
-	pf_alloc_fail_after(-1);
-	test_rmrf(dir);
-	free(dir);
-}
-
-TestSuite(storeacct, .init = setup, .fini = teardown);
-
-static struct pf_store *
-open_mode(enum store_mode mode)
-{
-	struct pf_store	*st;
-	struct pf_err	 err;
-
-	cr_assert_eq(store_open(db, mode, &st, &err), 0, "%s", err.msg);
-	return st;
-}
-
-static void
-raw_exec(const char *sql)
-{
-	sqlite3	*h;
-	char	*msg = NULL;
-
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, &msg), SQLITE_OK,
-	    "%s: %s", sql, msg ? msg : "?");
-	sqlite3_close(h);
-}
-
-static int64_t
-raw_int(const char *sql)
-{
-	sqlite3		*h;
-	sqlite3_stmt	*s;
-	int64_t		 v = -999;
-
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK,
-	    "%s", sqlite3_errmsg(h));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_type(s, 0) == SQLITE_NULL ? -2 :
-		    sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return v;
-}
+TestSuite(storeacct, .init = store_fx_setup, .fini = store_fx_teardown);
 
 struct acct {
 	int64_t	 oom, peak, denied, thr, thr_us;
@@ -104,7 +45,7 @@ write_attempt(struct pf_store *st, const struct acct *ac, int64_t *att)
 	cr_assert_eq(e.pids_denied, -1);
 	cr_assert_eq(e.nr_throttled, -1);
 	cr_assert_eq(e.throttled_us, -1);
-	e.status = "failed";
+	e.status = PF_STATUS_FAILED;
 	e.ended_ms = T0 + 5;
 	e.max_rss_kb = 4096;
 	e.user_cpu_us = 10;
@@ -155,7 +96,7 @@ check_acct(const struct store_attempt *a, int64_t oom, int64_t peak,
 
 Test(storeacct, round_trip_exact_values)
 {
-	struct pf_store		*st = open_mode(STORE_RW), *ro;
+	struct pf_store		*st = store_fx_open(STORE_RW), *ro;
 	struct store_attempt	*a;
 	struct acct		 ac = { 1, 64, 12345, 7, 9000000000LL };
 	int64_t			 att, run;
@@ -168,20 +109,20 @@ Test(storeacct, round_trip_exact_values)
 	store_attempts_free(a, n);
 	store_close(st);
 	/* Read-only readers see the same. */
-	ro = open_mode(STORE_RO);
+	ro = store_fx_open(STORE_RO);
 	a = read_one(ro, run, &n);
 	check_acct(a, 1, 64, 12345, 7, INT64_C(9000000000));
 	store_attempts_free(a, n);
 	store_close(ro);
-	cr_assert_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	cr_assert_eq(raw_int("SELECT pids_denied FROM task_executions"),
+	cr_assert_eq(store_fx_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	cr_assert_eq(store_fx_int("SELECT pids_denied FROM task_executions"),
 	    12345);
 }
 
 /* 0 is a value, -1 (any negative) unknown, stored as NULL. */
 Test(storeacct, zero_is_known_negative_is_unknown)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_attempt	*a;
 	struct acct		 ac = { 0, 0, -1, -7, 0 };
 	int64_t			 att, run;
@@ -192,16 +133,17 @@ Test(storeacct, zero_is_known_negative_is_unknown)
 	check_acct(a, 0, 0, -1, -1, 0);
 	store_attempts_free(a, n);
 	store_close(st);
-	cr_assert_eq(raw_int("SELECT pids_denied FROM task_executions"), -2,
-	    "NULL in the file");
-	cr_assert_eq(raw_int("SELECT nr_throttled FROM task_executions"), -2);
-	cr_assert_eq(raw_int("SELECT oom_kills FROM task_executions"), 0);
+	cr_assert_eq(store_fx_int("SELECT pids_denied FROM task_executions"),
+	    -2, "NULL in the file");
+	cr_assert_eq(store_fx_int("SELECT nr_throttled FROM task_executions"),
+	    -2);
+	cr_assert_eq(store_fx_int("SELECT oom_kills FROM task_executions"), 0);
 }
 
 /* Attempts that never ended, or were skipped, have no accounting. */
 Test(storeacct, running_and_skipped_rows_are_unknown)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_attempt	*a;
 	struct pf_err		 err;
 	int64_t			 wf, run, att;
@@ -228,7 +170,7 @@ Test(storeacct, running_and_skipped_rows_are_unknown)
 /* Values from the file are not trusted: negatives and text read unknown. */
 Test(storeacct, hostile_values_in_the_file)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_attempt	*a;
 	struct acct		 ac = { 1, 2, 3, 4, 5 };
 	int64_t			 att, run;
@@ -236,10 +178,10 @@ Test(storeacct, hostile_values_in_the_file)
 
 	run = write_attempt(st, &ac, &att);
 	store_close(st);
-	raw_exec("UPDATE task_executions SET oom_kills = -5, pids_peak = "
+	store_fx_exec("UPDATE task_executions SET oom_kills = -5, pids_peak = "
 	    "'lots', pids_denied = -9223372036854775808, nr_throttled = "
 	    "9223372036854775807, throttled_us = 1.5");
-	st = open_mode(STORE_RO);
+	st = store_fx_open(STORE_RO);
 	a = read_one(st, run, &n);
 	cr_assert_eq(a->oom_kills, -1, "negative");
 	cr_assert_eq(a->pids_peak, -1, "text is no count");
@@ -259,19 +201,19 @@ Test(storeacct, hostile_values_in_the_file)
 static int64_t
 make_v1(int64_t *att)
 {
-	struct pf_store	*st = open_mode(STORE_RW);
+	struct pf_store	*st = store_fx_open(STORE_RW);
 	struct acct	 ac = { 1, 2, 3, 4, 5 };
 	int64_t		 run;
 
 	run = write_attempt(st, &ac, att);
 	store_close(st);
-	raw_exec("ALTER TABLE task_executions DROP COLUMN oom_kills; "
+	store_fx_exec("ALTER TABLE task_executions DROP COLUMN oom_kills; "
 	    "ALTER TABLE task_executions DROP COLUMN pids_peak; "
 	    "ALTER TABLE task_executions DROP COLUMN pids_denied; "
 	    "ALTER TABLE task_executions DROP COLUMN nr_throttled; "
 	    "ALTER TABLE task_executions DROP COLUMN throttled_us; "
 	    "PRAGMA user_version = 1");
-	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info("
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM pragma_table_info("
 	    "'task_executions') WHERE name = 'oom_kills'"), 0);
 	return run;
 }
@@ -285,13 +227,13 @@ Test(storeacct, version_1_is_read_as_it_is_and_migrated_by_a_writer)
 	size_t			 n;
 
 	run = make_v1(&att);
-	ro = open_mode(STORE_RO);
+	ro = store_fx_open(STORE_RO);
 	cr_assert_eq(store_schema_version(ro), 1);
 	a = read_one(ro, run, &n);
 	check_acct(a, -1, -1, -1, -1, -1);
 	store_attempts_free(a, n);
 	/* A writer migrates while the reader is open. */
-	st = open_mode(STORE_RW);
+	st = store_fx_open(STORE_RW);
 	cr_assert_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
 	a = read_one(st, run, &n);
 	check_acct(a, -1, -1, -1, -1, -1);
@@ -307,13 +249,13 @@ Test(storeacct, version_1_is_read_as_it_is_and_migrated_by_a_writer)
 	cr_assert_eq(a->max_rss_kb, 4096);
 	store_attempts_free(a, n);
 	store_close(ro);
-	cr_assert_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info("
+	cr_assert_eq(store_fx_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM pragma_table_info("
 	    "'task_executions') WHERE name IN ('oom_kills', 'pids_peak', "
 	    "'pids_denied', 'nr_throttled', 'throttled_us')"), 5);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_executions"), 2);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_executions"), 2);
 	/* A fresh read-only handle reads the migrated file. */
-	ro = open_mode(STORE_RO);
+	ro = store_fx_open(STORE_RO);
 	cr_assert_eq(store_schema_version(ro), STORE_SCHEMA_VERSION);
 	a = read_one(ro, run2, &n);
 	check_acct(a, 2, 30, 0, 1, 100);
@@ -330,14 +272,14 @@ Test(storeacct, partly_present_columns_are_completed)
 	size_t			 n;
 
 	run = make_v1(&att);
-	raw_exec("ALTER TABLE task_executions ADD COLUMN pids_peak INTEGER; "
-	    "UPDATE task_executions SET pids_peak = 9");
-	st = open_mode(STORE_RW);
+	store_fx_exec("ALTER TABLE task_executions ADD COLUMN pids_peak "
+	    "INTEGER; UPDATE task_executions SET pids_peak = 9");
+	st = store_fx_open(STORE_RW);
 	a = read_one(st, run, &n);
 	check_acct(a, -1, 9, -1, -1, -1);
 	store_attempts_free(a, n);
 	store_close(st);
-	cr_assert_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	cr_assert_eq(store_fx_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
 /* The Rust schema goes to the current version in one step, old rows unknown. */
@@ -360,12 +302,12 @@ Test(storeacct, rust_schema_migrates_to_version_2)
 	sql = calloc(1, (size_t)len + 1);
 	cr_assert_eq(fread(sql, 1, (size_t)len, fp), (size_t)len);
 	fclose(fp);
-	raw_exec(sql);
+	store_fx_exec(sql);
 	free(sql);
-	cr_assert_eq(store_open(db, STORE_RO, &st, &err), -1);
+	cr_assert_eq(store_open(store_fx_db, STORE_RO, &st, &err), -1);
 	cr_assert(strstr(err.msg, "older schema (version 0)") != NULL, "%s",
 	    err.msg);
-	st = open_mode(STORE_RW);
+	st = store_fx_open(STORE_RW);
 	cr_assert_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
 	cr_assert_eq(store_attempts_list(st, 2, NULL, 0, &a, &n, &err), 0,
 	    "%s", err.msg);
@@ -377,56 +319,58 @@ Test(storeacct, rust_schema_migrates_to_version_2)
 	cr_assert_eq(a[0].attempt, 1);
 	store_attempts_free(a, n);
 	store_close(st);
-	cr_assert_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	cr_assert_eq(raw_int("SELECT count(*) FROM pragma_table_info("
+	cr_assert_eq(store_fx_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM pragma_table_info("
 	    "'task_executions') WHERE name = 'throttled_us'"), 1);
 }
 
 /* A file from a later PicoFlow (version 99) is refused both ways. */
 Test(storeacct, a_newer_version_is_refused)
 {
-	struct pf_store	*st = open_mode(STORE_RW);
+	struct pf_store	*st = store_fx_open(STORE_RW);
 	struct pf_err	 err;
 
 	store_close(st);
-	raw_exec("PRAGMA user_version = 99");
-	cr_assert_eq(store_open(db, STORE_RO, &st, &err), -1);
+	store_fx_exec("PRAGMA user_version = 99");
+	cr_assert_eq(store_open(store_fx_db, STORE_RO, &st, &err), -1);
 	cr_assert(strstr(err.msg, "schema version 99 was written by a newer "
 	    "PicoFlow (this one knows up to 3)") != NULL, "%s", err.msg);
-	cr_assert_eq(store_open(db, STORE_RW, &st, &err), -1);
+	cr_assert_eq(store_open(store_fx_db, STORE_RW, &st, &err), -1);
 	cr_assert(strstr(err.msg, "schema version 99") != NULL, "%s", err.msg);
-	cr_assert_eq(raw_int("PRAGMA user_version"), 99, "left untouched");
+	cr_assert_eq(store_fx_int("PRAGMA user_version"), 99, "left untouched");
 }
 
 /* Reading the new columns under every failing allocation. */
 Test(storeacct, allocation_failures_reading)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_attempt	*a;
 	struct pf_err		 err;
 	struct acct		 ac = { 1, 2, 3, 4, 5 };
 	int64_t			 att, run;
+	struct faultloop	 fl;
 	size_t			 n;
-	long			 k;
 	int			 ok;
 
 	run = write_attempt(st, &ac, &att);
-	for (k = 0, ok = 0; !ok && k < 100; k++) {
-		pf_alloc_fail_after(k);
-		ok = store_attempts_list(st, run, NULL, 1, &a, &n, &err) == 0;
-		pf_alloc_fail_after(-1);
-		if (ok) {
-			cr_assert_eq(n, 1);
-			check_acct(a, 1, 2, 3, 4, 5);
-			store_attempts_free(a, n);
-		} else {
-			cr_assert_null(a);
-			cr_assert_eq(n, 0);
-			cr_assert_str_eq(err.msg, "out of memory reading task "
-			    "attempts");
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			ok = store_attempts_list(st, run, NULL, 1, &a, &n,
+			    &err) == 0;
+			cr_assert(ok || faultloop_met(&fl));
+			if (ok) {
+				cr_assert_eq(n, 1);
+				check_acct(a, 1, 2, 3, 4, 5);
+				store_attempts_free(a, n);
+			} else {
+				cr_assert_null(a);
+				cr_assert_eq(n, 0);
+				cr_assert_str_eq(err.msg, "out of memory "
+				    "reading task attempts");
+			}
 		}
+		cr_assert(!fl.exhausted);
+		cr_assert_gt(fl.n, 0, "an allocation did fail");
 	}
-	cr_assert(ok);
-	cr_assert_gt(k, 1, "an allocation did fail");
 	store_close(st);
 }

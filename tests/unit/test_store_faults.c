@@ -213,7 +213,7 @@ fault_loop(int code)
 		rc = store_attempt_begin(st, run, "t", 1, 2000, &att, &err);
 		if (rc == 0) {
 			store_attempt_end_init(&e);
-			e.status = "success";
+			e.status = PF_STATUS_SUCCESS;
 			e.ended_ms = 3000;
 			e.duration_ms = 1000;
 			e.stdout_data = "out";
@@ -235,7 +235,8 @@ fault_loop(int code)
 	cr_assert_gt(failures, 0, "no fault was ever injected");
 	cr_log_info("%d of %ld fault points failed the write", failures, n);
 	/* The store is still usable after all those failures. */
-	cr_assert_eq(store_run_end(st, run, "success", 4000, NULL, &err), 0,
+	cr_assert_eq(store_run_end(st, run, PF_STATUS_SUCCESS,
+	    4000, NULL, &err), 0,
 	    "%s", err.msg);
 	store_close(st);
 	check_consistent();
@@ -301,12 +302,13 @@ prune_fault_loop(int code)
 			cr_assert_eq(store_attempt_begin(st, run, "t", 1, 1000 +
 			    i * 100 + w, &att, &err), 0);
 			store_attempt_end_init(&e);
-			e.status = "success";
+			e.status = PF_STATUS_SUCCESS;
 			e.ended_ms = 2000;
 			e.stdout_data = "0123456789";
 			e.stdout_len = 10;
 			cr_assert_eq(store_attempt_end(st, att, &e, &err), 0);
-			cr_assert_eq(store_run_end(st, run, "success", 2000,
+			cr_assert_eq(store_run_end(st, run, PF_STATUS_SUCCESS,
+			    2000,
 			    NULL, &err), 0);
 		}
 	}

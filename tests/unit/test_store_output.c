@@ -16,68 +16,9 @@
 #include "picoflow/alloc.h"
 #include "picoflow/store.h"
 #include "../lib/proc.h"
+#include "../lib/store_fixture.h"
 
-#define T0	INT64_C(1709517600000)	/* 2024-03-04T02:00:00Z */
-
-static char	*dir;
-static char	 db[4200];
-
-static void
-setup(void)
-{
-	dir = test_tmpdir("storeout");
-	cr_assert_not_null(dir);
-	snprintf(db, sizeof(db), "%s/p.db", dir);
-}
-
-static void
-teardown(void)
-{
-	test_rmrf(dir);
-	free(dir);
-}
-
-TestSuite(storeout, .init = setup, .fini = teardown);
-
-static struct pf_store *
-open_mode(enum store_mode mode)
-{
-	struct pf_store	*st;
-	struct pf_err	 err;
-
-	cr_assert_eq(store_open(db, mode, &st, &err), 0, "%s", err.msg);
-	return st;
-}
-
-static void
-raw_exec(const char *sql)
-{
-	sqlite3	*h;
-	char	*msg = NULL;
-
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, &msg), SQLITE_OK,
-	    "%s: %s", sql, msg ? msg : "?");
-	sqlite3_close(h);
-}
-
-static int64_t
-raw_int(const char *sql)
-{
-	sqlite3		*h;
-	sqlite3_stmt	*s;
-	int64_t		 v = -999;
-
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK,
-	    "%s", sqlite3_errmsg(h));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_type(s, 0) == SQLITE_NULL ? -2 :
-		    sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return v;
-}
+TestSuite(storeout, .init = store_fx_setup, .fini = store_fx_teardown);
 
 /* A run of workflow w with one running attempt; returns the attempt. */
 static int64_t
@@ -111,7 +52,7 @@ end(struct pf_store *st, int64_t att, int chunked, const char *out,
 	struct store_attempt_end e;
 
 	store_attempt_end_init(&e);
-	e.status = "success";
+	e.status = PF_STATUS_SUCCESS;
 	e.ended_ms = T0 + 1000;
 	e.chunked = chunked;
 	e.stdout_data = out;
@@ -146,7 +87,7 @@ assert_bytes(const unsigned char *p, size_t len, const char *want)
 
 Test(storeout, chunks_then_rest_read_in_order)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_chunk	 c[3];
 	struct store_attempt	*a;
 	struct pf_err		 err;
@@ -173,13 +114,13 @@ Test(storeout, chunks_then_rest_read_in_order)
 	cr_assert_eq(a->bytes_captured, 19);
 	store_attempts_free(a, 1);
 	/* Not copied into the row as well. */
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_executions WHERE "
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_executions WHERE "
 	    "stdout IS NOT NULL OR stderr IS NOT NULL"), 0);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_output"), 6);
-	cr_assert_eq(raw_int("SELECT max(seq) FROM task_output"), 6);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_output"), 6);
+	cr_assert_eq(store_fx_int("SELECT max(seq) FROM task_output"), 6);
 	store_close(st);
 	/* A reader sees the same. */
-	st = open_mode(STORE_RO);
+	st = store_fx_open(STORE_RO);
 	a = read_one(st, run);
 	assert_bytes(a->stdout_data, a->stdout_len, "one two three four");
 	store_attempts_free(a, 1);
@@ -189,7 +130,7 @@ Test(storeout, chunks_then_rest_read_in_order)
 /* The common case: nothing chunked, one write at the end, in the row. */
 Test(storeout, small_output_stays_in_the_row)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_attempt	*a;
 	struct pf_err		 err;
 	int64_t			 run, att;
@@ -197,8 +138,9 @@ Test(storeout, small_output_stays_in_the_row)
 	att = begin(st, "w", T0, &run);
 	cr_assert_eq(end(st, att, 0, "hello\n", "", 6, &err), 0, "%s",
 	    err.msg);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_output"), 0);
-	cr_assert_eq(raw_int("SELECT length(stdout) FROM task_executions"), 6);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_output"), 0);
+	cr_assert_eq(store_fx_int("SELECT length(stdout) FROM task_executions"),
+	    6);
 	a = read_one(st, run);
 	assert_bytes(a->stdout_data, a->stdout_len, "hello\n");
 	store_attempts_free(a, 1);
@@ -207,7 +149,7 @@ Test(storeout, small_output_stays_in_the_row)
 
 Test(storeout, invalid_chunks_refused_and_a_batch_is_atomic)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_chunk	 c[2];
 	struct pf_err		 err;
 	int64_t			 run, att;
@@ -228,10 +170,10 @@ Test(storeout, invalid_chunks_refused_and_a_batch_is_atomic)
 	cr_assert_eq(store_output_append(st, c, 2, &err), -1);
 	cr_assert(strstr(err.msg, "no task attempt with id") != NULL, "%s",
 	    err.msg);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_output"), 0);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_output"), 0);
 	/* Read-only handles never write. */
 	store_close(st);
-	st = open_mode(STORE_RO);
+	st = store_fx_open(STORE_RO);
 	cr_assert_eq(store_output_append(st, c, 1, &err), -1);
 	store_close(st);
 }
@@ -239,7 +181,7 @@ Test(storeout, invalid_chunks_refused_and_a_batch_is_atomic)
 /* The rest of a chunked attempt larger than a chunk is split. */
 Test(storeout, chunked_end_splits_a_large_rest)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_attempt_end e;
 	struct store_attempt	*a;
 	struct pf_err		 err;
@@ -252,14 +194,14 @@ Test(storeout, chunked_end_splits_a_large_rest)
 	for (i = 0; i < len; i++)
 		big[i] = (unsigned char)(i * 7);
 	store_attempt_end_init(&e);
-	e.status = "failed";
+	e.status = PF_STATUS_FAILED;
 	e.ended_ms = T0 + 5;
 	e.chunked = 1;
 	e.stdout_data = big;
 	e.stdout_len = len;
 	cr_assert_eq(store_attempt_end(st, att, &e, &err), 0, "%s", err.msg);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_output"), 2);
-	cr_assert_eq(raw_int("SELECT max(length(data)) FROM task_output"),
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_output"), 2);
+	cr_assert_eq(store_fx_int("SELECT max(length(data)) FROM task_output"),
 	    STORE_CHUNK_MAX);
 	a = read_one(st, run);
 	cr_assert_eq(a->stdout_len, len);
@@ -272,7 +214,7 @@ Test(storeout, chunked_end_splits_a_large_rest)
 /* An end that is refused leaves no part of its output behind. */
 Test(storeout, refused_chunked_end_appends_nothing)
 {
-	struct pf_store	*st = open_mode(STORE_RW);
+	struct pf_store	*st = store_fx_open(STORE_RW);
 	struct pf_err	 err;
 	int64_t		 run, att;
 
@@ -281,14 +223,14 @@ Test(storeout, refused_chunked_end_appends_nothing)
 	    err.msg);
 	cr_assert_eq(end(st, att, 1, "second", NULL, 6, &err), -1);
 	cr_assert(strstr(err.msg, "already ended") != NULL, "%s", err.msg);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_output"), 1);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_output"), 1);
 	store_close(st);
 }
 
 /* Retention by size counts chunks, and deleting a run deletes them. */
 Test(storeout, retention_counts_and_removes_chunks)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_chunk	 c;
 	struct pf_err		 err;
 	char			 kb[1025];
@@ -301,11 +243,13 @@ Test(storeout, retention_counts_and_removes_chunks)
 	cr_assert_eq(store_output_append(st, &c, 1, &err), 0, "%s", err.msg);
 	cr_assert_eq(end(st, att1, 1, "ab", NULL, 1026, &err), 0, "%s",
 	    err.msg);
-	cr_assert_eq(store_run_end(st, run1, "success", T0 + 10, NULL, &err),
+	cr_assert_eq(store_run_end(st, run1, PF_STATUS_SUCCESS,
+	    T0 + 10, NULL, &err),
 	    0, "%s", err.msg);
 	att2 = begin(st, "w", T0 + 100, &run2);
 	cr_assert_eq(end(st, att2, 0, "cd", NULL, 2, &err), 0, "%s", err.msg);
-	cr_assert_eq(store_run_end(st, run2, "success", T0 + 110, NULL, &err),
+	cr_assert_eq(store_run_end(st, run2, PF_STATUS_SUCCESS,
+	    T0 + 110, NULL, &err),
 	    0, "%s", err.msg);
 	cr_assert_eq(store_output_bytes(st, &bytes, &err), 0, "%s", err.msg);
 	cr_assert_eq(bytes, 1028);
@@ -313,7 +257,7 @@ Test(storeout, retention_counts_and_removes_chunks)
 	cr_assert_eq(store_prune_bytes(st, 1000, &del, &err), 0, "%s",
 	    err.msg);
 	cr_assert_eq(del, 1);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_output"), 0);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_output"), 0);
 	cr_assert_eq(store_output_bytes(st, &bytes, &err), 0, "%s", err.msg);
 	cr_assert_eq(bytes, 2);
 	store_close(st);
@@ -325,7 +269,7 @@ Test(storeout, retention_counts_and_removes_chunks)
  */
 Test(storeout, version_2_read_as_it_is_and_migrated)
 {
-	struct pf_store		*st = open_mode(STORE_RW);
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_chunk	 c;
 	struct store_attempt	*a;
 	struct pf_err		 err;
@@ -334,18 +278,18 @@ Test(storeout, version_2_read_as_it_is_and_migrated)
 	att = begin(st, "w", T0, &run);
 	cr_assert_eq(end(st, att, 0, "old", NULL, 3, &err), 0, "%s", err.msg);
 	store_close(st);
-	raw_exec("DROP TABLE task_output; PRAGMA user_version = 2");
-	st = open_mode(STORE_RO);
+	store_fx_exec("DROP TABLE task_output; PRAGMA user_version = 2");
+	st = store_fx_open(STORE_RO);
 	cr_assert_eq(store_schema_version(st), 2);
 	a = read_one(st, run);
 	assert_bytes(a->stdout_data, a->stdout_len, "old");
 	store_attempts_free(a, 1);
 	store_close(st);
-	cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = "
-	    "'task_output'"), 0, "a reader changed nothing");
-	st = open_mode(STORE_RW);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'task_output'"), 0, "a reader changed nothing");
+	st = store_fx_open(STORE_RW);
 	cr_assert_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
-	cr_assert_eq(raw_int("PRAGMA user_version"), 3);
+	cr_assert_eq(store_fx_int("PRAGMA user_version"), 3);
 	a = read_one(st, run);
 	assert_bytes(a->stdout_data, a->stdout_len, "old");
 	store_attempts_free(a, 1);
@@ -358,7 +302,7 @@ Test(storeout, version_2_read_as_it_is_and_migrated)
 /* Measuring output works on a version 2 file opened read-only. */
 Test(storeout, output_bytes_of_a_version_2_file)
 {
-	struct pf_store	*st = open_mode(STORE_RW);
+	struct pf_store	*st = store_fx_open(STORE_RW);
 	struct pf_err	 err;
 	int64_t		 run, att, bytes;
 
@@ -366,8 +310,8 @@ Test(storeout, output_bytes_of_a_version_2_file)
 	cr_assert_eq(end(st, att, 0, "12345", "67", 7, &err), 0, "%s",
 	    err.msg);
 	store_close(st);
-	raw_exec("DROP TABLE task_output; PRAGMA user_version = 2");
-	st = open_mode(STORE_RO);
+	store_fx_exec("DROP TABLE task_output; PRAGMA user_version = 2");
+	st = store_fx_open(STORE_RO);
 	cr_assert_eq(store_output_bytes(st, &bytes, &err), 0, "%s", err.msg);
 	cr_assert_eq(bytes, 7);
 	store_close(st);

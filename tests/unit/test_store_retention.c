@@ -16,38 +16,10 @@
 
 #include "picoflow/store.h"
 #include "../lib/proc.h"
+#include "../lib/store_fixture.h"
 
-#define T0	INT64_C(1709517600000)	/* 2024-03-04T02:00:00Z */
-
-static char	*dir;
-static char	 db[4200];
-
-static void
-setup(void)
-{
-	dir = test_tmpdir("storeret");
-	cr_assert_not_null(dir);
-	snprintf(db, sizeof(db), "%s/p.db", dir);
-}
-
-static void
-teardown(void)
-{
-	test_rmrf(dir);
-	free(dir);
-}
-
-TestSuite(storeret, .init = setup, .fini = teardown, .timeout = 120);
-
-static struct pf_store *
-rw(void)
-{
-	struct pf_store	*st;
-	struct pf_err	 err;
-
-	cr_assert_eq(store_open(db, STORE_RW, &st, &err), 0, "%s", err.msg);
-	return st;
-}
+TestSuite(storeret, .init = store_fx_setup, .fini = store_fx_teardown,
+    .timeout = 120);
 
 static int64_t
 wf_id(struct pf_store *st, const char *name)
@@ -82,12 +54,13 @@ add_run(struct pf_store *st, int64_t wf, int64_t start, size_t bytes,
 	if (running)
 		return run;
 	store_attempt_end_init(&e);
-	e.status = "success";
+	e.status = PF_STATUS_SUCCESS;
 	e.ended_ms = start + 1;
 	e.stdout_data = out;
 	e.stdout_len = bytes;
 	cr_assert_eq(store_attempt_end(st, att, &e, &err), 0, "%s", err.msg);
-	cr_assert_eq(store_run_end(st, run, "success", start + 1, NULL, &err),
+	cr_assert_eq(store_run_end(st, run, PF_STATUS_SUCCESS,
+	    start + 1, NULL, &err),
 	    0, "%s", err.msg);
 	return run;
 }
@@ -112,23 +85,6 @@ left(struct pf_store *st, const char *wf)
 }
 
 static int64_t
-raw_int(const char *sql)
-{
-	sqlite3		*h;
-	sqlite3_stmt	*s;
-	int64_t		 v = -1;
-
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK,
-	    "%s", sqlite3_errmsg(h));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return v;
-}
-
-static int64_t
 prune1(struct pf_store *st, const char *wf, int64_t older, int64_t keep,
     int64_t bytes)
 {
@@ -144,7 +100,7 @@ prune1(struct pf_store *st, const char *wf, int64_t older, int64_t keep,
 static struct pf_store *
 five(void)
 {
-	struct pf_store	*st = rw();
+	struct pf_store	*st = store_fx_open(STORE_RW);
 	int64_t		 w = wf_id(st, "w");
 	int		 i;
 
@@ -167,7 +123,7 @@ Test(storeret, age_boundaries)
 	cr_assert_eq(prune1(st, "w", T0 + 4000, 0, 0), 2);
 	cr_assert_str_eq(left(st, "w"), "4,5");
 	store_close(st);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_executions"), 2,
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_executions"), 2,
 	    "the attempts went with their runs");
 }
 
@@ -206,7 +162,7 @@ Test(storeret, bytes_boundaries)
 
 Test(storeret, running_runs_neither_go_nor_count)
 {
-	struct pf_store	*st = rw();
+	struct pf_store	*st = store_fx_open(STORE_RW);
 	int64_t		 w = wf_id(st, "w"), old;
 
 	old = add_run(st, w, T0, 4000, 1);		/* 1: running */
@@ -232,7 +188,7 @@ Test(storeret, running_runs_neither_go_nor_count)
  */
 Test(storeret, rules_replace_the_default_per_workflow)
 {
-	struct pf_store		*st = rw();
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_prune_rule	 d, r[2];
 	struct pf_err		 err;
 	int64_t			 a = wf_id(st, "a"), b = wf_id(st, "b"),
@@ -275,8 +231,8 @@ Test(storeret, rules_replace_the_default_per_workflow)
 	/* A rule for a workflow that does not exist changes nothing. */
 	cr_assert_eq(prune1(st, "nobody", 0, 1, 1), 0);
 	store_close(st);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_executions"), 3);
-	cr_assert_eq(raw_int("SELECT count(*) FROM run_meta"), 0);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_executions"), 3);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM run_meta"), 0);
 }
 
 /* The limits of one rule combine: a run goes when it breaks any. */
@@ -327,17 +283,18 @@ Test(storeret, refused_input)
 	    "limit");
 	cr_assert_str_eq(left(st, "w"), "1,2,3,4,5", "nothing was pruned");
 	store_close(st);
-	cr_assert_eq(store_open(db, STORE_RO, &ro, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_open(store_fx_db, STORE_RO, &ro, &err), 0, "%s",
+	    err.msg);
 	cr_assert_eq(store_prune_workflow(ro, "w", 0, 1, 0, &del, &err), -1);
 	cr_assert(strstr(err.msg, "opened read-only") != NULL, "%s", err.msg);
 	store_close(ro);
-	cr_assert_eq(raw_int("SELECT count(*) FROM executions"), 5);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM executions"), 5);
 }
 
 /* Rules big enough to be interesting: 200 workflows, one rule each. */
 Test(storeret, many_rules)
 {
-	struct pf_store		*st = rw();
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_prune_rule	 r[200];
 	struct pf_err		 err;
 	char			 names[200][16];
@@ -357,7 +314,7 @@ Test(storeret, many_rules)
 	    err.msg);
 	cr_assert_eq(del, 100);
 	store_close(st);
-	cr_assert_eq(raw_int("SELECT count(*) FROM executions"), 300);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM executions"), 300);
 }
 
 /* ---- SQLite out of memory ------------------------------------------------ */
@@ -423,7 +380,7 @@ Test(storeret, sqlite_out_of_memory_at_every_allocation)
 	int			 rc, failures = 0, i;
 
 	install_oom();
-	st = rw();
+	st = store_fx_open(STORE_RW);
 	a = wf_id(st, "a");
 	b = wf_id(st, "b");
 	for (i = 1; i <= 4; i++) {
@@ -437,7 +394,7 @@ Test(storeret, sqlite_out_of_memory_at_every_allocation)
 	r.workflow = "a";
 	r.max_bytes = 250;
 	for (n = 0; n < 5000; n++) {
-		st = rw();
+		st = store_fx_open(STORE_RW);
 		oom_hit = 0;
 		oom_countdown = n;
 		del = -1;
@@ -452,8 +409,8 @@ Test(storeret, sqlite_out_of_memory_at_every_allocation)
 		}
 		store_close(st);
 		if (rc == -1)
-			cr_assert_eq(raw_int("SELECT count(*) FROM executions"),
-			    8, "n=%ld: a failed prune changed nothing", n);
+			cr_assert_eq(store_fx_int("SELECT count(*) FROM "
+			    "executions"), 8, "n=%ld: a failed prune changed nothing", n);
 		else {
 			cr_assert_eq(del, 2 + 3, "n=%ld", n);
 			break;
@@ -462,6 +419,6 @@ Test(storeret, sqlite_out_of_memory_at_every_allocation)
 	cr_assert_lt(n, 5000, "the loop never got past the faults");
 	cr_assert_gt(failures, 0, "no fault was ever injected");
 	cr_log_info("%d allocation failures, then a prune", failures);
-	cr_assert_eq(raw_int("SELECT count(*) FROM executions"), 3);
-	cr_assert_eq(raw_int("SELECT count(*) FROM task_executions"), 3);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM executions"), 3);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM task_executions"), 3);
 }

@@ -14,53 +14,9 @@
 
 #include "picoflow/store.h"
 #include "../lib/proc.h"
+#include "../lib/store_fixture.h"
 
-static char	*dir;
-static char	 db[4200];
-
-static void
-setup(void)
-{
-	dir = test_tmpdir("storesup");
-	cr_assert_not_null(dir);
-	snprintf(db, sizeof(db), "%s/p.db", dir);
-}
-
-static void
-teardown(void)
-{
-	test_rmrf(dir);
-	free(dir);
-}
-
-TestSuite(storesup, .init = setup, .fini = teardown);
-
-static struct pf_store *
-rw(void)
-{
-	struct pf_store	*st;
-	struct pf_err	 err;
-
-	cr_assert_eq(store_open(db, STORE_RW, &st, &err), 0, "%s", err.msg);
-	return st;
-}
-
-static int64_t
-raw_int(const char *sql)
-{
-	sqlite3		*h;
-	sqlite3_stmt	*s;
-	int64_t		 v = -1;
-
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK,
-	    "%s", sqlite3_errmsg(h));
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(h);
-	return v;
-}
+TestSuite(storesup, .init = store_fx_setup, .fini = store_fx_teardown);
 
 static int64_t
 start(struct pf_store *st, int64_t wf, int64_t when, int64_t sched,
@@ -83,7 +39,7 @@ start(struct pf_store *st, int64_t wf, int64_t when, int64_t sched,
 
 Test(storesup, a_fire_begins_one_run)
 {
-	struct pf_store	*st = rw();
+	struct pf_store	*st = store_fx_open(STORE_RW);
 	struct pf_err	 err;
 	int64_t		 wf, wf2, a, b, c;
 	int		 dup = -1;
@@ -107,20 +63,20 @@ Test(storesup, a_fire_begins_one_run)
 	c = start(st, wf, 3000, -1, NULL, NULL);
 	cr_assert_neq(b, c);
 	store_close(st);
-	cr_assert_eq(raw_int("SELECT count(*) FROM executions"), 4);
-	cr_assert_eq(raw_int("SELECT count(*) FROM run_meta WHERE owner = "
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM executions"), 4);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM run_meta WHERE owner = "
 	    "'run'"), 2, "NULL owner means picoflow run");
-	cr_assert_eq(raw_int("SELECT count(*) FROM executions WHERE pid = "
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM executions WHERE pid = "
 	    "0 OR pid IS NULL"), 0);
 	/* The rollback of a duplicate left no half-written row. */
-	cr_assert_eq(raw_int("SELECT count(*) FROM executions e LEFT JOIN "
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM executions e LEFT JOIN "
 	    "run_meta m ON m.execution_id = e.id WHERE m.execution_id IS "
 	    "NULL"), 0);
 }
 
 Test(storesup, runs_in_flight_with_their_processes)
 {
-	struct pf_store			*st = rw();
+	struct pf_store			*st = store_fx_open(STORE_RW);
 	struct store_inflight		*v;
 	struct store_attempt_proc	*a;
 	struct store_procs		 p;
@@ -133,7 +89,8 @@ Test(storesup, runs_in_flight_with_their_processes)
 	r1 = start(st, wf, 1000, 5000, STORE_OWNER_SUPERVISOR, NULL);
 	r2 = start(st, wf, 2000, -1, STORE_OWNER_RUN, NULL);
 	r3 = start(st, wf, 3000, 6000, STORE_OWNER_SUPERVISOR, NULL);
-	cr_assert_eq(store_run_end(st, r3, "success", 3500, NULL, &err), 0);
+	cr_assert_eq(store_run_end(st, r3, PF_STATUS_SUCCESS,
+	    3500, NULL, &err), 0);
 	cr_assert_eq(store_attempt_begin(st, r1, "t1", 1, 1100, &a1, &err), 0);
 	cr_assert_eq(store_attempt_begin(st, r1, "t2", 2, 1200, &a2, &err), 0);
 	cr_assert_eq(store_attempt_begin(st, r1, "t3", 1, 1300, &a3, &err), 0);
@@ -155,7 +112,7 @@ Test(storesup, runs_in_flight_with_their_processes)
 		struct store_attempt_end e;
 
 		store_attempt_end_init(&e);
-		e.status = "success";
+		e.status = PF_STATUS_SUCCESS;
 		e.ended_ms = 1400;
 		cr_assert_eq(store_attempt_end(st, a3, &e, &err), 0);
 	}
@@ -195,13 +152,13 @@ Test(storesup, runs_in_flight_with_their_processes)
 	{
 		sqlite3	*h;
 
-		cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+		cr_assert_eq(sqlite3_open(store_fx_db, &h), SQLITE_OK);
 		cr_assert_eq(sqlite3_exec(h, "UPDATE attempt_procs SET "
 		    "worker_pid = 1, task_pid = 99999999999", NULL, NULL,
 		    NULL), SQLITE_OK);
 		sqlite3_close(h);
 	}
-	st = rw();
+	st = store_fx_open(STORE_RW);
 	cr_assert_eq(store_attempts_inflight(st, r1, &a, &na, &err), 0);
 	cr_assert_eq(a[0].procs.worker_pid, -1, "pid 1 is never ours");
 	cr_assert_eq(a[1].procs.task_pid, -1);
@@ -212,7 +169,7 @@ Test(storesup, runs_in_flight_with_their_processes)
 /* Byte retention: newest first, running runs untouched, rows cascade. */
 Test(storesup, prune_by_bytes)
 {
-	struct pf_store		*st = rw();
+	struct pf_store		*st = store_fx_open(STORE_RW);
 	struct store_attempt_end e;
 	struct pf_err		 err;
 	char			 out[1000];
@@ -228,7 +185,7 @@ Test(storesup, prune_by_bytes)
 		cr_assert_eq(store_attempt_begin(st, r, "t", 1, 1000 * (i + 1),
 		    &a, &err), 0);
 		store_attempt_end_init(&e);
-		e.status = "success";
+		e.status = PF_STATUS_SUCCESS;
 		e.ended_ms = 1000 * (i + 1) + 1;
 		e.stdout_data = out;
 		e.stdout_len = 600;
@@ -238,7 +195,7 @@ Test(storesup, prune_by_bytes)
 		    10, 1, 11, 2 }, &err), 0);
 		cr_assert_eq(store_attempt_end(st, a, &e, &err), 0);
 		if (i != 0)
-			cr_assert_eq(store_run_end(st, r, "success",
+			cr_assert_eq(store_run_end(st, r, PF_STATUS_SUCCESS,
 			    e.ended_ms, NULL, &err), 0);
 	}
 	cr_assert_eq(store_output_bytes(st, &bytes, &err), 0);
@@ -255,17 +212,18 @@ Test(storesup, prune_by_bytes)
 	cr_assert_eq(del, 0, "0 = no limit");
 	cr_assert_eq(store_checkpoint(st, &err), 0, "%s", err.msg);
 	store_close(st);
-	cr_assert_eq(raw_int("SELECT group_concat(id) = '1,5,6' FROM "
+	cr_assert_eq(store_fx_int("SELECT group_concat(id) = '1,5,6' FROM "
 	    "(SELECT id FROM executions ORDER BY id)"), 1);
-	cr_assert_eq(raw_int("SELECT count(*) FROM run_meta"), 3);
-	cr_assert_eq(raw_int("SELECT count(*) FROM attempt_procs"), 3);
-	cr_assert_eq(raw_int("PRAGMA foreign_key_check"), -1, "no rows");
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM run_meta"), 3);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM attempt_procs"), 3);
+	cr_assert_eq(store_fx_int("PRAGMA foreign_key_check"), -999,
+	    "no rows");
 }
 
 /* A version-1 database written before the side tables gets them. */
 Test(storesup, older_v1_database_gains_the_side_tables)
 {
-	struct pf_store	*st = rw(), *ro;
+	struct pf_store	*st = store_fx_open(STORE_RW), *ro;
 	struct pf_err	 err;
 	int64_t		 wf, r;
 	int		 dup;
@@ -275,17 +233,18 @@ Test(storesup, older_v1_database_gains_the_side_tables)
 	    &err), 0);
 	cr_assert_eq(store_run_begin(st, wf, "manual", 1000, &r, &err), 0);
 	store_close(st);
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(store_fx_db, &h), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(h, "DROP TABLE run_meta; DROP TABLE "
 	    "attempt_procs", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 	/* Read-only readers do not need them. */
-	cr_assert_eq(store_open(db, STORE_RO, &ro, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_open(store_fx_db, STORE_RO, &ro, &err), 0, "%s",
+	    err.msg);
 	store_close(ro);
-	st = rw();
-	cr_assert_eq(raw_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	st = store_fx_open(STORE_RW);
+	cr_assert_eq(store_fx_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	r = start(st, wf, 2000, 7000, STORE_OWNER_SUPERVISOR, &dup);
 	cr_assert_eq(dup, 0);
 	store_close(st);
-	cr_assert_eq(raw_int("SELECT count(*) FROM run_meta"), 1);
+	cr_assert_eq(store_fx_int("SELECT count(*) FROM run_meta"), 1);
 }

@@ -14,6 +14,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/buf.h"
+#include "picoflow/dag.h"
 #include "picoflow/wfcodec.h"
 #include "picoflow/workflow.h"
 
@@ -61,6 +62,11 @@ round_trip(const char *path)
 	cr_assert_str_eq(p1, p2, "%s", path);
 	cr_assert_str_eq(wf->file, back->file);
 	cr_assert_eq(wf->ntasks, back->ntasks);
+	/* Both model makers keep the graph every run shares. */
+	cr_assert_not_null(wf->dag);
+	cr_assert_not_null(back->dag);
+	cr_assert_eq(back->order, back->dag->order);
+	cr_assert_eq(back->dag->n, back->ntasks);
 	for (i = 0; i < wf->ntasks; i++) {
 		const struct pf_task *a = &wf->tasks[i], *c = &back->tasks[i];
 

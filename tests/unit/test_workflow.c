@@ -16,6 +16,7 @@
 #include "picoflow/buf.h"
 #include "picoflow/err.h"
 #include "picoflow/workflow.h"
+#include "../lib/faultloop.h"
 
 #define VALID(f)	PF_SRC_DIR "/tests/fixtures/valid/" f
 #define INVALID(f)	PF_SRC_DIR "/tests/fixtures/invalid/" f
@@ -1048,27 +1049,24 @@ oom_loop(const char *path, int must_load)
 {
 	struct pf_workflow *wf;
 	struct pf_diags	 d;
-	long		 n;
-	int		 failed;
+	struct faultloop fl;
 
-	for (n = 0; n < 100000; n++) {
-		pf_diags_init(&d);
-		pf_alloc_fail_after(n);
-		wf = workflow_load_file(path, NULL, &d);
-		failed = pf_alloc_failed();
-		pf_alloc_fail_after(-1);
-		if (wf == NULL)
-			cr_assert_gt(d.nerrors, 0, "%s: n=%ld failed silently",
-			    path, n);
-		workflow_free(wf);
-		pf_diags_free(&d);
-		if (!failed) {
-			cr_assert_eq(wf != NULL, must_load, "%s", path);
-			break;
+	for (FAULTLOOP_MODES(m)) {
+		for (faultloop_init(&fl, m); faultloop_next(&fl); ) {
+			pf_diags_init(&d);
+			wf = workflow_load_file(path, NULL, &d);
+			if (wf == NULL)
+				cr_assert_gt(d.nerrors, 0, "%s: %s n=%ld failed "
+				    "silently", path, faultloop_mode_name(m),
+				    fl.n);
+			if (!faultloop_met(&fl))
+				cr_assert_eq(wf != NULL, must_load, "%s", path);
+			workflow_free(wf);
+			pf_diags_free(&d);
 		}
+		cr_log_info("%s: %ld allocations", path, fl.n);
+		cr_assert(!fl.exhausted);
 	}
-	cr_log_info("%s: %ld allocations", path, n);
-	cr_assert_lt(n, 100000);
 }
 
 Test(workflow, allocation_failure_at_every_step)

@@ -40,8 +40,11 @@ engine_attach_forget(const struct engine *eng, int64_t attempt_id)
 		attachdir_forget(eng->opts.attach_dir, attempt_id);
 }
 
-/* The attempt row's start, from the run's rows engine_resume was given. */
-static void
+/*
+ * The attempt row's start, from the run's rows engine_resume was given.
+ * Returns 1 when its timeout has passed already.
+ */
+static int
 adopt_times(struct attempt *a, int64_t started_ms)
 {
 	struct engine		*eng = a->run->eng;
@@ -55,9 +58,10 @@ adopt_times(struct attempt *a, int64_t started_ms)
 	a->started = ev_now(eng->loop) - ran;
 	a->dispatched = a->started;
 	a->start_latency_us = 0;	/* not measured: not started by us */
-	/* What is left of its timeout; one already passed stops it now. */
+	/* What is left of its timeout. */
 	left = (double)task->timeout - ran;
 	ev_timer_set(&a->timeout, left > 0.001 ? left : 0.001, 0.);
+	return left <= 0;
 }
 
 static void
@@ -88,6 +92,7 @@ engine_adopt(struct engine_run *run, size_t i)
 	const struct pf_task	*task = &run->wf->tasks[i];
 	struct attempt		*a;
 	struct pf_err		 err;
+	int			 passed;
 
 	t->adopt = NULL;
 	if ((a = engine_attempt_alloc(run, i)) == NULL) {
@@ -127,7 +132,7 @@ engine_adopt(struct engine_run *run, size_t i)
 	a->captured = a->skip[0] + a->skip[1];
 	a->chunked = a->captured > 0;
 	run->out_bytes += a->captured;
-	adopt_times(a, ad->started_ms);
+	passed = adopt_times(a, ad->started_ms);
 	if (a->no > t->attempts)
 		t->attempts = a->no;
 	t->cur = a;
@@ -151,4 +156,13 @@ engine_adopt(struct engine_run *run, size_t i)
 	    "worker, which kept it running" : "its worker ended while the "
 	    "supervisor was down; taking its result from the spool");
 	engine_attempt_watch(a);
+	/*
+	 * Its timeout passed while we were down: stop it (a worker that is
+	 * stopping it already takes this for the same stop, its grace
+	 * period untouched).
+	 */
+	if (passed && !a->exited) {
+		a->stop = A_STOP_TIMEOUT;
+		engine_attempt_stop(a);
+	}
 }

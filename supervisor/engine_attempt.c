@@ -126,12 +126,22 @@ on_kill_timer(struct ev_loop *loop, ev_timer *w, int revents)
 void
 engine_attempt_stop(struct attempt *a)
 {
-	struct ev_loop	*loop = a->run->eng->loop;
-	double		 grace = a->run->eng->opts.grace_ms / 1000.0;
-
 	if (a->exited)
 		return;
 	(void)kill(a->pid, SIGTERM);
+	engine_attempt_await_stop(a);
+}
+
+/*
+ * A stop is on its way (sent now, or by the worker itself): SIGKILL if
+ * it has not ended after the grace period and a margin.
+ */
+void
+engine_attempt_await_stop(struct attempt *a)
+{
+	struct ev_loop	*loop = a->run->eng->loop;
+	double		 grace = a->run->eng->opts.grace_ms / 1000.0;
+
 	ev_timer_stop(loop, &a->timeout);
 	ev_set_cb(&a->timeout, on_kill_timer);
 	ev_timer_set(&a->timeout, grace + KILL_MARGIN_S, 0.);
@@ -172,6 +182,20 @@ attempt_adopted_gone(struct attempt *a)
 	a->exited = 1;
 	a->wstatus = 0;
 	ev_timer_stop(a->run->eng->loop, &a->timeout);
+	if (a->have_result)
+		return;
+	/*
+	 * The end of its stream without a RESULT: it died, or it refused
+	 * us (another peer holds the attachment).  Either way its task must
+	 * not go on unwatched nor run twice: whatever is left is killed and
+	 * the attempt is interrupted (not counted against retry).
+	 */
+	log_warnx("run %" PRId64 " task '%s' attempt %u: the worker taken "
+	    "over (pid %ld) ended its stream without a result; stopping what "
+	    "is left of it", a->run->run_id, a->run->wf->tasks[a->task].name,
+	    a->no, (long)a->pid);
+	a->interrupted = 1;
+	engine_attempt_sigkill(a);
 }
 
 /*

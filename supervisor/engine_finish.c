@@ -69,6 +69,9 @@ attempt_outcome(struct attempt *a, struct store_attempt_end *e,
 	const struct proto_result *r = &a->result;
 
 	store_attempt_end_init(e);
+	/* The worker kept the timeout itself while no supervisor did. */
+	if (a->have_result && r->timed_out && a->stop == A_STOP_NONE)
+		a->stop = A_STOP_TIMEOUT;
 	e->reason = NULL;
 	reason[0] = '\0';
 	if (a->have_result) {

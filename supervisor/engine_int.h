@@ -299,6 +299,7 @@ void	 engine_on_pending_timer(struct ev_loop *, ev_timer *, int);
 struct attempt *engine_attempt_alloc(struct engine_run *, size_t);
 void	 engine_attempt_watch(struct attempt *);
 void	 engine_attempt_abandon(struct attempt *);
+void	 engine_attempt_await_stop(struct attempt *);
 void	 engine_dispatch(struct engine_run *, size_t);
 void	 engine_attempt_free(struct attempt *);
 void	 engine_attempt_error(struct attempt *, const char *);

@@ -188,9 +188,10 @@ static void
 attach_stop_on_deadline(struct worker *w)
 {
 	if (!w->att.deadline || w->sock != -1 || w->att_ended ||
-	    w->timed_out)
+	    w->timed_out || w->stop_seen)
 		return;
 	w->timed_out = 1;
+	w->stop_seen = 1;
 	log_info("the task's timeout passed while no supervisor was "
 	    "attached: stopping it");
 	/* Blocked, so it waits in the signalfd for the executor. */
@@ -299,6 +300,8 @@ attach_accept(struct worker *w)
 			continue;
 		}
 		w->sock = fd;
+		/* It will stop a task past its timeout once more: the same. */
+		w->swallow_stop = w->stop_seen;
 		log_info("a supervisor re-attached to attempt %" PRIu64
 		    ": sending %" PRIu64 " spooled bytes", w->att.attempt_id,
 		    w->att.spool_len);

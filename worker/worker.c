@@ -233,6 +233,20 @@ worker_read_signals(struct worker *w)
 	while (read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		if (sig == 0 && si.ssi_signo != SIGCHLD)
 			sig = (int)si.ssi_signo;
+	if (sig != 0 && w->swallow_stop) {
+		/*
+		 * A supervisor that re-attached does not know its predecessor
+		 * (or this worker's own timeout) stopped the task already: its
+		 * stop is the same stop, and must not cut the grace short.
+		 */
+		w->swallow_stop = 0;
+		log_info("SIG%s: the task is being stopped already; its grace "
+		    "period goes on", sigabbrev_np(sig) ? sigabbrev_np(sig) :
+		    "?");
+		return 0;
+	}
+	if (sig != 0)
+		w->stop_seen = 1;
 	return sig;
 }
 

@@ -30,6 +30,9 @@ struct worker {
 	struct attach	 att;		/* surviving the supervisor */
 	int		 att_ended;	/* the task is over: no deadline */
 	int		 timed_out;	/* stopped by the worker's own timeout */
+	int		 stop_seen;	/* a stop is in progress */
+	int		 swallow_stop;	/* the next stop signal repeats one a
+					   predecessor (or our timeout) gave */
 	/*
 	 * While worker_send waits for the supervisor to read (it stops
 	 * reading when its output memory is full), an executor that sets

@@ -35,6 +35,7 @@ int	 dt_nstarts;
 int	 dt_default_user;
 /* Extra "K=V" entries for the next starts (NULL-terminated; NULL: none). */
 char *const *dt_env;
+const char *dt_sup_bin;
 
 double
 dt_mono(void)
@@ -66,6 +67,7 @@ dt_setup(void)
 	cr_assert_eq(mkdir(dt_wfdir, 0755), 0);
 	dt_pid = -1;
 	dt_nstarts = 0;
+	dt_sup_bin = NULL;
 }
 
 void
@@ -199,7 +201,8 @@ dt_spawn(const char *extra)
 		    tok = strtok_r(NULL, " ", &save))
 			argv[n++] = tok;
 	}
-	argv[n++] = (char *)(uintptr_t)test_bin("pf-supervisor");
+	argv[n++] = (char *)(uintptr_t)(dt_sup_bin != NULL ? dt_sup_bin :
+	    test_bin("pf-supervisor"));
 	argv[n++] = (char *)"-c";
 	argv[n++] = dt_wfdir;
 	argv[n++] = (char *)"--state-dir";
@@ -420,6 +423,59 @@ dt_read_long(const char *path)
 	cr_assert_gt(v, 1, "no live process for '%s' in %s", t, path);
 	free(t);
 	return v;
+}
+
+char *
+dt_output(int64_t attempt_id, int stream)
+{
+	char	 sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(t.%s, '') || "
+	    "coalesce((SELECT group_concat(CAST(data AS TEXT), '') FROM "
+	    "(SELECT data FROM task_output o WHERE o.attempt_id = t.id AND "
+	    "o.stream = %d ORDER BY seq)), '') FROM task_executions t WHERE "
+	    "t.id = %lld", stream == 1 ? "stdout" : "stderr", stream,
+	    (long long)attempt_id);
+	return dt_str(sql);
+}
+
+int64_t
+dt_output_bytes(int64_t attempt_id)
+{
+	char	 sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(length(CAST(stdout AS "
+	    "BLOB)), 0) + coalesce(length(CAST(stderr AS BLOB)), 0) + "
+	    "(SELECT coalesce(sum(length(CAST(data AS BLOB))), 0) FROM "
+	    "task_output o WHERE o.attempt_id = t.id) FROM task_executions t "
+	    "WHERE t.id = %lld", (long long)attempt_id);
+	return dt_int(sql);
+}
+
+int
+dt_kill_attempt_procs(void)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	int		 n = 0, k;
+	sqlite3_int64	 pid;
+
+	cr_assert_eq(sqlite3_open_v2(dt_db, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT p.worker_pid, p.task_pid "
+	    "FROM attempt_procs p JOIN task_executions t ON t.id = "
+	    "p.attempt_id WHERE t.status = 'running'", -1, &s, NULL),
+	    SQLITE_OK, "%s", sqlite3_errmsg(db));
+	while (sqlite3_step(s) == SQLITE_ROW)
+		for (k = 0; k < 2; k++) {
+			pid = sqlite3_column_int64(s, k);
+			if (pid > 1 && kill(-(pid_t)pid, SIGKILL) == 0)
+				n++;
+		}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
 }
 
 /* build/picoflow --state-dir ST a1..a4 (NULLs end the list). */

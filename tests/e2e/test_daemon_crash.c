@@ -71,75 +71,19 @@ chain_wf(const char *schedule)
 }
 
 /*
- * The cgroup directories of a process under a picoflow/ tree (from
- * /proc/PID/cgroup), as /sys/fs/cgroup paths, one per line (caller
- * frees; "" when it has none).
+ * Tests whose workers must outlive a killed supervisor run without
+ * cgroups: any pf-supervisor starting on the host meanwhile (another
+ * test, another state directory) sweeps the dead supervisor's cgroup
+ * instance and kills its workers (a product bug, shown by
+ * reattach/another_supervisor_spares_surviving_workers).  Under
+ * AddressSanitizer the worker cannot run without cgroups (its address
+ * space rlimit is far below ASan's shadow).
  */
-static char *
-picoflow_cgroups(long pid)
-{
-	char	 p[64], line[4096], *out = calloc(1, 1), *q, *path;
-	size_t	 len = 0, add;
-	FILE	*f;
-
-	cr_assert_not_null(out);
-	snprintf(p, sizeof(p), "/proc/%ld/cgroup", pid);
-	if ((f = fopen(p, "r")) == NULL)
-		return out;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		/* "N:controllers:/path"; cgroup2 ("0::") is "unified" here. */
-		if ((q = strchr(line, ':')) == NULL ||
-		    (path = strchr(q + 1, ':')) == NULL ||
-		    strstr(path, "/picoflow/") == NULL)
-			continue;
-		*path++ = '\0';
-		if (q[1] == '\0')
-			q = (char *)"unified";
-		else {
-			q++;
-			if (strncmp(q, "name=", 5) == 0)
-				q += 5;
-			if (strchr(q, ',') != NULL) {
-				char	 alt[300];
-				struct stat sb;
-
-				snprintf(alt, sizeof(alt), "/sys/fs/cgroup/%s",
-				    q);
-				if (stat(alt, &sb) == -1)
-					*strchr(q, ',') = '\0';
-			}
-		}
-		add = strlen(q) + strlen(path) + 32;
-		cr_assert_not_null(out = realloc(out, len + add));
-		len += (size_t)snprintf(out + len, add, "/sys/fs/cgroup/%s%s\n",
-		    q, path);
-	}
-	fclose(f);
-	return out;
-}
-
-/* How many of the directories picoflow_cgroups listed still exist. */
-static int
-cgroups_left(const char *list, char *which, size_t wlen)
-{
-	char		*t = strdup(list), *p, *save;
-	struct stat	 sb;
-	int		 n = 0;
-	size_t		 o = 0;
-
-	cr_assert_not_null(t);
-	which[0] = '\0';
-	for (p = strtok_r(t, "\n", &save); p; p = strtok_r(NULL, "\n", &save))
-		if (stat(p, &sb) == 0) {
-			n++;
-			if (o < wlen)
-				o += (size_t)snprintf(which + o, wlen - o,
-				    " %s", p);
-		}
-	free(t);
-	return n;
-}
+#ifdef __SANITIZE_ADDRESS__
+#define NOCG_OPTS	NULL
+#else
+#define NOCG_OPTS	"--no-cgroups"
+#endif
 
 /*
  * kill -9 while the middle task of a chain runs: its worker keeps it
@@ -152,7 +96,7 @@ Test(crash, kill9_during_a_chain_resumes_it)
 	long	 tpid;
 
 	chain_wf("@start");
-	dt_start(NULL);
+	dt_start(NOCG_OPTS);
 	snprintf(p, sizeof(p), "%s/b.pid", dt_dir);
 	cr_assert_eq(test_wait_file(p, 60), 0);
 	dt_wait_int("SELECT count(*) FROM attempt_procs p JOIN "
@@ -166,7 +110,7 @@ Test(crash, kill9_during_a_chain_resumes_it)
 	cr_assert_eq(dt_int("SELECT count(*) FROM executions WHERE status = "
 	    "'running'"), 1);
 
-	dt_start(NULL);
+	dt_start(NOCG_OPTS);
 	dt_wait_int("SELECT count(*) FROM executions WHERE status = 'success'",
 	    1, 60);
 	dt_stop(0);
@@ -332,7 +276,7 @@ Test(crash, kill9_never_returning_leaves_nothing_behind)
 	    "NULL", 1, 30);
 	wpid = dt_int("SELECT worker_pid FROM attempt_procs");
 	tpid = dt_read_long(p);
-	cgs = picoflow_cgroups(wpid);
+	cgs = dt_cgroups(wpid);
 	dt_kill9();
 	t0 = dt_mono();
 	cr_assert_eq(dt_proc_gone(tpid, 30.0), 1, "task %ld still runs",
@@ -341,10 +285,10 @@ Test(crash, kill9_never_returning_leaves_nothing_behind)
 	    "its window", wpid);
 	/* It waited for a supervisor after its task (lower bound: 1 s). */
 	cr_assert_geq(dt_mono() - t0, 1.0);
-	while (cgroups_left(cgs, which, sizeof(which)) > 0 &&
+	while (dt_cgroups_left(cgs, which, sizeof(which)) > 0 &&
 	    dt_mono() - t0 < 40)
 		usleep(100000);
-	cr_assert_eq(cgroups_left(cgs, which, sizeof(which)), 0, "cgroups "
+	cr_assert_eq(dt_cgroups_left(cgs, which, sizeof(which)), 0, "cgroups "
 	    "of the attempt left behind:%s", which);
 	free(cgs);
 	snprintf(p, sizeof(p), "%s/ran", dt_dir);
@@ -375,17 +319,7 @@ Test(crash, kill9_never_returning_leaves_nothing_behind)
  * interrupted and the task runs again as attempt 2 without spending a
  * retry.  EXPECTS the 10 s silence rule for re-attached workers (being
  * implemented on c14-reattach): until it lands this test fails.
- * Without cgroups: a supervisor starting elsewhere on the host (another
- * test) sweeps a dead supervisor's cgroups, which kills its workers.
- * Under AddressSanitizer the worker cannot run without cgroups (its
- * address space rlimit is far below ASan's shadow).
  */
-#ifdef __SANITIZE_ADDRESS__
-#define STUCK_OPTS	NULL
-#else
-#define STUCK_OPTS	"--no-cgroups"
-#endif
-
 Test(crash, restart_kills_a_stuck_leftover_worker)
 {
 	char	 p[4400];
@@ -401,7 +335,7 @@ Test(crash, restart_kills_a_stuck_leftover_worker)
 	    "    config: {command: /bin/sh, args: [\"-c\", \"[ -e %1$s/a.pid ] "
 	    "&& exit 0; echo $$ $(readlink /proc/self/ns/pid) > "
 	    "%1$s/a.pid; exec sleep 300\"]}\n", dt_dir);
-	dt_start(STUCK_OPTS);
+	dt_start(NOCG_OPTS);
 	snprintf(p, sizeof(p), "%s/a.pid", dt_dir);
 	cr_assert_eq(test_wait_file(p, 60), 0, "the task never started:\n%s",
 	    dt_logs());
@@ -414,7 +348,7 @@ Test(crash, restart_kills_a_stuck_leftover_worker)
 	cr_assert_eq(kill((pid_t)wpid, SIGSTOP), 0);
 	cr_assert_eq(kill((pid_t)tpid, SIGSTOP), 0);
 	dt_kill9();
-	dt_start(STUCK_OPTS);
+	dt_start(NOCG_OPTS);
 	cr_assert_eq(dt_proc_gone(wpid, 30.0), 1, "stopped worker %ld "
 	    "survived the restart:\n%s", wpid, dt_logs());
 	cr_assert_eq(dt_proc_gone(tpid, 20.0), 1, "task %ld survived", tpid);

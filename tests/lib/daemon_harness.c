@@ -478,6 +478,77 @@ dt_kill_attempt_procs(void)
 	return n;
 }
 
+/*
+ * The cgroup directories of a process under a picoflow/ tree (from
+ * /proc/PID/cgroup), as /sys/fs/cgroup paths, one per line (caller
+ * frees; "" when it has none).
+ */
+char *
+dt_cgroups(long pid)
+{
+	char	 p[64], line[4096], *out = calloc(1, 1), *q, *path;
+	size_t	 len = 0, add;
+	FILE	*f;
+
+	cr_assert_not_null(out);
+	snprintf(p, sizeof(p), "/proc/%ld/cgroup", pid);
+	if ((f = fopen(p, "r")) == NULL)
+		return out;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* "N:controllers:/path"; cgroup2 ("0::") is "unified" here. */
+		if ((q = strchr(line, ':')) == NULL ||
+		    (path = strchr(q + 1, ':')) == NULL ||
+		    strstr(path, "/picoflow/") == NULL)
+			continue;
+		*path++ = '\0';
+		if (q[1] == '\0')
+			q = (char *)"unified";
+		else {
+			q++;
+			if (strncmp(q, "name=", 5) == 0)
+				q += 5;
+			if (strchr(q, ',') != NULL) {
+				char	 alt[300];
+				struct stat sb;
+
+				snprintf(alt, sizeof(alt), "/sys/fs/cgroup/%s",
+				    q);
+				if (stat(alt, &sb) == -1)
+					*strchr(q, ',') = '\0';
+			}
+		}
+		add = strlen(q) + strlen(path) + 32;
+		cr_assert_not_null(out = realloc(out, len + add));
+		len += (size_t)snprintf(out + len, add, "/sys/fs/cgroup/%s%s\n",
+		    q, path);
+	}
+	fclose(f);
+	return out;
+}
+
+/* How many of the directories dt_cgroups listed still exist. */
+int
+dt_cgroups_left(const char *list, char *which, size_t wlen)
+{
+	char		*t = strdup(list), *p, *save;
+	struct stat	 sb;
+	int		 n = 0;
+	size_t		 o = 0;
+
+	cr_assert_not_null(t);
+	which[0] = '\0';
+	for (p = strtok_r(t, "\n", &save); p; p = strtok_r(NULL, "\n", &save))
+		if (stat(p, &sb) == 0) {
+			n++;
+			if (o < wlen)
+				o += (size_t)snprintf(which + o, wlen - o,
+				    " %s", p);
+		}
+	free(t);
+	return n;
+}
+
 /* build/picoflow --state-dir ST a1..a4 (NULLs end the list). */
 void
 dt_pf(struct proc_result *r, const char *a1, const char *a2, const char *a3,

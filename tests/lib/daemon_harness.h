@@ -114,6 +114,14 @@ int64_t	 dt_output_bytes(int64_t attempt_id);
  */
 int	 dt_kill_attempt_procs(void);
 
+/*
+ * The cgroup directories of a process under a picoflow/ tree, as
+ * /sys/fs/cgroup paths, one a line (caller frees; "" when none); and how
+ * many of those still exist (their paths into which).
+ */
+char	*dt_cgroups(long pid);
+int	 dt_cgroups_left(const char *list, char *which, size_t wlen);
+
 /* build/picoflow --state-dir ST a1..a4 (NULL: none). */
 void	 dt_pf(struct proc_result *r, const char *a1, const char *a2,
 	    const char *a3, const char *a4);

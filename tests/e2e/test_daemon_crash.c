@@ -80,7 +80,7 @@ chain_wf(const char *schedule)
  * space rlimit is far below ASan's shadow).
  */
 #ifdef __SANITIZE_ADDRESS__
-#define NOCG_OPTS	NULL
+#define NOCG_OPTS	""
 #else
 #define NOCG_OPTS	"--no-cgroups"
 #endif
@@ -251,7 +251,9 @@ Test(crash, kill9_without_attach_leaves_no_task_behind)
 /*
  * A supervisor that never comes back: the task ends, its worker waits the
  * window (1 s) and exits; no process and no cgroup of the attempt is
- * left.  A later start takes the result from the spool.
+ * left.  A later start takes the result from the spool.  Without
+ * cgroups (see NOCG_OPTS; reattach/worker_without_supervisor_leaves_
+ * after_the_window checks the cgroups).
  */
 Test(crash, kill9_never_returning_leaves_nothing_behind)
 {
@@ -269,7 +271,7 @@ Test(crash, kill9_never_returning_leaves_nothing_behind)
 	    "    config: {command: /bin/sh, args: [\"-c\", \"echo $$ $(readlink /proc/self/ns/pid) > "
 	    "%1$s/a.pid; echo before; sleep 2; echo after; echo ran >> "
 	    "%1$s/ran\"]}\n", dt_dir);
-	dt_start("--attach-window 1");
+	dt_start(NOCG_OPTS " --attach-window 1");
 	snprintf(p, sizeof(p), "%s/a.pid", dt_dir);
 	cr_assert_eq(test_wait_file(p, 60), 0);
 	dt_wait_int("SELECT count(*) FROM attempt_procs WHERE task_pid IS NOT "
@@ -294,7 +296,7 @@ Test(crash, kill9_never_returning_leaves_nothing_behind)
 	snprintf(p, sizeof(p), "%s/ran", dt_dir);
 	cr_assert_eq(count_lines(p, "ran"), 1);
 
-	dt_start("--attach-window 1");
+	dt_start(NOCG_OPTS " --attach-window 1");
 	dt_wait_int("SELECT count(*) FROM executions WHERE status <> "
 	    "'running'", 1, 60);
 	dt_stop(0);

@@ -39,7 +39,7 @@ TestSuite(reattach, .init = dt_setup, .fini = dt_teardown, .timeout = 400);
  * (its address space rlimit is far below ASan's shadow).
  */
 #ifdef __SANITIZE_ADDRESS__
-#define RA_OPTS		NULL
+#define RA_OPTS		""
 #else
 #define RA_OPTS		"--no-cgroups"
 #endif

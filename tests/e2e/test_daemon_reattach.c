@@ -498,7 +498,9 @@ Test(reattach, worker_without_supervisor_leaves_after_the_window)
 	t0 = dt_mono();
 	snprintf(p, sizeof(p), "%s/end", dt_dir);
 	cr_assert_eq(test_wait_file(p, 30), 0, "the task did not finish "
-	    "without its supervisor:\n%s", dt_logs());
+	    "without its supervisor (killed by another supervisor's cgroup "
+	    "sweep? see another_supervisor_spares_surviving_workers):\n%s",
+	    dt_logs());
 	tend = dt_mono();
 	cr_assert_eq(dt_proc_gone(tpid, 30), 1);
 	cr_assert_eq(dt_proc_gone(wpid, 60), 1, "the worker outlived its "
@@ -667,10 +669,10 @@ Test(reattach, three_interruptions_in_a_row_fail_the_task)
 }
 
 /*
- * Another pf-supervisor (another state directory, nothing to run) that
- * starts while ours is down must leave our surviving worker alone: it
- * is no leftover, it waits to be re-attached.  With cgroups (without,
- * nothing is swept).
+ * Another pf-supervisor (another state directory) that starts a task
+ * while ours is down must leave our surviving worker alone: it is no
+ * leftover, it waits to be re-attached.  With cgroups (without, nothing
+ * is swept).
  */
 Test(reattach, another_supervisor_spares_surviving_workers)
 {
@@ -707,6 +709,12 @@ Test(reattach, another_supervisor_spares_surviving_workers)
 	snprintf(olog, sizeof(olog), "%s/log", odir);
 	cr_assert_eq(mkdir(odir, 0755), 0);
 	cr_assert_eq(mkdir(owf, 0755), 0);
+	/* A task of its own: a supervisor sweeps before its first attempt. */
+	t = test_write(owf, "x.yaml", "name: x\nschedule: \"@start\"\n"
+	    "tasks:\n  - {name: x, type: shell, config: {command: /bin/true}}"
+	    "\n");
+	cr_assert_not_null(t);
+	free(t);
 	argv[n++] = (char *)(uintptr_t)test_bin("pf-supervisor");
 	argv[n++] = (char *)"-c";
 	argv[n++] = owf;
@@ -717,14 +725,14 @@ Test(reattach, another_supervisor_spares_surviving_workers)
 	for (t0 = dt_mono(); !ready && dt_mono() - t0 < 60;) {
 		usleep(50000);
 		if ((t = test_read(olog, NULL)) != NULL) {
-			ready = strstr(t, "info: ready: ") != NULL;
+			ready = strstr(t, "'x': run 1 ended") != NULL;
 			free(t);
 		}
 	}
 	kill(other, SIGTERM);
 	waitpid(other, &st, 0);
 	t = test_read(olog, NULL);
-	cr_assert(ready, "the other supervisor did not start:\n%s", t);
+	cr_assert(ready, "the other supervisor did not run its task:\n%s", t);
 	cr_assert_eq(dt_proc_gone(wpid, 0.5), 0, "starting another "
 	    "supervisor (state %s) killed our surviving worker:\n%s", ost, t);
 	cr_assert_eq(dt_proc_gone(tpid, 0.5), 0, "starting another "

@@ -251,7 +251,8 @@ Test(reattach, kill9_during_a_retry_backoff)
  * (d) kill -9 in a timeout's grace period: the task ignores SIGTERM, its
  * timeout (1 s) passed and the stop is under way (grace 2 s) when the
  * supervisor dies.  The attempt ends `timeout`, attempt 1, and the task
- * never runs again.
+ * never runs again.  The task still gets its grace (it writes "alive"
+ * every 0.1 s after the SIGTERM; a lower bound of 0.5 s of the 2 s).
  */
 Test(reattach, kill9_during_a_timeout_grace)
 {
@@ -266,9 +267,10 @@ Test(reattach, kill9_during_a_timeout_grace)
 	    "    type: shell\n"
 	    "    timeout: 1\n"
 	    "    retry: 0\n"
-	    "    config: {command: /bin/sh, args: [\"-c\", \"trap 'echo term "
-	    ">> %1$s/m' TERM; echo start >> %1$s/m; while :; do sleep 0.1; "
-	    "done\"]}\n", dt_dir);
+	    "    config: {command: /bin/sh, args: [\"-c\", \"t=0; trap 't=1; "
+	    "echo term >> %1$s/m' TERM; echo start >> %1$s/m; while :; do "
+	    "sleep 0.1; [ $t = 1 ] && echo alive >> %1$s/m; done\"]}\n",
+	    dt_dir);
 	dt_start(RA_OPTS);
 	snprintf(p, sizeof(p), "%s/m", dt_dir);
 	cr_assert_eq(test_wait_file(p, 60), 0);
@@ -285,6 +287,9 @@ Test(reattach, kill9_during_a_timeout_grace)
 	cr_assert_eq(dt_int("SELECT count(*) FROM task_executions"), 1);
 	dt_str_eq("SELECT status || ' ' || attempt FROM task_executions",
 	    "timeout 1");
+	cr_assert_geq(count_lines("m", "alive"), 5, "the grace was cut to "
+	    "about %d00 ms of 2000:\n%s", count_lines("m", "alive"),
+	    dt_logs());
 }
 
 /*

@@ -23,6 +23,8 @@
 #include "daemon_harness.h"
 #include "proc.h"
 
+static int	 kill_attempt_groups(void);
+
 char	*dt_dir;
 char	 dt_wfdir[4200], dt_state[4200], dt_db[4200], dt_sock[4200];
 pid_t	 dt_pid = -1;
@@ -35,6 +37,7 @@ int	 dt_nstarts;
 int	 dt_default_user;
 /* Extra "K=V" entries for the next starts (NULL-terminated; NULL: none). */
 char *const *dt_env;
+const char *dt_sup_bin;
 
 double
 dt_mono(void)
@@ -66,6 +69,7 @@ dt_setup(void)
 	cr_assert_eq(mkdir(dt_wfdir, 0755), 0);
 	dt_pid = -1;
 	dt_nstarts = 0;
+	dt_sup_bin = NULL;
 }
 
 void
@@ -90,6 +94,11 @@ dt_teardown(void)
 			kill(fl.l_pid, SIGKILL);
 		close(fd);
 	}
+	/*
+	 * Workers outlive a killed supervisor (a test that failed before
+	 * its run ended; a stopped one would stay forever): their groups.
+	 */
+	(void)kill_attempt_groups();
 	if (getenv("PF_TEST_KEEP") == NULL)
 		test_rmrf(dt_dir);
 	free(dt_dir);
@@ -199,7 +208,8 @@ dt_spawn(const char *extra)
 		    tok = strtok_r(NULL, " ", &save))
 			argv[n++] = tok;
 	}
-	argv[n++] = (char *)(uintptr_t)test_bin("pf-supervisor");
+	argv[n++] = (char *)(uintptr_t)(dt_sup_bin != NULL ? dt_sup_bin :
+	    test_bin("pf-supervisor"));
 	argv[n++] = (char *)"-c";
 	argv[n++] = dt_wfdir;
 	argv[n++] = (char *)"--state-dir";
@@ -420,6 +430,174 @@ dt_read_long(const char *path)
 	cr_assert_gt(v, 1, "no live process for '%s' in %s", t, path);
 	free(t);
 	return v;
+}
+
+char *
+dt_output(int64_t attempt_id, int stream)
+{
+	char	 sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(t.%s, '') || "
+	    "coalesce((SELECT group_concat(CAST(data AS TEXT), '') FROM "
+	    "(SELECT data FROM task_output o WHERE o.attempt_id = t.id AND "
+	    "o.stream = %d ORDER BY seq)), '') FROM task_executions t WHERE "
+	    "t.id = %lld", stream == 1 ? "stdout" : "stderr", stream,
+	    (long long)attempt_id);
+	return dt_str(sql);
+}
+
+int64_t
+dt_output_bytes(int64_t attempt_id)
+{
+	char	 sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(length(CAST(stdout AS "
+	    "BLOB)), 0) + coalesce(length(CAST(stderr AS BLOB)), 0) + "
+	    "(SELECT coalesce(sum(length(CAST(data AS BLOB))), 0) FROM "
+	    "task_output o WHERE o.attempt_id = t.id) FROM task_executions t "
+	    "WHERE t.id = %lld", (long long)attempt_id);
+	return dt_int(sql);
+}
+
+/* Field 22 of /proc/PID/stat (start time, clock ticks); -1 if gone. */
+static long long
+start_ticks(long pid)
+{
+	char	 p[64], buf[1024], *q;
+	int	 fd, field;
+	ssize_t	 n;
+
+	snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((q = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (field = 2; field < 22 && q != NULL; field++)
+		q = strchr(q + 1, ' ');
+	return q != NULL ? strtoll(q + 1, NULL, 10) : -1;
+}
+
+/*
+ * SIGKILLs the running attempts' groups, each only while its leader is
+ * the process recorded (same start time); -1 when the store cannot say.
+ */
+static int
+kill_attempt_groups(void)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	struct stat	 sb;
+	int		 n = 0, k;
+	sqlite3_int64	 pid;
+
+	if (stat(dt_db, &sb) == -1 || sqlite3_open_v2(dt_db, &db,
+	    SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_prepare_v2(db, "SELECT p.worker_pid, p.task_pid, "
+	    "p.worker_start, p.task_start FROM attempt_procs p JOIN task_executions t ON t.id = "
+	    "p.attempt_id WHERE t.status = 'running'", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW)
+		for (k = 0; k < 2; k++) {
+			pid = sqlite3_column_int64(s, k);
+			if (pid > 1 && start_ticks((long)pid) ==
+			    sqlite3_column_int64(s, k + 2) &&
+			    kill(-(pid_t)pid, SIGKILL) == 0)
+				n++;
+		}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+int
+dt_kill_attempt_procs(void)
+{
+	int	 n = kill_attempt_groups();
+
+	cr_assert_geq(n, 0, "cannot read the attempts' processes from %s",
+	    dt_db);
+	return n;
+}
+
+/*
+ * The cgroup directories of a process under a picoflow/ tree (from
+ * /proc/PID/cgroup), as /sys/fs/cgroup paths, one per line (caller
+ * frees; "" when it has none).
+ */
+char *
+dt_cgroups(long pid)
+{
+	char	 p[64], line[4096], *out = calloc(1, 1), *q, *path;
+	size_t	 len = 0, add;
+	FILE	*f;
+
+	cr_assert_not_null(out);
+	snprintf(p, sizeof(p), "/proc/%ld/cgroup", pid);
+	if ((f = fopen(p, "r")) == NULL)
+		return out;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* "N:controllers:/path"; cgroup2 ("0::") is "unified" here. */
+		if ((q = strchr(line, ':')) == NULL ||
+		    (path = strchr(q + 1, ':')) == NULL ||
+		    strstr(path, "/picoflow/") == NULL)
+			continue;
+		*path++ = '\0';
+		if (q[1] == '\0')
+			q = (char *)"unified";
+		else {
+			q++;
+			if (strncmp(q, "name=", 5) == 0)
+				q += 5;
+			if (strchr(q, ',') != NULL) {
+				char	 alt[300];
+				struct stat sb;
+
+				snprintf(alt, sizeof(alt), "/sys/fs/cgroup/%s",
+				    q);
+				if (stat(alt, &sb) == -1)
+					*strchr(q, ',') = '\0';
+			}
+		}
+		add = strlen(q) + strlen(path) + 32;
+		cr_assert_not_null(out = realloc(out, len + add));
+		len += (size_t)snprintf(out + len, add, "/sys/fs/cgroup/%s%s\n",
+		    q, path);
+	}
+	fclose(f);
+	return out;
+}
+
+/* How many of the directories dt_cgroups listed still exist. */
+int
+dt_cgroups_left(const char *list, char *which, size_t wlen)
+{
+	char		*t = strdup(list), *p, *save;
+	struct stat	 sb;
+	int		 n = 0;
+	size_t		 o = 0;
+
+	cr_assert_not_null(t);
+	which[0] = '\0';
+	for (p = strtok_r(t, "\n", &save); p; p = strtok_r(NULL, "\n", &save))
+		if (stat(p, &sb) == 0) {
+			n++;
+			if (o < wlen)
+				o += (size_t)snprintf(which + o, wlen - o,
+				    " %s", p);
+		}
+	free(t);
+	return n;
 }
 
 /* build/picoflow --state-dir ST a1..a4 (NULLs end the list). */

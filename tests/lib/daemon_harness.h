@@ -37,6 +37,8 @@ extern int	 dt_nstarts;
 extern int	 dt_default_user;
 /* Extra "K=V" entries for the next starts (NULL-terminated; NULL: none). */
 extern char *const *dt_env;
+/* The pf-supervisor dt_spawn runs (NULL, as dt_setup leaves it: build's). */
+extern const char *dt_sup_bin;
 
 /* Clocks: monotonic seconds, wall-clock milliseconds. */
 double	 dt_mono(void);
@@ -98,6 +100,27 @@ int	 dt_proc_gone(long pid, double timeout);
  * it is translated to ours).
  */
 long	 dt_read_long(const char *path);
+
+/*
+ * One stream (1 stdout, 2 stderr) of an attempt as stored: its column,
+ * then its chunks in order (caller frees); bytes: its length in bytes.
+ */
+char	*dt_output(int64_t attempt_id, int stream);
+int64_t	 dt_output_bytes(int64_t attempt_id);
+/*
+ * SIGKILLs the process groups of the worker and the task of every
+ * running attempt (a supervisor killed too leaves nothing to re-attach).
+ * Returns how many groups it signalled.
+ */
+int	 dt_kill_attempt_procs(void);
+
+/*
+ * The cgroup directories of a process under a picoflow/ tree, as
+ * /sys/fs/cgroup paths, one a line (caller frees; "" when none); and how
+ * many of those still exist (their paths into which).
+ */
+char	*dt_cgroups(long pid);
+int	 dt_cgroups_left(const char *list, char *which, size_t wlen);
 
 /* build/picoflow --state-dir ST a1..a4 (NULL: none). */
 void	 dt_pf(struct proc_result *r, const char *a1, const char *a2,

@@ -27,6 +27,7 @@
 #include "picoflow/log.h"
 #include "picoflow/proto.h"
 #include "picoflow/readfile.h"
+#include "cgexit.h"
 #include "exec_shell.h"
 #ifndef PF_WORKER_SHELL_ONLY
 #include "exec_http.h"
@@ -458,6 +459,9 @@ worker_run(int fd)
 	if (worker_send_result(&w, &res) == -1)
 		ret = WORKER_EXIT_FAIL;
 	attach_linger(&w);
+	/* Leaving with nobody attached: nothing of the attempt stays. */
+	if (w.att.on && w.sock == -1)
+		cgexit_leave();
 out:
 	attach_close(&w.att);
 	proto_spec_free(&spec);

@@ -138,6 +138,7 @@ cg_open(const struct cg_opts *o, struct cg_sys **out, struct pf_err *err)
 	}
 	for (c = 0; c < CG_NCTL; c++)
 		s->hidx[c] = -1;
+	s->restarted = o->restarted;
 	for (c = 0; c < 2; c++)
 		if (o->workers[c] != NULL &&
 		    (w = realpath(o->workers[c], NULL)) != NULL) {

@@ -100,6 +100,12 @@ struct cg_opts {
 	 * after its window, and a later sweep removes the empty directory.
 	 */
 	const char	*workers[2];
+	/*
+	 * This process exec'd itself (picoflow daemon restart): instances
+	 * with its own pid and start time but another number are its
+	 * former self's, dead, and swept like any dead one's.
+	 */
+	int		 restarted;
 };
 
 struct cg_sys;

@@ -79,7 +79,8 @@ cg_own_earlier(const struct cg_sys *s, const char *name)
 {
 	size_t	 n = strlen(s->prefix);
 
-	return strncmp(name, s->prefix, n) == 0 && name[n] == '.' &&
+	return s->restarted && strncmp(name, s->prefix, n) == 0 &&
+	    name[n] == '.' &&
 	    strcmp(name, s->inst) != 0;
 }
 

@@ -77,6 +77,7 @@ struct cg_sys {
 	char		*keep[CG_KEEP_MAX];
 	size_t		 nkeep;
 	char		*workers[2];	/* cg_opts.workers, real paths */
+	int		 restarted;	/* cg_opts.restarted */
 };
 
 struct cg {

@@ -401,6 +401,7 @@ daemon_open(struct daemon *d, struct engine_opts *eo, struct pf_err *err)
 	eo->jitter = 1;
 	eo->output_budget = (uint64_t)o->output_budget;
 	eo->max_interruptions = o->max_interruptions;
+	eo->restarted = d->reexeced;
 	if (o->attach_window_ms > 0) {
 		if ((size_t)snprintf(d->attach_dir, sizeof(d->attach_dir),
 		    "%s/attach", d->paths.state_dir) >= sizeof(d->attach_dir)) {

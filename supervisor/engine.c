@@ -114,6 +114,7 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 	cg_opts_default(&co);
 	co.force_none = opts->no_cgroups;
 	co.defer_sweep = 1;
+	co.restarted = opts->restarted;
 	co.workers[0] = opts->worker_path;
 	co.workers[1] = eng->net_worker[0] != '\0' ? eng->net_worker : NULL;
 	if (cg_open(&co, &eng->cgs, err) == -1) {

@@ -9,6 +9,8 @@
  *
  *	WAITING --deps met--> READY --slot free, worker started--> RUNNING
  *	READY --no worker (short of fds, processes, memory)--> READY
+ *	WAITING --resume: its worker outlived the last supervisor--> READY,
+ *	    taken over at once (engine_adopt.c) --> RUNNING
  *	RUNNING --ok--> SUCCESS
  *	RUNNING --failed/timeout, retries left--> BACKOFF --timer--> READY
  *	RUNNING --failed/timeout, no retries--> FAILED | TIMEOUT
@@ -86,6 +88,8 @@ struct engine_opts {
 	 */
 	const char	*attach_dir;
 	unsigned	 attach_window_ms;
+	/* This process exec'd itself (daemon restart): see cg_opts. */
+	int		 restarted;
 	/* Interrupted attempts in a row before a task fails; 0 = no limit. */
 	unsigned	 max_interruptions;
 	unsigned	 max_tasks;	/* global cap on attempts; 0 = none */

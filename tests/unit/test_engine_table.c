@@ -33,7 +33,7 @@ Test(engine_table, every_pair_is_defined_or_impossible)
 			cr_assert_not(is_final(s), "final state %u moves", s);
 			n++;
 		}
-	cr_assert_eq(n, 16, "transitions: %d", n);
+	cr_assert_eq(n, 17, "transitions: %d", n);
 	cr_assert_eq(engine_task_next(T_NSTATES, 0, NULL), -1);
 	cr_assert_eq(engine_task_next(0, E_NEVENTS, NULL), -1);
 }
@@ -47,6 +47,9 @@ Test(engine_table, the_drawn_transitions)
 	cr_assert(act, "a ready task joins the queue");
 	cr_assert_eq(engine_task_next(T_READY, E_DISPATCH, &act), T_RUNNING);
 	cr_assert_not(act);
+	cr_assert_eq(engine_task_next(T_WAITING, E_ADOPT, &act), T_READY);
+	cr_assert(act, "its attempt is taken over (then dispatched)");
+	cr_assert_eq(engine_task_next(T_RUNNING, E_ADOPT, NULL), -1);
 	cr_assert_eq(engine_task_next(T_READY, E_NO_WORKER, &act), T_READY);
 	cr_assert(act, "first in line again");
 	cr_assert_eq(engine_task_next(T_RUNNING, E_OK, &act), T_SUCCESS);

@@ -334,7 +334,7 @@ Test(storeacct, a_newer_version_is_refused)
 	store_fx_exec("PRAGMA user_version = 99");
 	cr_assert_eq(store_open(store_fx_db, STORE_RO, &st, &err), -1);
 	cr_assert(strstr(err.msg, "schema version 99 was written by a newer "
-	    "PicoFlow (this one knows up to 3)") != NULL, "%s", err.msg);
+	    "PicoFlow (this one knows up to 4)") != NULL, "%s", err.msg);
 	cr_assert_eq(store_open(store_fx_db, STORE_RW, &st, &err), -1);
 	cr_assert(strstr(err.msg, "schema version 99") != NULL, "%s", err.msg);
 	cr_assert_eq(store_fx_int("PRAGMA user_version"), 99, "left untouched");

@@ -289,7 +289,7 @@ Test(storeout, version_2_read_as_it_is_and_migrated)
 	    "name = 'task_output'"), 0, "a reader changed nothing");
 	st = store_fx_open(STORE_RW);
 	cr_assert_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
-	cr_assert_eq(store_fx_int("PRAGMA user_version"), 3);
+	cr_assert_eq(store_fx_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	a = read_one(st, run);
 	assert_bytes(a->stdout_data, a->stdout_len, "old");
 	store_attempts_free(a, 1);

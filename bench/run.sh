@@ -265,7 +265,12 @@ hz=$(getconf CLK_TCK)
 # /proc/PID/stat: utime stime cutime cstime are fields 14-17 (comm has no blank).
 cpu() { awk '{print $14 + $15, $16 + $17}' "/proc/$sup/stat"; }
 t0=$(date +%s%3N); c0=$(cpu)
-sleep "$cron_secs"
+# In the background, so that a signal to us is acted on at once.
+sleep "$cron_secs" &
+slp=$!
+bg="$bg $slp"
+wait $slp
+bg=$(echo "$bg" | tr ' ' '\n' | grep -vx "$slp" | tr '\n' ' ' || :)
 t1=$(date +%s%3N); c1=$(cpu)
 sleep 3		# the last fires' runs end
 cron_hwm=$(status_kb $sup VmHWM)

@@ -280,7 +280,11 @@ db="$tmp/cron-st/picoflow.db"
 q="FROM run_meta m JOIN executions e ON e.id = m.execution_id WHERE m.scheduled_ms >= $t0 AND m.scheduled_ms < $t1"
 cron_fired=$(sqlite3 -readonly "$db" "SELECT count(*) $q")
 cron_ok=$(sqlite3 -readonly "$db" "SELECT count(*) $q AND e.status = 'success'")
-cron_skips=$(grep -c 'skipped: ' "$tmp/cron.log" || :)
+cron_skips=$(grep -c ' skipped: ' "$tmp/cron.log" || :)
+# The commonest reason, its numbers blanked so that alike reasons count together.
+cron_why=$(sed -n 's/^.* skipped: //p' "$tmp/cron.log" | sed 's/[0-9][0-9]*/N/g' |
+    sort | uniq -c | sort -rn | awk 'NR == 1 {$1 = ""; sub(/^ /, ""); print}')
+cron_user=$(sed -n "s/^.*info: tasks without run_as run as //p" "$tmp/cron.log" | head -n 1)
 # shellcheck disable=SC2086 # two figures each
 set -- $c0 $c1
 cron_cpu=$(awk -v a="$1" -v b="$3" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.1f", (b - a) / hz / ((t1 - t0) / 1000) * 100}')
@@ -428,6 +432,8 @@ who=$(id -un)
 	echo
 	echo "## Scale"
 	echo
+	echo "### One run of $scale_n tasks"
+	echo
 	echo "Command: \`bench/scale_run DB FILE\`, \`picoflow run\`'s engine, store and pf-worker with picoflow run's defaults, but the load limits raised (a workflow file may have 1,000 tasks and 1 MiB, docs/workflow-format.md, and picoflow run has no option to raise them); $scale_n independent \`/bin/true\` tasks, max_parallel 2, a fresh database; the 1,000-task run of the same program next to it. $scale_runs run(s) each."
 	echo
 	echo "| tasks | wall s | ms per task | peak RSS KiB | start latency p50 / p99 µs |"
@@ -437,11 +443,15 @@ who=$(id -un)
 	echo
 	echo "Per-task time at $scale_n tasks is $lin_t× that at $N; the peak resident set grows by $kib_task KiB per task beyond the first $N."
 	echo
+	echo "### $cron_wfs workflows firing every second"
+	echo
 	echo "Command: \`pf-supervisor -c DIR --state-dir STATE\` (defaults: --max-tasks 32, 4 runs in flight per workflow) with $cron_wfs workflows, each \`schedule: \"* * * * * *\"\` (seconds first, docs/cron.md) and one \`/bin/true\` task, watched for $cron_win s after a 3 s warm-up. CPU is utime + stime from /proc/PID/stat over the window, as a share of one core; its children (workers, and the tasks they reaped) are counted apart. A fire is counted when its scheduled second falls in the window; completed means the run ended \`success\` within 3 s after it."
 	echo
-	echo "| pf-supervisor CPU | its children's CPU | runs expected | fired | completed | fires skipped (log) | VmRSS / VmHWM KiB at the end |"
+	echo "| pf-supervisor CPU | its children's CPU | runs expected | fired | completed | fires skipped | VmRSS / VmHWM KiB at the end |"
 	echo "|---|---|---|---|---|---|---|"
 	echo "| $cron_cpu% | $cron_ccpu% | $cron_expect | $cron_fired | $cron_ok | $cron_skips | $cron_rss / $cron_hwm |"
+	echo
+	echo "Fires skipped are counted over the supervisor's whole life (warm-up and drain included)${cron_why:+; the commonest reason: \"$cron_why\"}.${cron_user:+ Its tasks ran as $cron_user.}"
 	echo
 	echo "## Loading and validating a workflow"
 	echo

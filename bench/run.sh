@@ -46,6 +46,7 @@ py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 pf="$build/picoflow"
 timeit="$build/bench/timeit"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 tmp=$(mktemp -d /tmp/pf-bench-XXXXXX)
 bg=""		# background processes still running
 
@@ -319,6 +320,7 @@ fl_ind=$(median < "$tmp/r.floor-ind"); fl_chain=$(median < "$tmp/r.floor-chain")
 p50=$(col 4 "$tmp/r.pf-ind"); p99=$(col 5 "$tmp/r.pf-ind")
 peak=$(col 3 "$tmp/r.pf-ind")
 one_pf=$(median < "$tmp/r.one-pf"); one_true=$(median < "$tmp/r.one-true")
+least() { sort -n "$1" | head -n 1; }
 st_w=$(median < "$tmp/r.start-worker"); st_wn=$(median < "$tmp/r.start-worker-net")
 idle_rss=$(col 1 "$tmp/r.idle"); idle_anon=$(col 2 "$tmp/r.idle")
 floor_rss=$(col 3 "$tmp/r.idle"); floor_anon=$(col 4 "$tmp/r.idle")
@@ -347,7 +349,7 @@ who=$(id -un)
 	echo "Machine: $(uname -srm), $(nproc) cores ($cpu_model), $mem; temporary files and databases on $fs; run as $who."
 	echo "Isolation: $isolation."
 	echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ). Medians of $runs rounds unless noted; in each round every contender of a workload runs once, in turn, so that load from other work on the machine falls on all of them alike."
-	echo "Shared, noisy virtual machines: compare the ratios, which are measured in the same run."
+	echo "Shared, noisy virtual machines (load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end): compare the ratios, which are measured in the same run."
 	echo
 	echo "## Goals (issue #15)"
 	echo
@@ -414,12 +416,12 @@ who=$(id -un)
 	echo
 	echo "Commands: \`bench/timeit CMD\`, $one_runs times each, interleaved; medians. \`picoflow run\` of a one-task workflow (\`/bin/true\`) with defaults, against a database that exists already; the reference is a bare posix_spawn of \`/bin/true\` waited for. The worker rows start each worker to print its version: what a task pays before its set-up begins."
 	echo
-	echo "| command | median ms |"
-	echo "|---|---|"
-	echo "| \`picoflow --db-path DB run one.yaml\` | $(ms "$one_pf") |"
-	echo "| posix_spawn of \`/bin/true\` | $(ms "$one_true") |"
-	echo "| \`pf-worker -V\` (shell tasks: libc and libseccomp) | $(ms "$st_w") |"
-	echo "| \`pf-worker-net -V\` (ssh and http tasks: adds libcurl and libssh2) | $(ms "$st_wn") |"
+	echo "| command | median ms | min ms |"
+	echo "|---|---|---|"
+	echo "| \`picoflow --db-path DB run one.yaml\` | $(ms "$one_pf") | $(ms "$(least "$tmp/r.one-pf")") |"
+	echo "| posix_spawn of \`/bin/true\` | $(ms "$one_true") | $(ms "$(least "$tmp/r.one-true")") |"
+	echo "| \`pf-worker -V\` (shell tasks: libc and libseccomp) | $(ms "$st_w") | $(ms "$(least "$tmp/r.start-worker")") |"
+	echo "| \`pf-worker-net -V\` (ssh and http tasks: adds libcurl and libssh2) | $(ms "$st_wn") | $(ms "$(least "$tmp/r.start-worker-net")") |"
 	echo
 	echo "## Memory of pf-supervisor"
 	echo

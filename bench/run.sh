@@ -218,10 +218,13 @@ scale_once() {
 		fail "scale_run $2 failed" "$tmp/stderr.log"
 	awk -v w="$w" '{print w, $2, $3, $4, $5}' "$tmp/scale.out" >> "$1"
 }
+# The 1,000-task run before and after each big one: the load on a shared
+# machine changes within a minute, and the two together see what it saw.
 r=0
 while [ $r -lt "$scale_runs" ]; do
 	scale_once "$tmp/r.scale-1k" independent
 	scale_once "$tmp/r.scale-big" scale
+	scale_once "$tmp/r.scale-1k" independent
 	r=$((r + 1))
 done
 
@@ -324,7 +327,8 @@ least() { sort -n "$1" | head -n 1; }
 st_w=$(median < "$tmp/r.start-worker"); st_wn=$(median < "$tmp/r.start-worker-net")
 idle_rss=$(col 1 "$tmp/r.idle"); idle_anon=$(col 2 "$tmp/r.idle")
 floor_rss=$(col 3 "$tmp/r.idle"); floor_anon=$(col 4 "$tmp/r.idle")
-s1_w=$(col 1 "$tmp/r.scale-1k"); s1_peak=$(col 3 "$tmp/r.scale-1k")
+mean() { awk -v c="$1" '{s += $c} END {if (NR) printf "%.3f", s / NR; else print "n/a"}' "$2"; }
+s1_w=$(mean 1 "$tmp/r.scale-1k"); s1_peak=$(col 3 "$tmp/r.scale-1k")
 sb_w=$(col 1 "$tmp/r.scale-big"); sb_peak=$(col 3 "$tmp/r.scale-big")
 sb_p50=$(col 4 "$tmp/r.scale-big"); sb_p99=$(col 5 "$tmp/r.scale-big")
 s1_pt=$(calc 'printf "%.2f", a * 1000 / b' "$s1_w" $N)
@@ -436,7 +440,7 @@ who=$(id -un)
 	echo
 	echo "### One run of $scale_n tasks"
 	echo
-	echo "Command: \`bench/scale_run DB FILE\`, \`picoflow run\`'s engine, store and pf-worker with picoflow run's defaults, but the load limits raised (a workflow file may have 1,000 tasks and 1 MiB, docs/workflow-format.md, and picoflow run has no option to raise them); $scale_n independent \`/bin/true\` tasks, max_parallel 2, a fresh database; the 1,000-task run of the same program next to it. $scale_runs run(s) each."
+	echo "Command: \`bench/scale_run DB FILE\`, \`picoflow run\`'s engine, store and pf-worker with picoflow run's defaults, but the load limits raised (a workflow file may have 1,000 tasks and 1 MiB, docs/workflow-format.md, and picoflow run has no option to raise them); $scale_n independent \`/bin/true\` tasks, max_parallel 2, a fresh database; the 1,000-task run of the same program just before and just after each big run (its wall time is the mean of those, the rest medians). $scale_runs big run(s)."
 	echo
 	echo "| tasks | wall s | ms per task | peak RSS KiB | start latency p50 / p99 µs |"
 	echo "|---|---|---|---|---|"

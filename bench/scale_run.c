@@ -7,11 +7,15 @@
  *
  *	scale_run [--sync normal] [--no-cgroups] DB FILE
  *
- * Prints "status seconds peak_rss_kb p50_us p99_us tasks": the run's
- * engine time (from engine_new to the run's end, as picoflow run's
+ * Prints "status seconds peak_rss_kb p50_us p99_us tasks cpu_s": the
+ * run's engine time (from engine_new to the run's end, as picoflow run's
  * "seconds"), this process's VmHWM at the end, the start latencies
- * (dispatch to the command's exec) and the tasks that ended.
+ * (dispatch to the command's exec), the tasks that ended, and this
+ * process's own user + system time (workers not included), which other
+ * work on a shared machine disturbs less than the wall time.
  */
+#include <sys/resource.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +109,7 @@ main(int argc, char *argv[])
 	struct engine		*eng;
 	struct ev_loop		*loop;
 	struct pf_err		 err;
+	struct rusage		 ru;
 	enum store_sync		 sync = STORE_SYNC_FULL;
 	char			 worker[4200];
 	int64_t			 run_id;
@@ -165,10 +170,14 @@ main(int argc, char *argv[])
 	}
 	while (!engine_idle(eng))
 		ev_run(loop, EVRUN_ONCE);
+	t0 = clock_mono_s() - t0;
+	getrusage(RUSAGE_SELF, &ru);
 	qsort(v.lat, v.nlat, sizeof(*v.lat), cmp_i64);
-	printf("%s %.3f %ld %lld %lld %zu\n", v.status ? v.status : "failed",
-	    clock_mono_s() - t0, peak_rss_kb(), (long long)pct(&v, 0.50),
-	    (long long)pct(&v, 0.99), v.ended);
+	printf("%s %.3f %ld %lld %lld %zu %.3f\n", v.status ? v.status :
+	    "failed", t0, peak_rss_kb(), (long long)pct(&v, 0.50),
+	    (long long)pct(&v, 0.99), v.ended,
+	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	engine_free(eng);
 	store_close(store);
 	workflow_free(wf);

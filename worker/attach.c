@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "picoflow/clock.h"
+#include "picoflow/fdio.h"
 #include "picoflow/log.h"
 #include "picoflow/readfile.h"
 #include "attach.h"
@@ -155,23 +156,9 @@ fail:
 void
 attach_record(struct attach *a, const void *p, size_t n)
 {
-	const char	*c = p;
-	size_t		 off = 0;
-	ssize_t		 k;
-
 	if (!a->on || a->spool_broken)
 		return;
-	while (off < n) {
-		k = write(a->spool, c + off, n - off);
-		if (k > 0) {
-			off += (size_t)k;
-			continue;
-		}
-		if (k == -1 && errno == EINTR)
-			continue;
-		break;
-	}
-	if (off == n) {
+	if (fdio_write_all(a->spool, p, n) == 0) {
 		a->spool_len += n;
 		return;
 	}

@@ -7,6 +7,7 @@
  * An instance this very process made before it exec'd itself again is
  * dead (cg_own_earlier), though its pid and start time are ours.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -30,6 +31,28 @@ cg_kept(const struct cg_sys *s, const char *p)
 	return 0;
 }
 
+/*
+ * Another installation's pf-worker (a second PicoFlow on the host, say):
+ * named so, and a program only root (or we) could have put there, so a
+ * task cannot pass for one with a copy of its own.
+ */
+static int
+worker_program(const char *link, const char *exe)
+{
+	struct stat	 sb;
+	const char	*base = strrchr(exe, '/');
+
+	base = base != NULL ? base + 1 : exe;
+	if (strcmp(base, "pf-worker") != 0 &&
+	    strcmp(base, "pf-worker-net") != 0)
+		return 0;
+	/* stat through the link: the very file the process runs. */
+	if (stat(link, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return 0;
+	return (sb.st_uid == 0 || sb.st_uid == geteuid()) &&
+	    (sb.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 struct exe_find {
 	const struct cg_sys	*s;
 	int			 found;
@@ -51,11 +74,13 @@ exe_one(pid_t pid, void *arg)
 		if (f->s->workers[i] != NULL &&
 		    strcmp(exe, f->s->workers[i]) == 0)
 			f->found = 1;
+	if (!f->found && worker_program(link, exe))
+		f->found = 1;
 }
 
 /*
- * Whether a pf-worker (by its program's path: a task cannot pass for
- * one by its name) is in an attempt directory of a dead instance.
+ * Whether a pf-worker (by its program: a task cannot pass for one by
+ * its name) is in an attempt directory of a dead instance.
  */
 int
 cg_worker_waits(const struct cg_sys *s, const char *dir)

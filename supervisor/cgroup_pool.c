@@ -37,13 +37,20 @@ pool_drop(struct cg_sys *s, size_t i)
 }
 
 int
-cg_pool_fill(struct cg_sys *s, const struct cg_limits *l, struct pf_err *err)
+cg_pool_fill(struct cg_sys *s, const struct cg_limits *l, size_t want,
+    struct pf_err *err)
 {
 	char		 name[32];
 	struct cg	*g;
-	size_t		 i;
+	size_t		 i, same = 0;
 
 	if (s->mode == CG_MODE_NONE || s->detect_only)
+		return 0;
+	for (i = 0; i < s->npool; i++)
+		same += lim_eq(&s->pool[i]->lim, l);
+	if (want > CG_POOL_MAX)
+		want = CG_POOL_MAX;
+	if (same >= want)
 		return 0;
 	if (s->npool == CG_POOL_MAX) {
 		for (i = 0; i < s->npool && lim_eq(&s->pool[i]->lim, l); i++)

@@ -88,8 +88,11 @@ Test(cgroup_pool, handed_out_once_and_only_for_its_limits)
 
 	need_host();
 	for (i = 0; i < CG_POOL_MAX; i++)
-		cr_assert_eq(cg_pool_fill(sys, &a, &err), 1, "%s", err.msg);
-	cr_assert_eq(cg_pool_fill(sys, &a, &err), 0, "a full pool grew");
+		cr_assert_eq(cg_pool_fill(sys, &a, CG_POOL_MAX, &err), 1,
+		    "%s", err.msg);
+	cr_assert_eq(cg_pool_fill(sys, &a, CG_POOL_MAX, &err), 0,
+	    "a full pool grew");
+	cr_assert_eq(cg_pool_fill(sys, &a, 2, &err), 0, "past want");
 	b.pids = 33;
 	cr_assert_eq(cg_take(sys, &b, &g[0]), 0);
 	cr_assert_null(g[0]);
@@ -118,8 +121,9 @@ Test(cgroup_pool, full_pool_makes_room_for_other_limits)
 
 	need_host();
 	for (i = 0; i < CG_POOL_MAX; i++)
-		cr_assert_eq(cg_pool_fill(sys, &a, &err), 1, "%s", err.msg);
-	cr_assert_eq(cg_pool_fill(sys, &b, &err), 1, "%s", err.msg);
+		cr_assert_eq(cg_pool_fill(sys, &a, CG_POOL_MAX, &err), 1,
+		    "%s", err.msg);
+	cr_assert_eq(cg_pool_fill(sys, &b, CG_POOL_MAX, &err), 1, "%s", err.msg);
 	cr_assert_eq(cg_take(sys, &b, &g), 1);
 	cr_assert(gone(g));
 	cg_free(g);
@@ -140,8 +144,8 @@ Test(cgroup_pool, close_removes_what_was_never_taken)
 	char		 path[4400];
 
 	need_host();
-	cr_assert_eq(cg_pool_fill(sys, &a, &err), 1, "%s", err.msg);
-	cr_assert_eq(cg_pool_fill(sys, &a, &err), 1, "%s", err.msg);
+	cr_assert_eq(cg_pool_fill(sys, &a, CG_POOL_MAX, &err), 1, "%s", err.msg);
+	cr_assert_eq(cg_pool_fill(sys, &a, CG_POOL_MAX, &err), 1, "%s", err.msg);
 	cr_assert_eq(cg_take(sys, &a, &g), 1);
 	snprintf(path, sizeof(path), "%s", cg_path(g));
 	cr_assert(gone(g));

@@ -291,10 +291,10 @@ engine_on_cg_idle(struct ev_loop *loop, ev_idle *w, int revents)
 		pf_free(t);
 		return;
 	}
-	/* About as many ready as are running: the starts to come soon. */
+	/* One more ready than are running: the starts to come soon. */
 	if (eng->pool_on == 1 && !eng->draining && eng->cgs != NULL) {
 		switch (cg_pool_fill(eng->cgs, &eng->pool_lim,
-		    eng->running > 0 ? eng->running : 1, &err)) {
+		    (size_t)eng->running + 1, &err)) {
 		case 1:
 			return;
 		case -1:

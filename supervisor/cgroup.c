@@ -203,6 +203,7 @@ cg_close(struct cg_sys *s)
 
 	if (s == NULL)
 		return;
+	cg_pool_free(s);
 	/*
 	 * A detect-only handle created nothing; its v2inst is the shared
 	 * root <base>/<name>, which a supervisor starting at this moment may

@@ -150,6 +150,20 @@ unsigned cg_leftovers_removed(const struct cg_sys *);
 int	 cg_create(struct cg_sys *, const char *name, const struct cg_limits *,
 	    struct cg **out, struct pf_err *);
 /*
+ * Attempt cgroups made ahead of need, in idle time, so that starting an
+ * attempt costs no mkdir and no limit write (cgroup_pool.c).  Their
+ * names are neutral (p<n>): nothing finds an attempt's cgroup by name.
+ * cg_pool_fill makes one with limits l, or replaces one made with other
+ * limits: 1 when it made one, 0 when the pool holds want (at most
+ * CG_POOL_MAX) cgroups with these limits, -1 on error.  cg_take hands out one whose limits are
+ * exactly l: 1, or 0 when there is none (then cg_create).  Each cgroup
+ * is still a fresh one, used by one attempt only.
+ */
+#define CG_POOL_MAX	4
+int	 cg_pool_fill(struct cg_sys *, const struct cg_limits *l,
+	    size_t want, struct pf_err *);
+int	 cg_take(struct cg_sys *, const struct cg_limits *l, struct cg **out);
+/*
  * Moves pid into every cgroup of the attempt.  Call it before the process
  * forks: the worker forks nothing before it has read its SPEC, so the
  * supervisor attaches it right after spawning it and before sending it.

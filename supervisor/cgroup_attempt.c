@@ -163,6 +163,11 @@ cg_create(struct cg_sys *s, const char *name, const struct cg_limits *l,
 		return -1;
 	}
 	g->sys = s;
+	if (l != NULL)
+		g->lim = *l;
+	else
+		g->lim.memory = g->lim.swap = g->lim.cpu_milli =
+		    g->lim.pids = -1;
 	if (s->v2inst != NULL) {
 		at = s->v2inst;
 		if ((g->v2 = cg_path_join(s->v2inst, name)) == NULL)

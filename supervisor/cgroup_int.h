@@ -78,6 +78,10 @@ struct cg_sys {
 	size_t		 nkeep;
 	char		*workers[2];	/* cg_opts.workers, real paths */
 	int		 restarted;	/* cg_opts.restarted */
+	/* Attempt cgroups made ahead (cgroup_pool.c), oldest first. */
+	struct cg	*pool[CG_POOL_MAX];
+	size_t		 npool;
+	unsigned long	 pool_seq;	/* names p<seq> */
 };
 
 struct cg {
@@ -86,6 +90,7 @@ struct cg {
 	char		*v1[CG_NCTL];	/* per hierarchy index, or NULL */
 	unsigned	 tries;
 	int		 adopted;	/* in a predecessor's instance */
+	struct cg_limits lim;		/* as written at creation */
 };
 
 /* cgroup_file.c */
@@ -111,6 +116,9 @@ void	 cg_setup(struct cg_sys *s);
 /* cgroup_attempt.c */
 const char *cg_freeze(const struct cg *g, int on);
 const char *cg_members_dir(const struct cg *g);
+
+/* cgroup_pool.c */
+void	 cg_pool_free(struct cg_sys *s);
 
 /* cgroup_adopt.c */
 int	 cg_kept(const struct cg_sys *s, const char *dir);

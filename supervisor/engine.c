@@ -101,6 +101,8 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 	eng->pending_timer.data = eng;
 	ev_timer_init(&eng->trash_timer, engine_on_trash_timer, 0., 0.);
 	eng->trash_timer.data = eng;
+	ev_idle_init(&eng->cg_idle, engine_on_cg_idle);
+	eng->cg_idle.data = eng;
 	if (eng->opts.spawn_backoff_ms == 0)
 		eng->opts.spawn_backoff_ms = 1;
 	if (eng->opts.spawn_backoff_max_ms < eng->opts.spawn_backoff_ms)
@@ -166,6 +168,7 @@ engine_free(struct engine *eng)
 	}
 	ev_timer_stop(eng->loop, &eng->spawn_timer);
 	ev_timer_stop(eng->loop, &eng->out_timer);
+	engine_cg_flush(eng);
 	/* Last chance for busy cgroups, bounded by CG_REMOVE_TRIES. */
 	ev_timer_stop(eng->loop, &eng->trash_timer);
 	while (eng->trash != NULL) {

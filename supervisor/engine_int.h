@@ -243,6 +243,15 @@ struct engine {
 	char			 ns_line[320];	/* nsprobe's description */
 	struct cg_trash		*trash;
 	ev_timer		 trash_timer;
+	/*
+	 * Idle-time cgroup work (engine_spec.c): removals of ended
+	 * attempts' cgroups, then the pool of ready ones (cgroup.h) with
+	 * the limits of the last attempt started.
+	 */
+	struct cg_trash		*rmq;
+	ev_idle			 cg_idle;
+	struct cg_limits	 pool_lim;
+	int			 pool_on;	/* 1 on, -1 failed: off */
 	char			 net_worker[PATH_MAX]; /* ssh and http tasks */
 	/* No worker could start: a hold (spawn_hold) and its episode. */
 	int			 spawn_held;	/* no attempt starts */
@@ -314,6 +323,8 @@ void	 engine_attempt_cg_end(struct attempt *, struct store_attempt_end *,
 	    char *, size_t);
 void	 engine_cg_discard(struct engine *, struct cg *);
 void	 engine_on_trash_timer(struct ev_loop *, ev_timer *, int);
+void	 engine_on_cg_idle(struct ev_loop *, ev_idle *, int);
+void	 engine_cg_flush(struct engine *);
 
 /* engine_output.c */
 void	 engine_attempt_output(struct attempt *, const struct proto_output *);

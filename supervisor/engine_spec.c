@@ -238,8 +238,8 @@ engine_on_trash_timer(struct ev_loop *loop, ev_timer *w, int revents)
  * (killed processes take a moment to go).  Given up or out of memory,
  * the directory stays and the next start sweeps it.
  */
-void
-engine_cg_discard(struct engine *eng, struct cg *g)
+static void
+cg_discard_now(struct engine *eng, struct cg *g)
 {
 	struct cg_trash	*t;
 
@@ -253,6 +253,71 @@ engine_cg_discard(struct engine *eng, struct cg *g)
 	if (!ev_is_active(&eng->trash_timer)) {
 		ev_timer_set(&eng->trash_timer, CG_RETRY_S, CG_RETRY_S);
 		ev_timer_start(eng->loop, &eng->trash_timer);
+	}
+}
+
+/*
+ * An ended attempt's cgroups go when the loop is idle: the rmdirs are
+ * off the path from one attempt's end to the next one's start.  Their
+ * processes are already killed (engine_attempt_cg_end).
+ */
+void
+engine_cg_discard(struct engine *eng, struct cg *g)
+{
+	struct cg_trash	*t;
+
+	if ((t = pf_calloc(1, sizeof(*t))) == NULL) {
+		cg_discard_now(eng, g);
+		return;
+	}
+	t->cg = g;
+	t->next = eng->rmq;
+	eng->rmq = t;
+	ev_idle_start(eng->loop, &eng->cg_idle);
+}
+
+/* One piece of cgroup work per idle turn, so the loop stays responsive. */
+void
+engine_on_cg_idle(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct engine	*eng = w->data;
+	struct cg_trash	*t;
+	struct pf_err	 err;
+
+	(void)revents;
+	if ((t = eng->rmq) != NULL) {
+		eng->rmq = t->next;
+		cg_discard_now(eng, t->cg);
+		pf_free(t);
+		return;
+	}
+	/* One more ready than are running: the starts to come soon. */
+	if (eng->pool_on == 1 && !eng->draining && eng->cgs != NULL) {
+		switch (cg_pool_fill(eng->cgs, &eng->pool_lim,
+		    (size_t)eng->running + 1, &err)) {
+		case 1:
+			return;
+		case -1:
+			/* Attempts still make their own (and say why). */
+			log_debug("cgroup: no pool: %s", err.msg);
+			eng->pool_on = -1;
+			break;
+		}
+	}
+	ev_idle_stop(loop, w);
+}
+
+/* The removals still queued, at once (the engine is going away). */
+void
+engine_cg_flush(struct engine *eng)
+{
+	struct cg_trash	*t;
+
+	ev_idle_stop(eng->loop, &eng->cg_idle);
+	while ((t = eng->rmq) != NULL) {
+		eng->rmq = t->next;
+		cg_discard_now(eng, t->cg);
+		pf_free(t);
 	}
 }
 
@@ -281,6 +346,14 @@ engine_attempt_cg_create(struct attempt *a, struct pf_err *err)
 	/* pf-worker is one of them: the task gets the number it asked for. */
 	if (l.pids >= 0 && l.pids < INT64_MAX)
 		l.pids++;
+	/* The next attempts are likely to have the same limits. */
+	eng->pool_lim = l;
+	if (eng->pool_on == 0)
+		eng->pool_on = 1;
+	if (eng->pool_on == 1)
+		ev_idle_start(eng->loop, &eng->cg_idle);
+	if (cg_take(eng->cgs, &l, &a->cg) == 1)
+		return 0;
 	return cg_create(eng->cgs, name, &l, &a->cg, err);
 }
 

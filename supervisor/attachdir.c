@@ -135,7 +135,7 @@ attachdir_forget(const char *dir, int64_t attempt_id)
 }
 
 int
-attachdir_connect(const char *dir, int64_t attempt_id, pid_t worker_pid,
+attachdir_connect(const char *dir, int64_t attempt_id, pid_t *worker_pid,
     int64_t worker_start, int *fdp, struct pf_err *err)
 {
 	struct sockaddr_un	 sun;
@@ -167,13 +167,24 @@ attachdir_connect(const char *dir, int64_t attempt_id, pid_t worker_pid,
 		pf_err_set(err, "peer credentials: %s", strerror(errno));
 		goto fail;
 	}
-	if (worker_pid <= 0 || uc.pid != worker_pid ||
-	    !procid_matches(worker_pid, worker_start)) {
+	if (*worker_pid > 0 && (uc.pid != *worker_pid ||
+	    !procid_matches(*worker_pid, worker_start))) {
 		pf_err_set(err, "the socket is held by pid %ld, not by the "
 		    "worker recorded for the attempt (pid %ld)", (long)uc.pid,
-		    (long)worker_pid);
+		    (long)*worker_pid);
 		goto fail;
 	}
+	/*
+	 * Not recorded yet (the predecessor died between the worker's start
+	 * and that commit): the socket, in our private directory, can only
+	 * be a worker's of ours.
+	 */
+	if (*worker_pid <= 0 && (uc.uid != geteuid() || uc.pid <= 1)) {
+		pf_err_set(err, "the socket is held by pid %ld, uid %lu",
+		    (long)uc.pid, (unsigned long)uc.uid);
+		goto fail;
+	}
+	*worker_pid = uc.pid;
 	close(dfd);
 	*fdp = fd;
 	return 0;

@@ -28,11 +28,12 @@ void	 attachdir_sweep(const char *dir, const int64_t *keep, size_t nkeep);
 void	 attachdir_forget(const char *dir, int64_t attempt_id);
 /*
  * Connects to the attempt's worker: 0 with *fd (non-blocking, CLOEXEC)
- * when the process listening is exactly worker_pid, started at
- * worker_start (procid.h); -1 with err saying why not.
+ * when the process listening is exactly *worker_pid, started at
+ * worker_start (procid.h); -1 with err saying why not.  *worker_pid 0
+ * (not recorded): any process of our user, whose pid is returned there.
  */
 int	 attachdir_connect(const char *dir, int64_t attempt_id,
-	    pid_t worker_pid, int64_t worker_start, int *fd, struct pf_err *);
+	    pid_t *worker_pid, int64_t worker_start, int *fd, struct pf_err *);
 /*
  * Opens the attempt's spool when it ends with a complete RESULT frame
  * (its worker finished and is gone): 0 with *fd at offset 0; -1 when

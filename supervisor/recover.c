@@ -159,9 +159,16 @@ settle_attempts(struct pf_store *st, const struct recover_opts *o,
 		    (pid_t)a[i].procs.worker_pid : 0;
 		if (o->attach_dir == NULL)
 			pf_err_set(&why, "no attach directory");
-		else if (attachdir_connect(o->attach_dir, a[i].id, wpid,
-		    a[i].procs.worker_start, &fd, &why) == 0)
+		else if (attachdir_connect(o->attach_dir, a[i].id, &wpid,
+		    a[i].procs.worker_start, &fd, &why) == 0) {
 			rs->reattached++;
+			if (a[i].procs.worker_pid != wpid) {
+				a[i].procs.worker_pid = wpid;
+				if (procid_start_time(wpid,
+				    &a[i].procs.worker_start) == -1)
+					a[i].procs.worker_start = -1;
+			}
+		}
 		else if (attachdir_spool_result(o->attach_dir, a[i].id, &fd,
 		    &why2) == 0) {
 			wpid = 0;

@@ -78,6 +78,17 @@ ep_add(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Whether the other end of a stream socket has closed (EOF waiting). */
+static int
+peer_closed(int fd)
+{
+	char	 c;
+	ssize_t	 n;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR);
+}
+
 int
 attach_open(struct worker *w, const struct proto_spec *s, struct pf_err *err)
 {
@@ -142,6 +153,24 @@ attach_open(struct worker *w, const struct proto_spec *s, struct pf_err *err)
 			pf_err_set(err, "timerfd: %s", strerror(errno));
 			goto fail;
 		}
+	}
+	/*
+	 * The supervisor may have died between the SPEC and now, before the
+	 * socket existed: its successor then found no worker, recorded the
+	 * attempt interrupted and runs it again.  Nothing of the task may
+	 * run here: undo and give up.  (Once the socket exists, a successor
+	 * finds it.)
+	 */
+	if (peer_closed(w->sock)) {
+		pf_err_set(err, "the supervisor went away before the task "
+		    "started; nothing ran");
+		snprintf(name, sizeof(name), "%" PRIu64 ".spool",
+		    s->attempt_id);
+		(void)unlinkat(dirfd, name, 0);
+		snprintf(name, sizeof(name), "%" PRIu64 ".sock", s->attempt_id);
+		(void)unlinkat(dirfd, name, 0);
+		w->lost = 1;
+		goto fail;
 	}
 	close(dirfd);
 	a->on = 1;

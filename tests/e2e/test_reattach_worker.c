@@ -359,3 +359,40 @@ Test(reattach_worker, unusable_attach_dir_fails_the_start)
 	cr_assert_str_eq(wh_out(&h, PROTO_STDOUT), "");
 	wh_free(&h);
 }
+
+/*
+ * The supervisor dies right after the SPEC: its successor may already
+ * have looked for this worker's socket and found none, so nothing of the
+ * task may run, and nothing may be left for a later one to find.
+ */
+Test(reattach_worker, supervisor_gone_before_the_task_started)
+{
+	struct wh		 h;
+	struct proto_spec	 s;
+	char			*args[3], *dir = attach_dir(), *mark, *sp, *so;
+	char			 script[512];
+
+	mark = att_path(dir, "mark");
+	sp = att_path(dir, "spool");
+	so = att_path(dir, "sock");
+	snprintf(script, sizeof(script), "echo ran > %s", mark);
+	spec_sh(&s, args, dir, script, 60000, 0);
+	cr_assert_eq(wh_start(&h, NULL), 0);
+	cr_assert_eq(wh_send_spec(&h, &s), 0);
+	wh_close(&h);
+	cr_assert_eq(wh_reap(&h, T_RUN), 0);
+	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 1,
+	    "log: %s", h.log);
+	cr_assert(strstr(h.log, "went away before the task started") != NULL,
+	    "log: %s", h.log);
+	usleep(200 * 1000);
+	cr_assert_neq(access(mark, F_OK), 0, "the task ran");
+	cr_assert_neq(access(sp, F_OK), 0, "a spool was left");
+	cr_assert_neq(access(so, F_OK), 0, "a socket was left");
+	free(mark);
+	free(sp);
+	free(so);
+	wh_free(&h);
+	test_rmrf(dir);
+	free(dir);
+}

@@ -373,19 +373,25 @@ broken:
 	attempt_maybe_finish(a);
 }
 
-static void
-on_write(struct ev_loop *loop, ev_io *w, int revents)
+/*
+ * Sends what waits for the worker; the write watcher only waits for
+ * what the socket did not take (a SPEC fits its buffer, so a dispatch
+ * costs no watcher and no wakeup).
+ */
+void
+engine_attempt_send(struct attempt *a)
 {
-	struct attempt	*a = w->data;
+	struct ev_loop	*loop = a->run->eng->loop;
 	ssize_t		 n;
 
-	(void)revents;
 	while (a->wbuf.len > 0) {
 		n = send(a->fd, a->wbuf.data, a->wbuf.len, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && errno == EAGAIN)
+		if (n == -1 && errno == EAGAIN) {
+			ev_io_start(loop, &a->wio);
 			return;
+		}
 		if (n == -1) {
 			/* The worker is gone; its exit status tells why. */
 			buf_reset(&a->wbuf);
@@ -393,7 +399,15 @@ on_write(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		buf_consume(&a->wbuf, (size_t)n);
 	}
-	ev_io_stop(loop, w);
+	ev_io_stop(loop, &a->wio);
+}
+
+static void
+on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	engine_attempt_send(w->data);
 }
 /* Reading (unless output is paused), writing and the timeout start. */
 void

@@ -139,7 +139,7 @@ begun_start(struct attempt *a)
 		eng->hooks.task_started(eng->hooks.arg, a->run->wf,
 		    &a->run->wf->tasks[a->task], a->run->run_id, a->no);
 	if (a->fd != -1 && a->wbuf.len > 0)
-		ev_io_start(eng->loop, &a->wio);
+		engine_attempt_send(a);
 }
 
 /*

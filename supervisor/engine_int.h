@@ -328,6 +328,7 @@ void	 engine_attempt_free(struct attempt *);
 void	 engine_attempt_error(struct attempt *, const char *);
 void	 engine_attempt_sigkill(struct attempt *);
 void	 engine_attempt_stop(struct attempt *);
+void	 engine_attempt_send(struct attempt *);
 void	 engine_on_spawn_timer(struct ev_loop *, ev_timer *, int);
 
 /* engine_spec.c */

@@ -39,6 +39,8 @@ enum sq {
 	SQ_BEGIN,
 	SQ_COMMIT,
 	SQ_ROLLBACK,
+	SQ_SAVEPOINT,
+	SQ_RELEASE,
 	SQ_WF_UPSERT,
 	SQ_RUN_BEGIN,
 	SQ_RUN_END,
@@ -82,6 +84,8 @@ struct pf_store {
 	int		 empty;		/* RO on a file with no tables yet */
 	char		*path;
 	sqlite3_stmt	*stmt[SQ__COUNT];
+	int		 batch;		/* store_batch_begin: one transaction
+					   open; store_tx_* are savepoints */
 };
 
 /* store_stmt.c */

@@ -234,6 +234,8 @@ store_checkpoint(struct pf_store *st, struct pf_err *err)
 {
 	if (store_check_writable(st, err) == -1)
 		return -1;
+	if (st->batch)
+		return 0;	/* not inside a transaction; the next call */
 	/* TRUNCATE gives the WAL's disk space back; busy readers just
 	 * make it a partial checkpoint, which is not an error. */
 	if (sqlite3_wal_checkpoint_v2(st->db, NULL,

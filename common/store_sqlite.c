@@ -105,6 +105,12 @@ store_check_writable(struct pf_store *st, struct pf_err *err)
 		    st->path);
 		return -1;
 	}
+	if (st->batch && sqlite3_get_autocommit(st->db)) {
+		/* Not a write of its own: the batch's commit fails. */
+		pf_err_set(err, "%s: the open batch was rolled back by an "
+		    "earlier error", st->path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -129,12 +135,17 @@ store_check_name(const char *s, const char *what, struct pf_err *err)
 	return 0;
 }
 
+/*
+ * A transaction of its own, or inside a batch a savepoint, so that a
+ * write that fails undoes its own part and leaves the batch's others.
+ */
 int
 store_tx_begin(struct pf_store *st, struct pf_err *err)
 {
 	sqlite3_stmt	*s;
 
-	if ((s = store_stmt(st, SQ_BEGIN, err)) == NULL)
+	if ((s = store_stmt(st, st->batch ? SQ_SAVEPOINT : SQ_BEGIN,
+	    err)) == NULL)
 		return -1;
 	return store_step_done(st, s, "starting a transaction", err);
 }
@@ -144,7 +155,8 @@ store_tx_commit(struct pf_store *st, struct pf_err *err)
 {
 	sqlite3_stmt	*s;
 
-	if ((s = store_stmt(st, SQ_COMMIT, err)) == NULL)
+	if ((s = store_stmt(st, st->batch ? SQ_RELEASE : SQ_COMMIT,
+	    err)) == NULL)
 		return -1;
 	return store_step_done(st, s, "committing", err);
 }
@@ -152,8 +164,64 @@ store_tx_commit(struct pf_store *st, struct pf_err *err)
 void
 store_tx_rollback(struct pf_store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
+	if (sqlite3_get_autocommit(st->db))
+		return;	/* nothing open (SQLite may have rolled back) */
+	if (!st->batch) {
 		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return;
+	}
+	if (sqlite3_exec(st->db, "ROLLBACK TO pf_tx", NULL, NULL, NULL) ==
+	    SQLITE_OK)
+		(void)sqlite3_exec(st->db, "RELEASE pf_tx", NULL, NULL, NULL);
+}
+
+int
+store_batch_begin(struct pf_store *st, struct pf_err *err)
+{
+	if (store_check_writable(st, err) == -1)
+		return -1;
+	if (st->batch) {
+		pf_err_set(err, "%s: a batch is open already", st->path);
+		return -1;
+	}
+	if (store_tx_begin(st, err) == -1)
+		return -1;
+	st->batch = 1;
+	return 0;
+}
+
+int
+store_batch_open(const struct pf_store *st)
+{
+	return st != NULL && st->batch;
+}
+
+int
+store_batch_commit(struct pf_store *st, struct pf_err *err)
+{
+	if (!st->batch)
+		return 0;
+	st->batch = 0;
+	if (sqlite3_get_autocommit(st->db)) {
+		/* SQLite rolled it back on an error (full disk, I/O). */
+		pf_err_set(err, "%s: committing: the transaction was rolled "
+		    "back by an earlier error", st->path);
+		return -1;
+	}
+	if (store_tx_commit(st, err) == -1) {
+		store_tx_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_batch_rollback(struct pf_store *st)
+{
+	if (!st->batch)
+		return;
+	st->batch = 0;
+	store_tx_rollback(st);
 }
 
 int

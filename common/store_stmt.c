@@ -81,6 +81,8 @@ static const char *const sq_text[SQ__COUNT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_SAVEPOINT] = "SAVEPOINT pf_tx",
+	[SQ_RELEASE] = "RELEASE pf_tx",
 	[SQ_WF_UPSERT] =
 	    "INSERT INTO workflows (name, file, schedule, description) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET "

@@ -142,6 +142,7 @@ engine_new(struct ev_loop *loop, struct pf_store *store,
 		log_info("%s", eng->ns_line);
 	else
 		log_debug("%s", eng->ns_line);
+	engine_batch_init(eng);
 	eng->rng = (uint64_t)getpid() << 32 ^ (uint64_t)clock_wall_ms() ^
 	    0x9e3779b97f4a7c15ULL;
 	return eng;
@@ -152,6 +153,7 @@ engine_free(struct engine *eng)
 {
 	if (eng == NULL)
 		return;
+	engine_batch_drop(eng);
 	while (eng->runs != NULL) {
 		struct engine_run *run = eng->runs;
 

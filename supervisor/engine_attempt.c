@@ -55,6 +55,7 @@ engine_attempt_free(struct attempt *a)
 	buf_free(&a->out[1]);
 	proto_result_free(&a->result);
 	pf_free(a->error);
+	pf_free(a->end_reason);
 	if (a->cg != NULL) {
 		/* An attempt torn down before its end. */
 		(void)cg_kill(a->cg);
@@ -261,6 +262,14 @@ attempt_track_procs(struct attempt *a)
 		p.task_pid = -1;
 	if (p.worker_pid == -1 && p.task_pid == -1)
 		return;
+	/*
+	 * In the batch: it is committed before the loop waits again, and
+	 * nothing is acted on because of it.  The task runs already either
+	 * way (its STARTED came), so a crash before the commit loses what
+	 * one just before the write lost before: the restart cannot tell
+	 * this worker; it still finds the attempt by its socket.
+	 */
+	engine_batch_write(a->run->eng);
 	if (store_attempt_procs(a->run->eng->store, a->id, &p, &err) == -1)
 		log_warnx("run %" PRId64 " task '%s': cannot record its "
 		    "processes: %s", a->run->run_id,
@@ -388,19 +397,25 @@ broken:
 	attempt_maybe_finish(a);
 }
 
-static void
-on_write(struct ev_loop *loop, ev_io *w, int revents)
+/*
+ * Sends what waits for the worker; the write watcher only waits for
+ * what the socket did not take (a SPEC fits its buffer, so a dispatch
+ * costs no watcher and no wakeup).
+ */
+void
+engine_attempt_send(struct attempt *a)
 {
-	struct attempt	*a = w->data;
+	struct ev_loop	*loop = a->run->eng->loop;
 	ssize_t		 n;
 
-	(void)revents;
 	while (a->wbuf.len > 0) {
 		n = send(a->fd, a->wbuf.data, a->wbuf.len, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && errno == EAGAIN)
+		if (n == -1 && errno == EAGAIN) {
+			ev_io_start(loop, &a->wio);
 			return;
+		}
 		if (n == -1) {
 			/* The worker is gone; its exit status tells why. */
 			buf_reset(&a->wbuf);
@@ -408,7 +423,15 @@ on_write(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		buf_consume(&a->wbuf, (size_t)n);
 	}
-	ev_io_stop(loop, w);
+	ev_io_stop(loop, &a->wio);
+}
+
+static void
+on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	engine_attempt_send(w->data);
 }
 /* Reading (unless output is paused), writing and the timeout start. */
 void
@@ -420,7 +443,8 @@ engine_attempt_watch(struct attempt *a)
 	ev_io_set(&a->wio, a->fd, EV_WRITE);
 	if (!eng->out_paused)
 		ev_io_start(eng->loop, &a->rio);
-	if (a->wbuf.len > 0)
+	/* A held SPEC goes out after the commit (engine_batch.c). */
+	if (a->wbuf.len > 0 && !a->held)
 		ev_io_start(eng->loop, &a->wio);
 	if (!a->exited)
 		ev_timer_start(eng->loop, &a->timeout);
@@ -604,6 +628,7 @@ engine_dispatch(struct engine_run *run, size_t i)
 	eng->running++;
 	(void)engine_task_event(run, i, E_DISPATCH, NULL);
 
+	engine_batch_write(eng);
 	if (store_attempt_begin(eng->store, run->run_id, task->name, a->no,
 	    a->started_ms, &a->id, &err) == -1) {
 		log_error("run %" PRId64 " task '%s': cannot record the "
@@ -616,9 +641,8 @@ engine_dispatch(struct engine_run *run, size_t i)
 		engine_attempt_finish(a);
 		return;
 	}
-	if (eng->hooks.task_started != NULL)
-		eng->hooks.task_started(eng->hooks.arg, run->wf, task,
-		    run->run_id, a->no);
+	/* Reported, and its SPEC sent, once the begin is committed. */
+	engine_batch_begun(a);
 
 	if (!spawned) {
 		waited[0] = '\0';

@@ -1,9 +1,10 @@
 /*
  * The end of an attempt: what happened (attempt_outcome, from the
  * worker's RESULT, its exit status and the engine's own view), its
- * record in the store (nothing is acted on before it is recorded), the
- * report to the hooks, then a retry after a backoff delay or the task's
- * final state (engine_attempt_finish).
+ * record in the store's open batch (engine_attempt_finish), then, once
+ * the batch is committed (nothing is acted on before it is recorded),
+ * the report to the hooks and a retry after a backoff delay or the
+ * task's final state (engine_attempt_settle).
  */
 #include <sys/wait.h>
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "picoflow/alloc.h"
 #include "picoflow/clock.h"
 #include "picoflow/log.h"
 #include "engine_int.h"
@@ -197,63 +199,107 @@ attempt_end_failed(struct attempt *a, const struct store_attempt_end *e,
 		    a->run->wf->tasks[a->task].name, err.msg);
 }
 
+/*
+ * The attempt ended (its worker exited, its stream is done): its end
+ * goes into the open batch, its slot is free for the next attempt, and
+ * the rest (engine_attempt_settle) waits for the commit.
+ */
 void
 engine_attempt_finish(struct attempt *a)
 {
 	struct engine_run	*run = a->run;
 	struct engine		*eng = run->eng;
-	const struct pf_task	*task = &run->wf->tasks[a->task];
-	struct task_rt		*t = &run->tasks[a->task];
-	struct store_attempt_end e;
-	struct engine_task_report rep;
-	struct tev_arg		 arg;
 	struct pf_err		 err;
 	char			 reason[PF_ERR_MAX + 64];
-	enum tevent		 ev;
-	unsigned		 delay = 0;
-	int			 store_failed = 0;
 
-	attempt_outcome(a, &e, reason, sizeof(reason));
-	engine_attempt_cg_end(a, &e, reason, sizeof(reason));
-	/*
-	 * Nothing is acted on before it is recorded: an outcome that cannot
-	 * be stored fails the task for good (no retry, dependents skipped),
-	 * so a restart never finds work done that the database denies.
-	 */
-	if (a->id < 0 || store_attempt_end(eng->store, a->id, &e,
+	attempt_outcome(a, &a->end, reason, sizeof(reason));
+	engine_attempt_cg_end(a, &a->end, reason, sizeof(reason));
+	engine_batch_write(eng);
+	if (a->id < 0 || store_attempt_end(eng->store, a->id, &a->end,
 	    &err) == -1) {
 		if (a->id >= 0) {
 			log_error("run %" PRId64 " task '%s': cannot record "
-			    "the attempt: %s", run->run_id, task->name,
-			    err.msg);
-			attempt_end_failed(a, &e, err.msg);
+			    "the attempt: %s", run->run_id,
+			    run->wf->tasks[a->task].name, err.msg);
+			attempt_end_failed(a, &a->end, err.msg);
+		}
+		a->end_failed = 1;
+	}
+	/* Kept for the report; without memory, it goes without a reason. */
+	a->end_reason = a->end.reason != NULL ? pf_strdup(a->end.reason) :
+	    NULL;
+	a->end.reason = a->end_reason;
+	a->end_stop = a->stop;
+	ev_timer_stop(eng->loop, &a->timeout);
+	ev_timer_stop(eng->loop, &a->drain);
+	run->running--;
+	run->wfg->running--;
+	eng->running--;
+	engine_batch_settle(a);
+	engine_pump(eng);
+}
+
+/*
+ * After the commit (committed 0: it failed, why says why): nothing is
+ * acted on before it is recorded, so an outcome that could not be stored
+ * fails the task for good (no retry, dependents skipped), and a restart
+ * never finds work done that the database denies.
+ */
+void
+engine_attempt_settle(struct attempt *a, int committed, const char *why)
+{
+	struct engine_run	*run = a->run;
+	struct engine		*eng = run->eng;
+	const struct pf_task	*task = &run->wf->tasks[a->task];
+	struct task_rt		*t = &run->tasks[a->task];
+	struct store_attempt_end *e = &a->end;
+	struct engine_task_report rep;
+	struct tev_arg		 arg;
+	enum tevent		 ev;
+	unsigned		 delay = 0;
+	int			 store_failed = a->end_failed;
+
+	if (!committed && !store_failed) {
+		if (a->id >= 0) {
+			log_error("run %" PRId64 " task '%s': cannot record "
+			    "the attempt: %s", run->run_id, task->name, why);
+			attempt_end_failed(a, e, why);
 		}
 		store_failed = 1;
-		e.status = PF_STATUS_FAILED;
-		e.reason = "the state database could not record the attempt";
+	}
+	if (store_failed) {
+		e->status = PF_STATUS_FAILED;
+		e->reason = "the state database could not record the attempt";
+	}
+	if (a->held) {
+		/* Begun and ended in one batch: its start first. */
+		a->held = 0;
+		if (committed && eng->hooks.task_started != NULL)
+			eng->hooks.task_started(eng->hooks.arg, run->wf, task,
+			    run->run_id, a->no);
 	}
 
 	/* Recorded (or given up on): the worker's spool is not needed. */
 	engine_attach_forget(eng, a->id);
 
-	if (e.status == PF_STATUS_INTERRUPTED) {
+	if (e->status == PF_STATUS_INTERRUPTED) {
 		t->interrupted++;
 		t->tail_int++;
 	} else
 		t->tail_int = 0;
 	if (store_failed)
 		ev = E_FAIL;
-	else if (e.status == PF_STATUS_SUCCESS)
+	else if (e->status == PF_STATUS_SUCCESS)
 		ev = E_OK;
 	else if (eng->opts.max_interruptions > 0 &&
 	    t->tail_int >= eng->opts.max_interruptions)
 		ev = E_FAIL;
-	else if (a->stop == A_STOP_CANCEL)
+	else if (a->end_stop == A_STOP_CANCEL)
 		ev = E_CANCEL;
 	else if (t->attempts - t->interrupted <= task->retry &&
 	    run->state != R_CANCELLING)
 		ev = E_RETRY;
-	else if (a->stop == A_STOP_TIMEOUT)
+	else if (a->end_stop == A_STOP_TIMEOUT)
 		ev = E_TIMEOUT;
 	else
 		ev = E_FAIL;
@@ -263,12 +309,12 @@ engine_attempt_finish(struct attempt *a)
 	rep.task = task;
 	rep.run_id = run->run_id;
 	rep.attempt = a->no;
-	rep.status = e.status;
-	rep.duration_ms = e.duration_ms;
-	rep.exit_code = e.exit_code;
-	rep.has_exit_code = e.has_exit_code;
-	rep.signal = e.signal;
-	rep.reason = e.reason;
+	rep.status = e->status;
+	rep.duration_ms = e->duration_ms;
+	rep.exit_code = e->exit_code;
+	rep.has_exit_code = e->has_exit_code;
+	rep.signal = e->signal;
+	rep.reason = e->reason;
 	rep.start_latency_us = a->start_latency_us;
 	if (ev == E_RETRY) {
 		delay = jitter(eng, backoff_delay(eng, a->no + 1));
@@ -279,13 +325,10 @@ engine_attempt_finish(struct attempt *a)
 		eng->hooks.task_ended(eng->hooks.arg, &rep);
 
 	t->cur = NULL;
-	run->running--;
-	run->wfg->running--;
-	eng->running--;
 	engine_attempt_free(a);
 
 	memset(&arg, 0, sizeof(arg));
 	arg.delay_ms = delay;
+	/* The flush pumps once every settled attempt moved. */
 	(void)engine_task_event(run, t->idx, ev, &arg);
-	engine_pump(eng);
 }

@@ -17,6 +17,8 @@
  *	engine_finish.c	an attempt's outcome, its record, retry or settle
  *	engine_adopt.c	an attempt a dead predecessor left running, taken
  *			over through its worker's socket or spool
+ *	engine_batch.c	group commit: one transaction per loop iteration,
+ *			what waits for it to be durable
  */
 #ifndef PICOFLOW_ENGINE_INT_H
 #define PICOFLOW_ENGINE_INT_H
@@ -215,6 +217,19 @@ struct attempt {
 						   not counted against retry */
 	char			*error;		/* protocol or engine error */
 	struct cg		*cg;		/* the attempt's cgroups */
+	/*
+	 * Group commit (engine_batch.c): its begin row is in the open
+	 * batch, so its SPEC waits (held); or its end is, and the rest of
+	 * its end waits (settling), with what was recorded.
+	 */
+	struct attempt		*bnext;		/* on eng->begun */
+	struct attempt		*snext;		/* on eng->settle */
+	int			 held;
+	int			 settling;
+	int			 end_failed;	/* the store refused its end */
+	enum astop		 end_stop;	/* a->stop when it ended */
+	struct store_attempt_end end;
+	char			*end_reason;	/* end.reason's copy */
 };
 
 /* Attempt cgroups still busy when their attempt ended. */
@@ -273,6 +288,15 @@ struct engine {
 	uint64_t		 out_disk;
 	int			 out_paused;
 	ev_timer		 out_timer;	/* stores what waits */
+	/*
+	 * Group commit (engine_batch.c): the attempts begun and ended in
+	 * the open batch, in order, committed before the loop waits.
+	 */
+	ev_prepare		 batch_w;
+	ev_idle			 batch_idle;	/* the wait after a flush */
+	struct attempt		*begun, **begun_tail;
+	struct attempt		*settle, **settle_tail;
+	int			 in_flush;
 };
 
 /* engine.c */
@@ -314,6 +338,7 @@ void	 engine_attempt_free(struct attempt *);
 void	 engine_attempt_error(struct attempt *, const char *);
 void	 engine_attempt_sigkill(struct attempt *);
 void	 engine_attempt_stop(struct attempt *);
+void	 engine_attempt_send(struct attempt *);
 void	 engine_on_spawn_timer(struct ev_loop *, ev_timer *, int);
 
 /* engine_spec.c */
@@ -334,7 +359,23 @@ void	 engine_on_out_timer(struct ev_loop *, ev_timer *, int);
 void	 engine_adopt(struct engine_run *, size_t);
 void	 engine_attach_forget(const struct engine *, int64_t attempt_id);
 
-/* engine_finish.c */
+/* engine_finish.c: the end recorded (in the batch), then settled. */
 void	 engine_attempt_finish(struct attempt *);
+void	 engine_attempt_settle(struct attempt *, int committed,
+	    const char *why);
+
+/*
+ * engine_batch.c.  A write that others act on opens the batch
+ * (engine_batch_write) and the actions wait: a begun attempt's SPEC
+ * (engine_batch_begun), an ended one's report and next state
+ * (engine_batch_settle), run ends (engine_pump).
+ */
+void	 engine_batch_init(struct engine *);
+void	 engine_batch_write(struct engine *);
+void	 engine_batch_begun(struct attempt *);
+void	 engine_batch_settle(struct attempt *);
+int	 engine_batch_busy(const struct engine *);
+void	 engine_batch_flush(struct engine *);
+void	 engine_batch_drop(struct engine *);
 
 #endif

@@ -318,6 +318,9 @@ engine_pump(struct engine *eng)
 		}
 		for (run = eng->runs; run != NULL; run = next) {
 			next = run->next;
+			/* An end waits for what is being committed. */
+			if (engine_batch_busy(eng))
+				break;
 			if (run->nfinal == run->wf->ntasks &&
 			    run->running == 0)
 				(void)engine_run_event(run, RE_COMPLETE,
@@ -384,6 +387,9 @@ engine_start_ex(struct engine *eng, const struct pf_workflow *wf,
 
 	if (duplicate != NULL)
 		*duplicate = 0;
+	/* The run's row is a transaction of its own, durable on return. */
+	if (store_batch_open(eng->store) && !eng->in_flush)
+		engine_batch_flush(eng);
 	if ((run = engine_run_new(eng, wf, err)) == NULL)
 		return -1;
 	memset(&rs, 0, sizeof(rs));

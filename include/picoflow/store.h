@@ -8,7 +8,8 @@
  * Rules every function follows:
  *  - Every write is one transaction, committed (synchronous=FULL) before the
  *    function returns: once store_attempt_end() returned 0 for a success,
- *    that success survives kill -9 and power loss.
+ *    that success survives kill -9 and power loss.  Inside a batch
+ *    (store_batch_begin, below) the batch's commit is that point.
  *  - Every string is a bound parameter; nothing is formatted into SQL.
  *  - Times are milliseconds since the Unix epoch (UTC), int64_t.
  *  - Functions return 0 on success and -1 with err filled on failure
@@ -72,6 +73,23 @@ enum store_sync {
 int	 store_set_sync(struct pf_store *, enum store_sync, struct pf_err *);
 /* "full" or "normal" (the --sync flags): 0, or -1 for another word. */
 int	 store_sync_parse(const char *, enum store_sync *);
+
+/*
+ * Group commit: from store_batch_begin to store_batch_commit every write
+ * joins one transaction, committed (and fsynced, per store_set_sync) once.
+ * Inside a batch the rule above ("committed before the function
+ * returns") is relaxed: a write that returned 0 is durable only when
+ * store_batch_commit returned 0; a commit that fails (-1) undid every
+ * write of the batch.  A write that fails inside a batch undoes only its
+ * own part, unless SQLite rolled back the whole transaction (a full disk,
+ * an I/O error): then every later write and the commit fail.
+ * store_checkpoint is a no-op while a batch is open.
+ */
+int	 store_batch_begin(struct pf_store *, struct pf_err *);
+int	 store_batch_commit(struct pf_store *, struct pf_err *);
+void	 store_batch_rollback(struct pf_store *);
+/* 1 between store_batch_begin and its commit or rollback. */
+int	 store_batch_open(const struct pf_store *);
 
 /* Finalizes cached statements and closes; NULL is a no-op. */
 void	 store_close(struct pf_store *);

@@ -1321,3 +1321,60 @@ Test(store, durability_modes)
 	cr_assert_str_eq(raw_str(db, "PRAGMA journal_mode"), "wal");
 	sqlite3_close(db);
 }
+
+/*
+ * Group commit: a batch's writes are seen by another connection only
+ * after store_batch_commit; a rollback undoes all of them; a write that
+ * is a transaction of its own (chunked output) nests as a savepoint, and
+ * one that fails inside the batch leaves the batch's others.
+ */
+Test(store, batch_commits_all_or_nothing)
+{
+	struct pf_store			*st = open_rw();
+	struct store_attempt_end	 e;
+	struct store_chunk		 c;
+	struct pf_err			 err;
+	sqlite3				*db;
+	int64_t				 wf, run, a1, a2;
+
+	cr_assert_eq(store_workflow_upsert(st, "wf", NULL, NULL, NULL, &wf,
+	    &err), 0, "%s", err.msg);
+	cr_assert_eq(store_run_begin(st, wf, NULL, 1000, &run, &err), 0);
+	db = raw_open(dbpath);
+
+	cr_assert_eq(store_batch_begin(st, &err), 0, "%s", err.msg);
+	cr_assert(store_batch_open(st));
+	cr_assert_eq(store_batch_begin(st, &err), -1);
+	cr_assert_eq(store_attempt_begin(st, run, "a", 1, 1001, &a1, &err), 0);
+	cr_assert_eq(store_attempt_begin(st, run, "b", 1, 1001, &a2, &err), 0);
+	c.attempt_id = a1;
+	c.stream = STORE_STDOUT;
+	c.data = "hi";
+	c.len = 2;
+	cr_assert_eq(store_output_append(st, &c, 1, &err), 0, "%s", err.msg);
+	store_attempt_end_init(&e);
+	e.status = PF_STATUS_SUCCESS;
+	e.ended_ms = 1002;
+	cr_assert_eq(store_attempt_end(st, a1, &e, &err), 0, "%s", err.msg);
+	/* Ending it twice fails, and only that write. */
+	cr_assert_eq(store_attempt_end(st, a1, &e, &err), -1);
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM task_executions"), 0);
+	store_batch_rollback(st);
+	cr_assert(!store_batch_open(st));
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM task_executions"), 0);
+
+	cr_assert_eq(store_batch_begin(st, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_attempt_begin(st, run, "a", 1, 1001, &a1, &err), 0);
+	cr_assert_eq(store_attempt_end(st, a1, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_attempt_end(st, a1, &e, &err), -1);
+	cr_assert_eq(store_attempt_begin(st, run, "b", 1, 1001, &a2, &err), 0);
+	cr_assert_eq(store_checkpoint(st, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_batch_commit(st, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_batch_commit(st, &err), 0);	/* none open */
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM task_executions"), 2);
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM task_executions "
+	    "WHERE status = 'success'"), 1);
+	sqlite3_close(db);
+	store_close(st);
+	check_integrity(dbpath);
+}

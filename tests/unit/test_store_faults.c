@@ -357,3 +357,85 @@ Test(store_faults, prune_io_error_at_every_write)
 {
 	prune_fault_loop(SQLITE_IOERR);
 }
+
+/*
+ * A batch under I/O faults (group commit): two attempts begun, one
+ * ended with its output, the other's output appended, in one batch.  Whatever write or sync fails, the
+ * batch's commit reports it, and the file holds all three changes or
+ * none of them: a commit that failed never leaves part of a batch.
+ */
+static void
+batch_fault_loop(int code)
+{
+	struct pf_store			*st;
+	struct store_attempt_end	 e;
+	struct store_chunk		 c;
+	struct pf_err			 err;
+	int64_t				 wf, run, a1, a2, left;
+	long				 n;
+	int				 failures = 0, rc;
+
+	fault_code = code;
+	cr_assert_eq(store_open(db, STORE_RW, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_workflow_upsert(st, "wf", NULL, NULL, NULL, &wf,
+	    &err), 0, "%s", err.msg);
+	cr_assert_eq(store_run_begin(st, wf, "manual", 1000, &run, &err), 0);
+	store_close(st);
+	for (n = 0; n < 200; n++) {
+		cr_assert_eq(store_open(db, STORE_RW, &st, &err), 0, "%s",
+		    err.msg);
+		fault_hit = 0;
+		fault_countdown = n;
+		rc = store_batch_begin(st, &err);
+		if (rc == 0) {
+			/* Writes that fail inside are the commit's concern. */
+			if (store_attempt_begin(st, run, "a", 1, 2000, &a1,
+			    &err) == 0) {
+				store_attempt_end_init(&e);
+				e.status = PF_STATUS_SUCCESS;
+				e.ended_ms = 3000;
+				e.stdout_data = "out";
+				e.stdout_len = 3;
+				(void)store_attempt_end(st, a1, &e, &err);
+			}
+			if (store_attempt_begin(st, run, "b", 1, 2000, &a2,
+			    &err) == 0) {
+				/* A transaction of its own: a savepoint. */
+				c.attempt_id = a2;
+				c.stream = STORE_STDOUT;
+				c.data = "out";
+				c.len = 3;
+				(void)store_output_append(st, &c, 1, &err);
+			}
+			rc = store_batch_commit(st, &err);
+		}
+		fault_countdown = -1;
+		store_close(st);
+		left = count_runs();
+		if (rc == -1) {
+			failures++;
+			cr_assert(fault_hit, "failed without a fault: %s",
+			    err.msg);
+			cr_assert_neq(strlen(err.msg), 0);
+		}
+		/* One run; none or both attempts, and a ended with it. */
+		cr_assert(left == 1000 || left == 1002, "n=%ld: %lld", n,
+		    (long long)left);
+		check_consistent();
+		if (rc == 0 && !fault_hit)
+			break;	/* past the last fault point */
+	}
+	cr_assert_lt(n, 200, "the loop never got past the faults");
+	cr_assert_gt(failures, 0, "no fault was ever injected");
+	cr_log_info("%d fault points failed the batch", failures);
+}
+
+Test(store_faults, batch_disk_full_at_every_write)
+{
+	batch_fault_loop(SQLITE_FULL);
+}
+
+Test(store_faults, batch_io_error_at_every_write)
+{
+	batch_fault_loop(SQLITE_IOERR);
+}

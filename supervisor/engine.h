@@ -230,9 +230,10 @@ unsigned engine_running(const struct engine *);
 /* Attempts in flight of one run; -1 when the run is not in progress. */
 long	 engine_run_running(const struct engine *, int64_t run_id);
 /*
- * Run ends the store could not record (a full disk, say) are kept and
- * retried; this retries them now and returns how many are still
- * pending.  The engine also retries on its own every few seconds.
+ * Commits what this loop iteration wrote (the group commit, normally
+ * done before the loop waits), then retries the run ends the store could
+ * not record (a full disk, say), which are kept; returns how many are
+ * still pending.  The engine also retries on its own every few seconds.
  */
 size_t	 engine_flush_pending(struct engine *);
 

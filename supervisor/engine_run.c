@@ -148,6 +148,8 @@ engine_flush_pending(struct engine *eng)
 	struct pf_err		 err;
 	size_t			 left = 0;
 
+	/* What this loop iteration wrote first (a restart execs next). */
+	engine_batch_flush(eng);
 	for (pp = &eng->pending; (p = *pp) != NULL; ) {
 		if (store_run_end(eng->store, p->run_id, p->status,
 		    p->ended_ms, p->error, &err) == -1 &&

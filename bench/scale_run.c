@@ -29,7 +29,7 @@
 #include "../supervisor/engine.h"
 
 struct scale_view {
-	const char	*status;
+	enum pf_status	 status;	/* NONE: the run did not end */
 	int64_t		*lat;		/* start latencies, µs */
 	size_t		 nlat, cap;
 	size_t		 ended;
@@ -50,7 +50,7 @@ on_task_ended(void *arg, const struct engine_task_report *r)
 
 static void
 on_run_ended(void *arg, const struct pf_workflow *wf, int64_t run_id,
-    const char *status, void *cookie)
+    enum pf_status status, void *cookie)
 {
 	struct scale_view	*v = arg;
 
@@ -134,7 +134,7 @@ main(int argc, char *argv[])
 	lo.max_tasks = 1000000;
 	lo.max_bytes = 256u << 20;
 	lo.max_nodes = 100000000;
-	engine_opts_limits(&eo, &dl);
+	dl = eo.limits;
 	lo.defaults = &dl;	/* as picoflow run without a policy */
 	pf_diags_init(&d);
 	if ((wf = workflow_load_file(argv[argc - 1], &lo, &d)) == NULL) {
@@ -173,8 +173,8 @@ main(int argc, char *argv[])
 	t0 = clock_mono_s() - t0;
 	getrusage(RUSAGE_SELF, &ru);
 	qsort(v.lat, v.nlat, sizeof(*v.lat), cmp_i64);
-	printf("%s %.3f %ld %lld %lld %zu %.3f\n", v.status ? v.status :
-	    "failed", t0, peak_rss_kb(), (long long)pct(&v, 0.50),
+	printf("%s %.3f %ld %lld %lld %zu %.3f\n", v.status !=
+	    PF_STATUS_NONE ? pf_status_name(v.status) : "failed", t0, peak_rss_kb(), (long long)pct(&v, 0.50),
 	    (long long)pct(&v, 0.99), v.ended,
 	    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
@@ -182,7 +182,7 @@ main(int argc, char *argv[])
 	store_close(store);
 	workflow_free(wf);
 	free(v.lat);
-	return v.status != NULL && strcmp(v.status, "success") == 0 ? 0 : 1;
+	return v.status == PF_STATUS_SUCCESS ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: scale_run [--sync normal] [--no-cgroups] "
 	    "DB FILE\n");

@@ -117,7 +117,7 @@ Test(reattach_worker, task_survives_and_output_is_complete)
 {
 	struct wh		 h;
 	struct proto_spec	 s;
-	char			*args[3], *dir = attach_dir(), *mark;
+	char			*args[3], *dir = attach_dir(), *mark, *out;
 	char			 script[512];
 	int			 fd;
 
@@ -146,9 +146,9 @@ Test(reattach_worker, task_survives_and_output_is_complete)
 	cr_assert_str_eq(wh_out(&h, PROTO_STDERR), "err\n");
 	cr_assert(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0,
 	    "log: %s", h.log);
-	free(mark);
-	mark = test_read(att_path(dir, "mark"), NULL);
-	cr_assert_str_eq(mark, "ran\n", "the task ran once");
+	cr_assert_not_null(out = test_read(mark, NULL));
+	cr_assert_str_eq(out, "ran\n", "the task ran once");
+	free(out);
 	free(mark);
 	wh_free(&h);
 	test_rmrf(dir);

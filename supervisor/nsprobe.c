@@ -46,7 +46,7 @@ probe_child(void *arg)
 	const struct probe	*p = arg;
 	struct stat		 st;
 
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1)
 		return probe_fail(p, PROBE_PRIVATE);
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	    NULL) == -1)

@@ -124,7 +124,7 @@ ns_mounts(const struct proto_spec *s, struct pf_err *err)
 	char	 opts[64];
 
 	/* Nothing mounted here may reach the host's namespace. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1) {
 		pf_err_set(err, "making the mounts private: %s",
 		    strerror(errno));
 		return -1;

@@ -89,7 +89,7 @@ daemon_restart(struct daemon *d, const char *why)
 	/* The new image starts with no signal blocked, whatever libev did. */
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	execv(d->exe, (char *const *)(uintptr_t)d->opts.argv);
+	execv(d->exe, d->opts.argv);
 	log_warn("%s: cannot exec %s; going on as before", why, d->exe);
 	(void)unsetenv(REEXEC_ENV);
 }

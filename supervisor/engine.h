@@ -183,7 +183,7 @@ int	 engine_start_ex(struct engine *, const struct pf_workflow *,
  * The engine owns fd from engine_resume on, whatever it returns.
  */
 struct engine_adopt {
-	const char	*task_name;
+	char		*task_name;	/* the caller's */
 	unsigned	 attempt;
 	int64_t		 attempt_id;
 	int		 fd;

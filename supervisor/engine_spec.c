@@ -170,7 +170,7 @@ engine_queue_spec(struct attempt *a, struct pf_err *err)
 	s.nwritable = t->sandbox.nwritable;
 	s.namespaces = a->run->eng->ns && t->type == TASK_SHELL;
 	if (a->run->eng->opts.attach_dir != NULL) {
-		s.attach_dir = (char *)(uintptr_t)a->run->eng->opts.attach_dir;
+		s.attach_dir = a->run->eng->opts.attach_dir;
 		s.attach_window_ms = a->run->eng->opts.attach_window_ms;
 		s.timeout_ms = (uint64_t)t->timeout * 1000;
 	}

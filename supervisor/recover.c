@@ -242,7 +242,7 @@ recover_runs_free(struct recover_run *v, size_t n)
 		for (k = 0; k < v[i].nadopts; k++) {
 			if (v[i].adopts[k].fd != -1)
 				close(v[i].adopts[k].fd);
-			pf_free((char *)(uintptr_t)v[i].adopts[k].task_name);
+			pf_free(v[i].adopts[k].task_name);
 		}
 		pf_free(v[i].adopts);
 	}

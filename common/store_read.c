@@ -13,6 +13,7 @@
 
 #include "picoflow/alloc.h"
 #include "picoflow/err.h"
+#include "picoflow/status.h"
 #include "picoflow/store.h"
 #include "store_int.h"
 
@@ -419,4 +420,29 @@ store_stats(struct pf_store *st, const char *workflow, int64_t now_ms,
 	}
 	store_stmt_done(s);
 	return 0;
+}
+
+unsigned
+store_attempts_interrupted_tail(const struct store_attempt *v, size_t n,
+    const char *task, unsigned newest)
+{
+	const char	*word = pf_status_name(PF_STATUS_INTERRUPTED);
+	unsigned	 tail = 0, no;
+	size_t		 k;
+	int		 hit;
+
+	for (no = newest; no > 0; no--) {
+		hit = 0;
+		for (k = 0; k < n; k++)
+			if (v[k].attempt == no && v[k].status != NULL &&
+			    (task == NULL || (v[k].task_name != NULL &&
+			    strcmp(v[k].task_name, task) == 0))) {
+				hit = strcmp(v[k].status, word) == 0;
+				break;
+			}
+		if (!hit)
+			break;
+		tail++;
+	}
+	return tail;
 }

@@ -103,32 +103,6 @@ take_adopts(struct engine_run *run, struct task_hist *hist,
 	return 0;
 }
 
-/* How many of task i's newest attempts were interrupted, in a row. */
-static unsigned
-tail_interrupted(const struct pf_workflow *wf, size_t i,
-    const struct store_attempt *atts, size_t natts, unsigned newest)
-{
-	unsigned	 n = 0, no;
-	size_t		 k;
-	int		 found;
-
-	for (no = newest; no > 0; no--) {
-		found = 0;
-		for (k = 0; k < natts; k++)
-			if (atts[k].attempt == no && atts[k].task_name != NULL &&
-			    atts[k].status != NULL &&
-			    strcmp(atts[k].task_name, wf->tasks[i].name) == 0) {
-				found = strcmp(atts[k].status,
-				    pf_status_name(PF_STATUS_INTERRUPTED)) == 0;
-				break;
-			}
-		if (!found)
-			break;
-		n++;
-	}
-	return n;
-}
-
 int
 engine_resume(struct engine *eng, const struct pf_workflow *wf,
     int64_t run_id, const struct store_attempt *atts, size_t natts,
@@ -185,8 +159,8 @@ engine_resume(struct engine *eng, const struct pf_workflow *wf,
 		}
 	}
 	for (i = 0; i < wf->ntasks; i++)
-		hist[i].tail = tail_interrupted(wf, i, atts, natts,
-		    hist[i].attempts);
+		hist[i].tail = store_attempts_interrupted_tail(atts, natts,
+		    wf->tasks[i].name, hist[i].attempts);
 	/*
 	 * Replay in topological order: a task can only be restored once its
 	 * dependencies are, exactly as the run reached it.

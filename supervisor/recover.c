@@ -74,22 +74,12 @@ interruptions_before(struct pf_store *st, int64_t run_id, const char *task,
 {
 	struct store_attempt	*v;
 	struct pf_err		 err;
-	size_t			 n, i;
-	unsigned		 no, k = 0;
-	int			 hit;
+	size_t			 n;
+	unsigned		 k;
 
 	if (store_attempts_list(st, run_id, task, 0, &v, &n, &err) == -1)
 		return 0;
-	for (no = attempt - 1; no > 0; no--) {
-		hit = 0;
-		for (i = 0; i < n; i++)
-			if (v[i].attempt == no && v[i].status != NULL)
-				hit = strcmp(v[i].status,
-				    pf_status_name(PF_STATUS_INTERRUPTED)) == 0;
-		if (!hit)
-			break;
-		k++;
-	}
+	k = store_attempts_interrupted_tail(v, n, NULL, attempt - 1);
 	store_attempts_free(v, n);
 	return k;
 }

@@ -429,6 +429,12 @@ int	 store_attempts_list(struct pf_store *, int64_t run_id,
 	    const char *task, int with_output, struct store_attempt **out,
 	    size_t *n, struct pf_err *);
 void	 store_attempts_free(struct store_attempt *, size_t n);
+/*
+ * Of task's rows in v (task NULL: every row is the task's), how many
+ * attempts from number `newest` down were recorded interrupted, in a row.
+ */
+unsigned store_attempts_interrupted_tail(const struct store_attempt *v,
+	    size_t n, const char *task, unsigned newest);
 
 /* Every workflow with its totals, by name. */
 int	 store_workflows_list(struct pf_store *, struct store_workflow **out,
